@@ -1,0 +1,1 @@
+"""The chain layer: Solidity sources (`src/`), compilation, deployment, typed bindings and errors."""

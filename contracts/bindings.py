@@ -1,0 +1,203 @@
+"""Typed bindings for Registry, FlexToken and FlexibilityMarket.
+
+Views return dataclasses from `contracts.types`; state-changing methods take the `Sender` that signs
+them and return its `Receipt`; reverts raise the typed exceptions of `contracts.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from web3 import Web3
+
+from contracts.chain import Chain
+from contracts.sender import Receipt, Sender
+from contracts.types import (
+    Commitment,
+    Counters,
+    Direction,
+    Registration,
+    RequestInfo,
+    RequestResult,
+    RequestStatus,
+    Response,
+    Strategy,
+    Terms,
+)
+
+
+class _Binding:
+    def __init__(self, chain: Chain, address: str, abi: list[dict[str, Any]]) -> None:
+        self.chain = chain
+        self.address = Web3.to_checksum_address(address)
+        self.contract = chain.w3.eth.contract(address=self.address, abi=abi)
+
+    def _view(self, name: str, *args: Any) -> Any:
+        return self.chain.call(self.contract.functions[name](*args))
+
+    def _tx(self, sender: Sender, name: str, *args: Any, gas: int | None = None) -> Receipt:
+        return sender.transact(self.contract.functions[name](*args), gas=gas)
+
+    def events(self, receipt: Receipt, name: str) -> list[Any]:
+        """Decoded events named `name` from a receipt (others ignored)."""
+        from web3.logs import DISCARD
+
+        return list(self.contract.events[name]().process_receipt(receipt.raw, errors=DISCARD))
+
+
+def _cs(address: str) -> str:
+    return Web3.to_checksum_address(address)
+
+
+class RegistryBinding(_Binding):
+    def register(self, sender: Sender, terms: Terms, expiry: int) -> Receipt:
+        return self._tx(sender, "register", terms.as_tuple(), expiry)
+
+    def renegotiate(self, sender: Sender, terms: Terms, expiry: int) -> Receipt:
+        return self._tx(sender, "renegotiate", terms.as_tuple(), expiry)
+
+    def remove(self, sender: Sender) -> Receipt:
+        return self._tx(sender, "remove")
+
+    def terminate(self, sender: Sender, prosumer: str) -> Receipt:
+        return self._tx(sender, "terminate", _cs(prosumer))
+
+    def expire(self, sender: Sender, prosumers: Sequence[str]) -> Receipt:
+        return self._tx(sender, "expire", [_cs(p) for p in prosumers])
+
+    def connect(self, sender: Sender, market: str, token: str) -> Receipt:
+        return self._tx(sender, "connect", _cs(market), _cs(token))
+
+    def set_aggregator(self, sender: Sender, aggregator: str) -> Receipt:
+        return self._tx(sender, "setAggregator", _cs(aggregator))
+
+    def registration_of(self, prosumer: str) -> Registration:
+        terms, expiry, terms_block, active = self._view("registrationOf", _cs(prosumer))
+        return Registration(Terms.from_tuple(terms), int(expiry), int(terms_block), bool(active))
+
+    def is_active(self, prosumer: str) -> bool:
+        return bool(self._view("isActive", _cs(prosumer)))
+
+    def reputation(self, prosumer: str) -> int:
+        return int(self._view("reputation", _cs(prosumer)))
+
+    def counters(self, prosumer: str) -> Counters:
+        return Counters(*(int(x) for x in self._view("counters", _cs(prosumer))))
+
+    def totals(self) -> tuple[int, int, int]:
+        """(total flexibility up W, total flexibility down W, registrations) not yet dropped."""
+        up, down, count = self._view("totals")
+        return int(up), int(down), int(count)
+
+    def aggregator(self) -> str:
+        return str(self._view("aggregator"))
+
+
+class TokenBinding(_Binding):
+    def transfer(self, sender: Sender, to: str, amount: int) -> Receipt:
+        return self._tx(sender, "transfer", _cs(to), amount)
+
+    def approve(self, sender: Sender, spender: str, amount: int) -> Receipt:
+        return self._tx(sender, "approve", _cs(spender), amount)
+
+    def transfer_from(self, sender: Sender, holder: str, to: str, amount: int) -> Receipt:
+        return self._tx(sender, "transferFrom", _cs(holder), _cs(to), amount)
+
+    def redeem(self, sender: Sender, amount: int) -> Receipt:
+        return self._tx(sender, "redeem", amount)
+
+    def connect(self, sender: Sender, market: str, registry: str) -> Receipt:
+        return self._tx(sender, "connect", _cs(market), _cs(registry))
+
+    def balance_of(self, account: str) -> int:
+        return int(self._view("balanceOf", _cs(account)))
+
+    def allowance(self, holder: str, spender: str) -> int:
+        return int(self._view("allowance", _cs(holder), _cs(spender)))
+
+    def total_supply(self) -> int:
+        return int(self._view("totalSupply"))
+
+    def redeemed_by(self, account: str) -> int:
+        return int(self._view("redeemedBy", _cs(account)))
+
+
+class MarketBinding(_Binding):
+    def open_request(
+        self,
+        sender: Sender,
+        direction: Direction,
+        power_w: int,
+        duration_s: int,
+        start: int,
+        end: int,
+        deadline: int,
+        strategy: Strategy,
+    ) -> tuple[int, Receipt]:
+        """Opens a request; returns its id (from the FlexibilityRequested event) and the receipt."""
+        receipt = self._tx(
+            sender, "openRequest", int(direction), power_w, duration_s, start, end, deadline, int(strategy)
+        )
+        (event,) = self.events(receipt, "FlexibilityRequested")
+        return int(event["args"]["requestId"]), receipt
+
+    def modify_request(
+        self, sender: Sender, request_id: int, power_w: int, duration_s: int, start: int, end: int, deadline: int
+    ) -> Receipt:
+        return self._tx(sender, "modifyRequest", request_id, power_w, duration_s, start, end, deadline)
+
+    def cancel_request(self, sender: Sender, request_id: int) -> Receipt:
+        return self._tx(sender, "cancelRequest", request_id)
+
+    def accept(self, sender: Sender, request_id: int) -> Receipt:
+        return self._tx(sender, "accept", request_id)
+
+    def decline(self, sender: Sender, request_id: int, reason: int) -> Receipt:
+        return self._tx(sender, "decline", request_id, int(reason))
+
+    def apply_for(self, sender: Sender, request_id: int) -> Receipt:
+        return self._tx(sender, "applyFor", request_id)
+
+    def select(
+        self, sender: Sender, request_id: int, selected: Sequence[str], displaced: Sequence[str] = ()
+    ) -> Receipt:
+        return self._tx(sender, "select", request_id, [_cs(a) for a in selected], [_cs(a) for a in displaced])
+
+    def record_deliveries(
+        self, sender: Sender, request_id: int, prosumers: Sequence[str], delivered_wh: Sequence[int]
+    ) -> Receipt:
+        return self._tx(sender, "recordDeliveries", request_id, [_cs(p) for p in prosumers], list(delivered_wh))
+
+    def finalise(self, sender: Sender, request_id: int) -> Receipt:
+        return self._tx(sender, "finalise", request_id)
+
+    def set_aggregator(self, sender: Sender, aggregator: str) -> Receipt:
+        return self._tx(sender, "setAggregator", _cs(aggregator))
+
+    def request(self, request_id: int) -> RequestInfo:
+        r, s = self._view("request", request_id)
+        return RequestInfo(
+            request_id,
+            RequestStatus(r[0]),
+            Strategy(r[1]),
+            Direction(r[2]),
+            *(int(x) for x in r[3:]),
+            *(int(x) for x in s),
+        )
+
+    def commitment_of(self, request_id: int, prosumer: str) -> Commitment:
+        c = self._view("commitmentOf", request_id, _cs(prosumer))
+        return Commitment(Response(c[0]), int(c[1]), int(c[2]), int(c[3]))
+
+    def result(self, request_id: int) -> RequestResult:
+        return RequestResult(*(int(x) for x in self._view("result", request_id)))
+
+    def current_request_id(self) -> int:
+        return int(self._view("currentRequestId"))
+
+    def request_count(self) -> int:
+        return int(self._view("requestCount"))
+
+    def is_compliant(self, committed_w: int, duration_s: int, delivered_wh: int) -> bool:
+        return bool(self._view("isCompliant", committed_w, duration_s, delivered_wh))

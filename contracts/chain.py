@@ -1,0 +1,170 @@
+"""A connection to a chain: RPC with retries, chain-id check, fee policy and revert decoding.
+
+One `Chain` is shared by every sender in a process. It holds no private keys (see `sender.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal, TypeVar
+
+import requests
+from web3 import Web3
+from web3.exceptions import ContractLogicError, ProviderConnectionError, Web3RPCError
+
+from contracts.errors import RevertDecoder
+from contracts.settings import ChainSettings
+from flexsim.errors import ContractRevert, RpcUnavailable, WrongChain
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+GWEI = 10**9
+VOLTA_FAUCET = "https://voltafaucet.energyweb.org"
+_TRANSIENT = (requests.ConnectionError, requests.Timeout, ProviderConnectionError, ConnectionError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    """Explicit fees: EIP-1559 (max fee = base fee x multiplier + tip) or legacy (a gas price)."""
+
+    mode: Literal["eip1559", "legacy"] = "eip1559"
+    priority_fee_wei: int = GWEI // 10
+    max_fee_multiplier: Decimal = Decimal(2)
+    gas_price_wei: int | None = None  # legacy; the node's eth_gasPrice when None
+
+    @classmethod
+    def from_settings(cls, s: ChainSettings) -> FeePolicy:
+        return cls(
+            mode=s.fee_mode,
+            priority_fee_wei=int(s.priority_fee_gwei * GWEI),
+            max_fee_multiplier=s.max_fee_multiplier,
+            gas_price_wei=None if s.gas_price_gwei is None else int(s.gas_price_gwei * GWEI),
+        )
+
+
+class Chain:
+    """An RPC connection with retries, the expected chain id verified, and a revert decoder."""
+
+    def __init__(
+        self,
+        rpc_url: str,
+        decoder: RevertDecoder,
+        fees: FeePolicy | None = None,
+        expected_chain_id: int | None = None,
+        retries: int = 5,
+        receipt_timeout_s: float = 120.0,
+        gas_margin: Decimal = Decimal("1.2"),
+        request_timeout_s: float = 30.0,
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.decoder = decoder
+        self.fees = fees or FeePolicy()
+        self.retries = retries
+        self.receipt_timeout_s = receipt_timeout_s
+        self.gas_margin = gas_margin
+        provider = Web3.HTTPProvider(
+            rpc_url, request_kwargs={"timeout": request_timeout_s}, exception_retry_configuration=None
+        )
+        self.w3 = Web3(provider)
+        try:
+            self.chain_id = int(self.rpc(lambda: self.w3.eth.chain_id))
+        except RpcUnavailable as exc:
+            raise RpcUnavailable(
+                f"cannot reach the chain at {rpc_url} ({exc}): start one with `flexsim chain` "
+                "or set CHAIN_RPC_URL / --rpc-url to a reachable node"
+            ) from None
+        if expected_chain_id is not None and self.chain_id != expected_chain_id:
+            raise WrongChain(
+                f"{rpc_url} serves chain id {self.chain_id}, expected {expected_chain_id}: "
+                "point CHAIN_RPC_URL at the right network or change CHAIN_CHAIN_ID"
+            )
+        self._fee_lock = threading.Lock()
+        self._fee_cache: tuple[float, dict[str, int]] | None = None
+        self._gas_limit: int | None = None
+
+    @classmethod
+    def from_settings(cls, settings: ChainSettings, decoder: RevertDecoder, rpc_url: str | None = None) -> Chain:
+        return cls(
+            rpc_url or settings.rpc_url,
+            decoder,
+            fees=FeePolicy.from_settings(settings),
+            expected_chain_id=settings.chain_id,
+            retries=settings.rpc_retries,
+            receipt_timeout_s=settings.receipt_timeout_s,
+            gas_margin=settings.gas_margin,
+        )
+
+    # ------------------------------------------------------------------ RPC with retries
+
+    def rpc(self, call: Callable[[], T], what: str = "RPC call") -> T:
+        """Runs `call`, retrying transient transport errors with exponential backoff."""
+        delay = 0.25
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except _TRANSIENT as exc:
+                if attempt == self.retries:
+                    raise RpcUnavailable(f"{what} failed after {attempt + 1} attempts: {exc}") from exc
+                log.warning("%s failed (%s); retrying in %.2f s", what, type(exc).__name__, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
+        raise AssertionError("unreachable")
+
+    def call(self, fn: Any, block: int | str = "latest") -> Any:
+        """A read-only contract call; reverts are decoded into typed exceptions."""
+        try:
+            return self.rpc(lambda: fn.call(block_identifier=block), f"call {fn.fn_name}")
+        except ContractLogicError as exc:
+            raise self.decode(exc) from None
+
+    def decode(self, exc: ContractLogicError | Web3RPCError, tx_hash: str | None = None) -> ContractRevert:
+        data = getattr(exc, "data", None)
+        if data is None and isinstance(exc, Web3RPCError) and exc.rpc_response:
+            data = (exc.rpc_response.get("error") or {}).get("data")
+        return self.decoder.decode(data, tx_hash)
+
+    # ------------------------------------------------------------------ chain facts
+
+    @property
+    def block_gas_limit(self) -> int:
+        if self._gas_limit is None:
+            self._gas_limit = int(self.rpc(lambda: self.w3.eth.get_block("latest"))["gasLimit"])
+        return self._gas_limit
+
+    def fee_fields(self) -> dict[str, int]:
+        """Fee fields for a new transaction; the base fee is re-read at most once a second."""
+        with self._fee_lock:
+            now = time.monotonic()
+            if self._fee_cache and now - self._fee_cache[0] < 1.0:
+                return self._fee_cache[1]
+            if self.fees.mode == "legacy":
+                price = self.fees.gas_price_wei or int(self.rpc(lambda: self.w3.eth.gas_price))
+                fields = {"gasPrice": price}
+            else:
+                block = self.rpc(lambda: self.w3.eth.get_block("latest"))
+                base = int(block.get("baseFeePerGas") or 0)
+                tip = self.fees.priority_fee_wei
+                fields = {
+                    "maxFeePerGas": int(base * self.fees.max_fee_multiplier) + tip,
+                    "maxPriorityFeePerGas": tip,
+                }
+            self._fee_cache = (now, fields)
+            return fields
+
+    def max_fee_per_gas(self) -> int:
+        fields = self.fee_fields()
+        return fields.get("maxFeePerGas", fields.get("gasPrice", 0))
+
+    def balance(self, address: str) -> int:
+        return int(self.rpc(lambda: self.w3.eth.get_balance(Web3.to_checksum_address(address))))
+
+    def faucet_hint(self) -> str:
+        if self.chain_id == 73799:
+            return f"get VT at the Volta faucet ({VOLTA_FAUCET}) or set CHAIN_FUNDER_KEY"
+        return "send it native tokens from a funded account (CHAIN_FUNDER_KEY)"

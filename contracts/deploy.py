@@ -1,0 +1,75 @@
+"""Deploying and wiring Registry, FlexToken and FlexibilityMarket, and writing the manifest."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from web3 import Web3
+
+from contracts.chain import Chain
+from contracts.compiler import Artifacts
+from contracts.deployment import CONTRACTS, Deployment
+from contracts.manifest import CompilerInfo, ContractAddresses, Manifest
+from contracts.sender import Receipt, Sender
+from flexsim.errors import InsufficientFunds, TransactionFailed
+
+log = logging.getLogger(__name__)
+
+TOKEN_NAME = "Flexibility Token"
+TOKEN_SYMBOL = "FLEX"
+
+
+def deploy(chain: Chain, deployer: Sender, aggregator: str, artifacts: Artifacts) -> Deployment:
+    """Deploys the three contracts, connects their roles and returns the live deployment.
+
+    Order: Registry(aggregator), FlexToken, FlexibilityMarket(registry, token, aggregator), then
+    Registry.connect(market, token) and FlexToken.connect(market, registry).
+    """
+    balance = chain.balance(deployer.address)
+    if balance == 0:
+        raise InsufficientFunds(
+            f"deployer {deployer.address} has no native tokens on chain {chain.chain_id}: "
+            f"{chain.faucet_hint()} (or set CHAIN_DEPLOYER_KEY to a funded key)"
+        )
+    aggregator = Web3.to_checksum_address(aggregator)
+    gas: dict[str, int] = {}
+
+    def create(name: str, *args: object) -> tuple[str, Receipt]:
+        art = artifacts[name]
+        factory = chain.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        receipt = deployer.transact(factory.constructor(*args))
+        if not receipt.contract_address:
+            raise TransactionFailed(f"deploying {name} produced no contract address (tx {receipt.tx_hash})")
+        gas[f"deploy_{name}"] = receipt.gas_used
+        log.info("deployed %s at %s (gas %d)", name, receipt.contract_address, receipt.gas_used)
+        return str(receipt.contract_address), receipt
+
+    registry, first = create("Registry", aggregator)
+    token, _ = create("FlexToken", TOKEN_NAME, TOKEN_SYMBOL)
+    market, _ = create("FlexibilityMarket", registry, token, aggregator)
+    manifest = Manifest(
+        chain_id=chain.chain_id,
+        contracts=ContractAddresses(registry=registry, token=token, market=market),
+        deployer=deployer.address,
+        aggregator=aggregator,
+        block=first.block_number,
+        deployed_at=datetime.now(UTC),
+        compiler=CompilerInfo(
+            solc_version=artifacts.solc_version,
+            evm_version=artifacts.evm_version,
+            optimizer_runs=artifacts.optimizer_runs,
+            origin=artifacts.origin,
+        ),
+        abis={name: f"abis/{name}.abi.json" for name in CONTRACTS},
+        gas_used=gas,
+    )
+    deployment = Deployment.attach(chain, manifest, {n: artifacts[n].abi for n in CONTRACTS})
+    gas["connect_Registry"] = deployment.registry.connect(deployer, market, token).gas_used
+    gas["connect_FlexToken"] = deployment.token.connect(deployer, market, registry).gas_used
+    return deployment
+
+
+def write_manifest(deployment: Deployment, artifacts: Artifacts, path: Path) -> Path:
+    return deployment.manifest.save(path, {n: artifacts[n].abi for n in CONTRACTS})

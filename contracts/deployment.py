@@ -1,0 +1,55 @@
+"""A live deployment: a `Chain` plus typed bindings for the three contracts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contracts.bindings import MarketBinding, RegistryBinding, TokenBinding
+from contracts.chain import Chain
+from contracts.errors import RevertDecoder
+from contracts.manifest import Manifest
+from contracts.settings import ChainSettings
+from flexsim.errors import WrongChain
+
+CONTRACTS = ("Registry", "FlexToken", "FlexibilityMarket")
+
+
+@dataclass
+class Deployment:
+    chain: Chain
+    manifest: Manifest
+    registry: RegistryBinding
+    token: TokenBinding
+    market: MarketBinding
+
+    @classmethod
+    def attach(cls, chain: Chain, manifest: Manifest, abis: dict[str, list[dict[str, Any]]]) -> Deployment:
+        if manifest.chain_id != chain.chain_id:
+            raise WrongChain(
+                f"the manifest is for chain {manifest.chain_id} but {chain.rpc_url} serves chain "
+                f"{chain.chain_id}: deploy there with `flexsim deploy` or use the right manifest"
+            )
+        c = manifest.contracts
+        return cls(
+            chain=chain,
+            manifest=manifest,
+            registry=RegistryBinding(chain, c.registry, abis["Registry"]),
+            token=TokenBinding(chain, c.token, abis["FlexToken"]),
+            market=MarketBinding(chain, c.market, abis["FlexibilityMarket"]),
+        )
+
+    @classmethod
+    def load(cls, manifest_path: Path, settings: ChainSettings | None = None, rpc_url: str | None = None) -> Deployment:
+        """Connects to the chain named by settings (or `rpc_url`) and binds the manifest's contracts."""
+        settings = settings or ChainSettings()
+        manifest = Manifest.load(manifest_path)
+        abis = {name: manifest.abi(name) for name in CONTRACTS}
+        chain = Chain.from_settings(settings, decoder_for(abis.values()), rpc_url=rpc_url)
+        return cls.attach(chain, manifest, abis)
+
+
+def decoder_for(abis: Iterable[list[dict[str, Any]]]) -> RevertDecoder:
+    return RevertDecoder(abis)

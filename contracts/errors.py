@@ -1,0 +1,282 @@
+"""Solidity custom errors as Python exceptions, and the decoder that maps revert data onto them.
+
+Each class below is named exactly as the Solidity error it stands for; `tests/contracts` checks that
+every error in the ABIs has a class here. `decode_revert` turns raw revert data into an instance whose
+`error_args` holds the decoded arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak
+
+from flexsim.errors import ContractRevert
+
+_BY_NAME: dict[str, type[ContractRevert]] = {}
+
+
+class _Named(ContractRevert):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _BY_NAME[cls.__name__] = cls
+
+
+class UnknownRevert(ContractRevert):
+    """Revert data that matches no known error (or no data at all)."""
+
+
+class Error(_Named):
+    """A `require`/`revert` with a reason string."""
+
+
+class Panic(_Named):
+    """A Solidity panic (assert, overflow, division by zero, invalid enum...)."""
+
+
+# Access and wiring
+class NotOwner(_Named):
+    """Only the contract owner (the deployer) may do this."""
+
+
+class NotAggregator(_Named):
+    """Only the aggregator account set by the owner may do this."""
+
+
+class NotMarket(_Named):
+    """Only the FlexibilityMarket contract may do this."""
+
+
+class NotRegistry(_Named):
+    """Only the Registry contract may do this."""
+
+
+class AlreadyConnected(_Named):
+    """The contracts were already wired together."""
+
+
+class ZeroAddress(_Named):
+    """An address argument was the zero address."""
+
+
+# Registry
+class AlreadyRegistered(_Named):
+    """The account already holds an active registration: renegotiate or remove it first."""
+
+
+class NotRegistered(_Named):
+    """The account holds no registration: register first."""
+
+
+class ZeroCapacity(_Named):
+    """A DER must have a positive capacity."""
+
+
+class FlexibilityExceedsCapacity(_Named):
+    """Contracted flexibility cannot exceed the DER's capacity."""
+
+
+class ExpiryNotInFuture(_Named):
+    """The contract expiry must be after the current block time."""
+
+
+# FlexToken (ERC-6093)
+class ERC20InsufficientBalance(_Named):
+    """The sender's balance is below the amount."""
+
+
+class ERC20InsufficientAllowance(_Named):
+    """The spender's allowance is below the amount."""
+
+
+class ERC20InvalidSender(_Named):
+    """Tokens cannot come from the zero address."""
+
+
+class ERC20InvalidReceiver(_Named):
+    """Tokens cannot go to the zero address."""
+
+
+class ERC20InvalidApprover(_Named):
+    """The approver cannot be the zero address."""
+
+
+class ERC20InvalidSpender(_Named):
+    """The spender cannot be the zero address."""
+
+
+class BalanceOverflow(_Named):
+    """A balance would exceed 2^248 - 1 base units."""
+
+
+class ZeroAmount(_Named):
+    """Redeeming zero tokens is not allowed."""
+
+
+# FlexibilityMarket: request life cycle
+class RequestStillOpen(_Named):
+    """Another request is open: finalise or cancel it first (one request at a time)."""
+
+
+class UnknownRequest(_Named):
+    """No request has this id."""
+
+
+class RequestNotOpen(_Named):
+    """The request is settled or cancelled."""
+
+
+class InvalidSchedule(_Named):
+    """Times must satisfy now <= deadline <= start < end."""
+
+
+class ZeroPower(_Named):
+    """A request must ask for positive power."""
+
+
+class ZeroDuration(_Named):
+    """A request must last a positive number of seconds."""
+
+
+class NoFlexibilityAvailable(_Named):
+    """No registered prosumer offers flexibility in this direction."""
+
+
+class WrongStrategy(_Named):
+    """The call does not fit the request's strategy (accept is fair, applyFor and select are reputation)."""
+
+
+class AlreadyStarted(_Named):
+    """The request window has started; it can no longer be modified or cancelled."""
+
+
+class PowerChangeAfterJoin(_Named):
+    """The power of a request cannot change once prosumers joined it."""
+
+
+# FlexibilityMarket: prosumers
+class AcceptanceClosed(_Named):
+    """The acceptance deadline has passed."""
+
+
+class AcceptanceStillOpen(_Named):
+    """The selection can only be submitted after the acceptance deadline."""
+
+
+class AlreadyResponded(_Named):
+    """The prosumer already accepted, applied for or declined this request."""
+
+
+class NotActive(_Named):
+    """The prosumer's registration is missing or expired."""
+
+
+class RegisteredAfterOpen(_Named):
+    """The prosumer's current terms took effect after the request opened (not in its snapshot)."""
+
+
+class NothingToCommit(_Named):
+    """The prosumer's share (or offer) rounds to zero watts."""
+
+
+# FlexibilityMarket: selection and settlement
+class NotACandidate(_Named):
+    """The address did not apply, or was already ranked."""
+
+
+class SelectionOutOfOrder(_Named):
+    """Selected prosumers must be in non-increasing ranking order."""
+
+
+class AlreadyCovered(_Named):
+    """The request is already covered: further candidates must be displaced, not selected."""
+
+
+class NotYetCovered(_Named):
+    """Candidates can only be displaced once the request is covered."""
+
+
+class DisplacedOutranksSelected(_Named):
+    """A displaced candidate ranks above the last selected one."""
+
+
+class SelectionIncomplete(_Named):
+    """Not every candidate has been selected or displaced yet."""
+
+
+class WindowNotOver(_Named):
+    """Deliveries can only be recorded after the request window ends."""
+
+
+class LengthMismatch(_Named):
+    """The prosumer and delivery arrays differ in length."""
+
+
+class NotAParticipant(_Named):
+    """The address is not an unsettled participant of this request."""
+
+
+class UnsettledParticipants(_Named):
+    """Some participants' deliveries are not recorded yet."""
+
+
+def error_class(name: str) -> type[ContractRevert]:
+    """The exception class for a Solidity error name (UnknownRevert if there is none)."""
+    return _BY_NAME.get(name, UnknownRevert)
+
+
+def known_error_names() -> set[str]:
+    return set(_BY_NAME) - {"Error", "Panic"}
+
+
+class RevertDecoder:
+    """Decodes revert data using the custom errors declared in a set of ABIs."""
+
+    def __init__(self, abis: Iterable[list[dict[str, Any]]]) -> None:
+        self._errors: dict[bytes, tuple[str, list[str]]] = {
+            _selector("Error", ["string"]): ("Error", ["string"]),
+            _selector("Panic", ["uint256"]): ("Panic", ["uint256"]),
+        }
+        for abi in abis:
+            for item in abi:
+                if item.get("type") == "error":
+                    types = [_abi_type(i) for i in item["inputs"]]
+                    self._errors[_selector(item["name"], types)] = (item["name"], types)
+
+    def decode(self, data: bytes | str | None, tx_hash: str | None = None) -> ContractRevert:
+        raw = _to_bytes(data)
+        if len(raw) < 4 or raw[:4] not in self._errors:
+            return UnknownRevert("unknown", (("0x" + raw.hex()) if raw else "no revert data",), tx_hash)
+        name, types = self._errors[raw[:4]]
+        try:
+            args = tuple(abi_decode(types, raw[4:]))
+        except Exception:  # malformed arguments: keep the name, show the raw data
+            args = ("0x" + raw[4:].hex(),)
+        return error_class(name)(name, args, tx_hash)
+
+
+def _selector(name: str, types: list[str]) -> bytes:
+    return keccak(text=f"{name}({','.join(types)})")[:4]
+
+
+def _abi_type(param: dict[str, Any]) -> str:
+    t = str(param["type"])
+    if t.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in param["components"]) + ")" + t[len("tuple") :]
+    return t
+
+
+def _to_bytes(data: bytes | str | dict[str, Any] | None) -> bytes:
+    if data is None:
+        return b""
+    if isinstance(data, dict):  # some nodes wrap it: {"data": "0x..."}
+        return _to_bytes(data.get("data"))
+    if isinstance(data, bytes):
+        return data
+    text = data[2:] if data.startswith("0x") else data
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return b""

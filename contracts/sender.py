@@ -1,0 +1,171 @@
+"""Sending transactions from one account: local nonce, explicit fees, retries, receipts, decoded reverts.
+
+web3.py has no nonce manager, so concurrent sends from one account would race. A `Sender` keeps the
+account's next nonce locally and serialises its sends with a lock; different accounts send in
+parallel. On "nonce too low" (another client used the account) it re-reads the nonce and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+
+from contracts.chain import Chain
+from flexsim.errors import InsufficientFunds, TransactionFailed
+
+log = logging.getLogger(__name__)
+
+_NONCE_ERRORS = ("nonce too low", "already known", "replacement transaction underpriced", "nonce too high")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What callers need from a mined transaction."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    effective_gas_price: int
+    logs: list[Any]
+    contract_address: str | None
+    raw: Any  # the web3 receipt, for event decoding
+
+
+class Sender:
+    """Signs and sends transactions for one account through a shared `Chain`."""
+
+    def __init__(self, chain: Chain, key: str) -> None:
+        self.chain = chain
+        self.account: LocalAccount = Account.from_key(key)
+        self.address: str = self.account.address
+        self._lock = threading.Lock()
+        self._nonce: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Sender({self.address})"
+
+    # ------------------------------------------------------------------ public
+
+    def transact(self, fn: Any, gas: int | None = None, value: int = 0) -> Receipt:
+        """Sends a contract call and waits for its receipt; raises a typed `ContractRevert` on revert."""
+        return self.wait(self.submit(fn, gas=gas, value=value), what=_name(fn))
+
+    def submit(self, fn: Any, gas: int | None = None, value: int = 0) -> str:
+        """Sends a contract call without waiting; returns the transaction hash."""
+        if gas is None:
+            gas = self.estimate(fn, value)
+        tx = {"from": self.address, "value": value, "gas": gas, "chainId": self.chain.chain_id}
+        return self._send(lambda nonce: fn.build_transaction({**tx, "nonce": nonce, **self.chain.fee_fields()}))
+
+    def send_value(self, to: str, wei: int) -> Receipt:
+        """Sends native tokens (e.g. VT for gas) and waits for the receipt."""
+        tx = {"from": self.address, "to": to, "value": wei, "gas": 21_000, "chainId": self.chain.chain_id}
+        return self.wait(self._send(lambda nonce: {**tx, "nonce": nonce, **self.chain.fee_fields()}), "transfer")
+
+    def estimate(self, fn: Any, value: int = 0) -> int:
+        """Estimated gas with the configured margin, capped at the block gas limit."""
+        try:
+            est = self.chain.rpc(lambda: fn.estimate_gas({"from": self.address, "value": value}), "estimate gas")
+        except ContractLogicError as exc:
+            raise self.chain.decode(exc) from None
+        except Web3RPCError as exc:
+            self._raise_funds(exc)
+            raise TransactionFailed(f"{_name(fn)}: gas estimation failed: {exc}") from exc
+        return min(int(est * self.chain.gas_margin), self.chain.block_gas_limit)
+
+    def wait(self, tx_hash: str, what: str = "transaction") -> Receipt:
+        """Waits for the receipt; decodes a revert into a typed exception."""
+        w3 = self.chain.w3
+        try:
+            r = self.chain.rpc(
+                lambda: w3.eth.wait_for_transaction_receipt(
+                    HexBytes(tx_hash), timeout=self.chain.receipt_timeout_s, poll_latency=0.1
+                ),
+                f"receipt of {what}",
+            )
+        except TimeExhausted:
+            raise TransactionFailed(
+                f"{what} {tx_hash} not mined within {self.chain.receipt_timeout_s:.0f} s: the chain may be "
+                "stalled or the fee too low; raise CHAIN_PRIORITY_FEE_GWEI or CHAIN_RECEIPT_TIMEOUT_S"
+            ) from None
+        receipt = Receipt(
+            tx_hash=tx_hash,
+            block_number=int(r["blockNumber"]),
+            gas_used=int(r["gasUsed"]),
+            effective_gas_price=int(r.get("effectiveGasPrice") or 0),
+            logs=list(r["logs"]),
+            contract_address=r.get("contractAddress"),
+            raw=r,
+        )
+        if r["status"] != 1:
+            raise self._revert_reason(tx_hash, r, what)
+        return receipt
+
+    def resync_nonce(self) -> None:
+        with self._lock:
+            self._nonce = None
+
+    # ------------------------------------------------------------------ internals
+
+    def _send(self, build: Any) -> str:
+        with self._lock:
+            for attempt in range(3):
+                if self._nonce is None:
+                    self._nonce = int(
+                        self.chain.rpc(lambda: self.chain.w3.eth.get_transaction_count(self.address, "pending"))
+                    )
+                signed = self.account.sign_transaction(build(self._nonce))
+                try:
+                    tx_hash = self.chain.rpc(
+                        lambda s=signed: self.chain.w3.eth.send_raw_transaction(s.raw_transaction), "send"
+                    )
+                except Web3RPCError as exc:
+                    self._raise_funds(exc)
+                    if any(m in str(exc).lower() for m in _NONCE_ERRORS) and attempt < 2:
+                        log.warning("%s: nonce %s rejected (%s); resyncing", self.address, self._nonce, exc)
+                        self._nonce = None
+                        time.sleep(0.1 * (attempt + 1))
+                        continue
+                    self._nonce = None
+                    raise TransactionFailed(f"sending from {self.address} failed: {exc}") from exc
+                except Exception:
+                    self._nonce = None  # we do not know whether the node took it
+                    raise
+                self._nonce += 1
+                return "0x" + bytes(tx_hash).hex()
+        raise TransactionFailed(f"{self.address}: nonce kept being rejected; is another client using this key?")
+
+    def _raise_funds(self, exc: Exception) -> None:
+        if "insufficient funds" in str(exc).lower():
+            balance = self.chain.balance(self.address)
+            raise InsufficientFunds(
+                f"account {self.address} has {balance / 1e18:.6f} native tokens on chain {self.chain.chain_id}, "
+                f"not enough for gas: {self.chain.faucet_hint()}"
+            ) from None
+
+    def _revert_reason(self, tx_hash: str, r: Any, what: str) -> Exception:
+        """Replays a failed transaction as a call to recover its revert data."""
+        w3 = self.chain.w3
+        tx = w3.eth.get_transaction(HexBytes(tx_hash))
+        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
+        try:
+            w3.eth.call(call, block_identifier=int(r["blockNumber"]) - 1)
+        except ContractLogicError as exc:
+            return self.chain.decode(exc, tx_hash)
+        except Web3RPCError as exc:
+            return self.chain.decode(exc, tx_hash)
+        if int(r["gasUsed"]) >= int(tx["gas"]):
+            return TransactionFailed(f"{what} {tx_hash} ran out of gas ({tx['gas']}); raise CHAIN_GAS_MARGIN")
+        return TransactionFailed(f"{what} {tx_hash} reverted in block {r['blockNumber']} (no reason recovered)")
+
+
+def _name(fn: Any) -> str:
+    return str(getattr(fn, "fn_name", "constructor"))

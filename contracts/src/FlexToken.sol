@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Owned} from "./Owned.sol";
+import {IFlexToken} from "./FlexTypes.sol";
+
+/// @title FlexToken: the flexibility payment token (rule R11)
+/// @notice ERC20 with 18 decimals. Only the market mints (payment for compliant delivery). Any holder
+/// redeems tokens by burning them; the `Redeemed` event is what off-chain compensation acts on.
+/// @dev Each balance shares its storage slot with an `opened` flag. The registry opens the account of
+/// every new prosumer at registration, so paying a prosumer for the first time updates a slot instead
+/// of creating one (20,000 gas less on the settlement path, paid once at registration instead).
+/// Failures use the ERC-6093 custom errors.
+contract FlexToken is Owned, IFlexToken {
+    struct Balance {
+        uint248 amount;
+        bool opened;
+    }
+
+    string public name;
+    string public symbol;
+    uint8 public constant decimals = 18;
+    uint256 public totalSupply;
+    address public market;
+    address public registry;
+
+    mapping(address => Balance) private _balances;
+    mapping(address => mapping(address => uint256)) private _allowances;
+
+    error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed);
+    error ERC20InvalidSender(address sender);
+    error ERC20InvalidReceiver(address receiver);
+    error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
+    error ERC20InvalidApprover(address approver);
+    error ERC20InvalidSpender(address spender);
+    /// @notice Only the market may mint.
+    error NotMarket(address caller);
+    /// @notice Only the registry may open accounts.
+    error NotRegistry(address caller);
+    /// @notice Market and registry were already set.
+    error AlreadyConnected();
+    /// @notice Redeeming nothing is not allowed.
+    error ZeroAmount();
+    /// @notice A balance would exceed 2^248 - 1 base units.
+    error BalanceOverflow(address account);
+
+    event Transfer(address indexed from, address indexed to, uint256 value);
+    event Approval(address indexed owner, address indexed spender, uint256 value);
+    event Redeemed(address indexed account, uint256 amount, uint256 totalRedeemed);
+    event Connected(address indexed market, address indexed registry);
+
+    /// @notice Tokens burned by `redeem`, per account, over its lifetime.
+    mapping(address => uint256) public redeemedBy;
+
+    constructor(string memory name_, string memory symbol_) {
+        name = name_;
+        symbol = symbol_;
+    }
+
+    /// @notice Sets the minter (market) and the registry that opens accounts. Once only.
+    function connect(address market_, address registry_) external onlyOwner {
+        if (market != address(0)) revert AlreadyConnected();
+        if (market_ == address(0) || registry_ == address(0)) revert ZeroAddress();
+        market = market_;
+        registry = registry_;
+        emit Connected(market_, registry_);
+    }
+
+    function balanceOf(address account) external view returns (uint256) {
+        return _balances[account].amount;
+    }
+
+    function allowance(address holder, address spender) external view returns (uint256) {
+        return _allowances[holder][spender];
+    }
+
+    function transfer(address to, uint256 value) external returns (bool) {
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        _update(msg.sender, to, value);
+        return true;
+    }
+
+    function approve(address spender, uint256 value) external returns (bool) {
+        if (spender == address(0)) revert ERC20InvalidSpender(address(0));
+        _allowances[msg.sender][spender] = value;
+        emit Approval(msg.sender, spender, value);
+        return true;
+    }
+
+    /// @dev An allowance of type(uint256).max is infinite and never decreases.
+    function transferFrom(address from, address to, uint256 value) external returns (bool) {
+        if (from == address(0)) revert ERC20InvalidSender(address(0));
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        uint256 current = _allowances[from][msg.sender];
+        if (current != type(uint256).max) {
+            if (current < value) revert ERC20InsufficientAllowance(msg.sender, current, value);
+            unchecked {
+                _allowances[from][msg.sender] = current - value;
+            }
+        }
+        _update(from, to, value);
+        return true;
+    }
+
+    /// @notice Mints a payment (only the market).
+    function mint(address to, uint256 amount) external {
+        if (msg.sender != market) revert NotMarket(msg.sender);
+        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
+        _update(address(0), to, amount);
+    }
+
+    /// @notice Marks a new prosumer's balance slot as used (only the registry); see the contract notes.
+    function openAccount(address account) external {
+        if (msg.sender != registry) revert NotRegistry(msg.sender);
+        _balances[account].opened = true;
+    }
+
+    /// @notice Burns `amount` of the caller's tokens to claim off-chain compensation.
+    function redeem(uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        _update(msg.sender, address(0), amount);
+        uint256 total = redeemedBy[msg.sender] + amount;
+        redeemedBy[msg.sender] = total;
+        emit Redeemed(msg.sender, amount, total);
+    }
+
+    /// @dev The one place balances and supply change. from == 0 mints, to == 0 burns.
+    function _update(address from, address to, uint256 value) private {
+        if (from == address(0)) {
+            totalSupply += value;
+        } else {
+            Balance storage b = _balances[from];
+            uint256 balance = b.amount;
+            if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+            unchecked {
+                b.amount = uint248(balance - value);
+            }
+        }
+        if (to == address(0)) {
+            unchecked {
+                totalSupply -= value;
+            }
+        } else {
+            Balance storage b = _balances[to];
+            uint256 amount = uint256(b.amount) + value;
+            if (amount > type(uint248).max) revert BalanceOverflow(to);
+            b.amount = uint248(amount);
+        }
+        emit Transfer(from, to, value);
+    }
+}
