@@ -143,7 +143,14 @@ class MarketBinding(_Binding):
         return int(event["args"]["requestId"]), receipt
 
     def modify_request(
-        self, sender: Sender, request_id: int, power_w: int, duration_s: int, start: int, end: int, deadline: int
+        self,
+        sender: Sender,
+        request_id: int,
+        power_w: int,
+        duration_s: int,
+        start: int,
+        end: int,
+        deadline: int,
     ) -> Receipt:
         return self._tx(sender, "modifyRequest", request_id, power_w, duration_s, start, end, deadline)
 
@@ -167,7 +174,9 @@ class MarketBinding(_Binding):
     def record_deliveries(
         self, sender: Sender, request_id: int, prosumers: Sequence[str], delivered_wh: Sequence[int]
     ) -> Receipt:
-        return self._tx(sender, "recordDeliveries", request_id, [_cs(p) for p in prosumers], list(delivered_wh))
+        return self._tx(
+            sender, "recordDeliveries", request_id, [_cs(p) for p in prosumers], list(delivered_wh)
+        )
 
     def finalise(self, sender: Sender, request_id: int) -> Receipt:
         return self._tx(sender, "finalise", request_id)

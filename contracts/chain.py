@@ -26,7 +26,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 GWEI = 10**9
 VOLTA_FAUCET = "https://voltafaucet.energyweb.org"
-_TRANSIENT = (requests.ConnectionError, requests.Timeout, ProviderConnectionError, ConnectionError, TimeoutError)
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    ProviderConnectionError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ class Chain:
     def __init__(
         self,
         rpc_url: str,
-        decoder: RevertDecoder,
+        decoder: RevertDecoder | None = None,
         fees: FeePolicy | None = None,
         expected_chain_id: int | None = None,
         retries: int = 5,
@@ -63,7 +69,7 @@ class Chain:
         request_timeout_s: float = 30.0,
     ) -> None:
         self.rpc_url = rpc_url
-        self.decoder = decoder
+        self.decoder = decoder or RevertDecoder([])
         self.fees = fees or FeePolicy()
         self.retries = retries
         self.receipt_timeout_s = receipt_timeout_s
@@ -89,7 +95,9 @@ class Chain:
         self._gas_limit: int | None = None
 
     @classmethod
-    def from_settings(cls, settings: ChainSettings, decoder: RevertDecoder, rpc_url: str | None = None) -> Chain:
+    def from_settings(
+        cls, settings: ChainSettings, decoder: RevertDecoder | None = None, rpc_url: str | None = None
+    ) -> Chain:
         return cls(
             rpc_url or settings.rpc_url,
             decoder,
@@ -110,7 +118,7 @@ class Chain:
                 return call()
             except _TRANSIENT as exc:
                 if attempt == self.retries:
-                    raise RpcUnavailable(f"{what} failed after {attempt + 1} attempts: {exc}") from exc
+                    raise RpcUnavailable(f"{what} failed after {attempt + 1} attempts: {_short(exc)}") from exc
                 log.warning("%s failed (%s); retrying in %.2f s", what, type(exc).__name__, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 8.0)
@@ -126,7 +134,8 @@ class Chain:
     def decode(self, exc: ContractLogicError | Web3RPCError, tx_hash: str | None = None) -> ContractRevert:
         data = getattr(exc, "data", None)
         if data is None and isinstance(exc, Web3RPCError) and exc.rpc_response:
-            data = (exc.rpc_response.get("error") or {}).get("data")
+            error: Any = dict(exc.rpc_response).get("error") or {}
+            data = error.get("data") if isinstance(error, dict) else None
         return self.decoder.decode(data, tx_hash)
 
     # ------------------------------------------------------------------ chain facts
@@ -168,3 +177,17 @@ class Chain:
         if self.chain_id == 73799:
             return f"get VT at the Volta faucet ({VOLTA_FAUCET}) or set CHAIN_FUNDER_KEY"
         return "send it native tokens from a funded account (CHAIN_FUNDER_KEY)"
+
+
+def _short(exc: BaseException) -> str:
+    """A one-phrase reason for a transport error (requests' messages run over several nested reprs)."""
+    text = str(exc)
+    for needle, reason in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "unknown host"),
+        ("timed out", "timed out"),
+        ("Temporary failure in name resolution", "DNS failure"),
+    ):
+        if needle in text:
+            return reason
+    return type(exc).__name__

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import solcx
-from solcx.install import get_executable
 from solcx.exceptions import SolcError, SolcNotInstalled
+from solcx.install import get_executable
 
 from contracts import toolchain
 from contracts.settings import ChainSettings
@@ -113,7 +113,9 @@ def compile_contracts(settings: ChainSettings | None = None) -> Artifacts:
     if path.is_file():
         return _load(path)
     compiler = resolve_compiler(settings)
-    log.info("compiling %d sources with solc %s (%s)", len(std_input["sources"]), SOLC_VERSION, compiler.origin)
+    log.info(
+        "compiling %d sources with solc %s (%s)", len(std_input["sources"]), SOLC_VERSION, compiler.origin
+    )
     try:
         output = solcx.compile_standard(std_input, solc_binary=compiler.path)
     except SolcError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 
 from contracts.bindings import MarketBinding, RegistryBinding, TokenBinding
 from contracts.chain import Chain
+from contracts.compiler import Artifacts
 from contracts.errors import RevertDecoder
 from contracts.manifest import Manifest
 from contracts.settings import ChainSettings
@@ -24,6 +25,7 @@ class Deployment:
     registry: RegistryBinding
     token: TokenBinding
     market: MarketBinding
+    artifacts: Artifacts | None = None  # set when this process compiled and deployed the contracts
 
     @classmethod
     def attach(cls, chain: Chain, manifest: Manifest, abis: dict[str, list[dict[str, Any]]]) -> Deployment:
@@ -42,7 +44,9 @@ class Deployment:
         )
 
     @classmethod
-    def load(cls, manifest_path: Path, settings: ChainSettings | None = None, rpc_url: str | None = None) -> Deployment:
+    def load(
+        cls, manifest_path: Path, settings: ChainSettings | None = None, rpc_url: str | None = None
+    ) -> Deployment:
         """Connects to the chain named by settings (or `rpc_url`) and binds the manifest's contracts."""
         settings = settings or ChainSettings()
         manifest = Manifest.load(manifest_path)

@@ -11,10 +11,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
@@ -45,7 +47,7 @@ class Sender:
     def __init__(self, chain: Chain, key: str) -> None:
         self.chain = chain
         self.account: LocalAccount = Account.from_key(key)
-        self.address: str = self.account.address
+        self.address: ChecksumAddress = self.account.address
         self._lock = threading.Lock()
         self._nonce: int | None = None
 
@@ -63,17 +65,25 @@ class Sender:
         if gas is None:
             gas = self.estimate(fn, value)
         tx = {"from": self.address, "value": value, "gas": gas, "chainId": self.chain.chain_id}
-        return self._send(lambda nonce: fn.build_transaction({**tx, "nonce": nonce, **self.chain.fee_fields()}))
+        return self._send(
+            lambda nonce: fn.build_transaction({**tx, "nonce": nonce, **self.chain.fee_fields()})
+        )
 
     def send_value(self, to: str, wei: int) -> Receipt:
         """Sends native tokens (e.g. VT for gas) and waits for the receipt."""
+        return self.wait(self.submit_value(to, wei), "transfer")
+
+    def submit_value(self, to: str, wei: int) -> str:
+        """Sends native tokens without waiting; returns the transaction hash."""
         tx = {"from": self.address, "to": to, "value": wei, "gas": 21_000, "chainId": self.chain.chain_id}
-        return self.wait(self._send(lambda nonce: {**tx, "nonce": nonce, **self.chain.fee_fields()}), "transfer")
+        return self._send(lambda nonce: {**tx, "nonce": nonce, **self.chain.fee_fields()})
 
     def estimate(self, fn: Any, value: int = 0) -> int:
         """Estimated gas with the configured margin, capped at the block gas limit."""
         try:
-            est = self.chain.rpc(lambda: fn.estimate_gas({"from": self.address, "value": value}), "estimate gas")
+            est = self.chain.rpc(
+                lambda: fn.estimate_gas({"from": self.address, "value": value}), "estimate gas"
+            )
         except ContractLogicError as exc:
             raise self.chain.decode(exc) from None
         except Web3RPCError as exc:
@@ -120,12 +130,14 @@ class Sender:
             for attempt in range(3):
                 if self._nonce is None:
                     self._nonce = int(
-                        self.chain.rpc(lambda: self.chain.w3.eth.get_transaction_count(self.address, "pending"))
+                        self.chain.rpc(
+                            lambda: self.chain.w3.eth.get_transaction_count(self.address, "pending")
+                        )
                     )
                 signed = self.account.sign_transaction(build(self._nonce))
                 try:
-                    tx_hash = self.chain.rpc(
-                        lambda s=signed: self.chain.w3.eth.send_raw_transaction(s.raw_transaction), "send"
+                    tx_hash: bytes = self.chain.rpc(
+                        partial(self.chain.w3.eth.send_raw_transaction, signed.raw_transaction), "send"
                     )
                 except Web3RPCError as exc:
                     self._raise_funds(exc)
@@ -141,21 +153,29 @@ class Sender:
                     raise
                 self._nonce += 1
                 return "0x" + bytes(tx_hash).hex()
-        raise TransactionFailed(f"{self.address}: nonce kept being rejected; is another client using this key?")
+        raise TransactionFailed(
+            f"{self.address}: nonce kept being rejected; is another client using this key?"
+        )
 
     def _raise_funds(self, exc: Exception) -> None:
         if "insufficient funds" in str(exc).lower():
             balance = self.chain.balance(self.address)
             raise InsufficientFunds(
-                f"account {self.address} has {balance / 1e18:.6f} native tokens on chain {self.chain.chain_id}, "
-                f"not enough for gas: {self.chain.faucet_hint()}"
+                f"account {self.address} has {balance / 1e18:.6f} native tokens on chain "
+                f"{self.chain.chain_id}, not enough for gas: {self.chain.faucet_hint()}"
             ) from None
 
     def _revert_reason(self, tx_hash: str, r: Any, what: str) -> Exception:
         """Replays a failed transaction as a call to recover its revert data."""
         w3 = self.chain.w3
         tx = w3.eth.get_transaction(HexBytes(tx_hash))
-        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
+        call: Any = {
+            "from": tx["from"],
+            "to": tx["to"],
+            "data": tx["input"],
+            "value": tx["value"],
+            "gas": tx["gas"],
+        }
         try:
             w3.eth.call(call, block_identifier=int(r["blockNumber"]) - 1)
         except ContractLogicError as exc:
@@ -164,7 +184,9 @@ class Sender:
             return self.chain.decode(exc, tx_hash)
         if int(r["gasUsed"]) >= int(tx["gas"]):
             return TransactionFailed(f"{what} {tx_hash} ran out of gas ({tx['gas']}); raise CHAIN_GAS_MARGIN")
-        return TransactionFailed(f"{what} {tx_hash} reverted in block {r['blockNumber']} (no reason recovered)")
+        return TransactionFailed(
+            f"{what} {tx_hash} reverted in block {r['blockNumber']} (no reason recovered)"
+        )
 
 
 def _name(fn: Any) -> str:

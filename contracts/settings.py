@@ -33,7 +33,9 @@ class ChainSettings(BaseSettings):
         Decimal("0.1"), ge=0, description="EIP-1559 tip; web3's default of 1-1.5 gwei overpays on EW chains."
     )
     max_fee_multiplier: Decimal = Field(
-        Decimal("2"), ge=1, description="EIP-1559 max fee = base fee x this + tip (headroom for base fee rises)."
+        Decimal("2"),
+        ge=1,
+        description="EIP-1559 max fee = base fee x this + tip (headroom for base fee rises).",
     )
     gas_price_gwei: Decimal | None = Field(
         None, ge=0, description="Legacy gas price; the node's eth_gasPrice when unset."
@@ -42,6 +44,8 @@ class ChainSettings(BaseSettings):
     receipt_timeout_s: float = Field(120.0, gt=0, description="How long to wait for a receipt.")
     rpc_retries: int = Field(5, ge=0, description="Retries of a failing RPC call, with exponential backoff.")
     solc_binary: Path | None = Field(None, description="A native solc to use instead of the resolved one.")
-    anvil_binary: Path | None = Field(None, description="The anvil binary; node_modules/.bin/anvil by default.")
+    anvil_binary: Path | None = Field(
+        None, description="The anvil binary; node_modules/.bin/anvil by default."
+    )
     node_modules: Path | None = Field(None, description="Where `npm ci` installed solc and anvil.")
     cache_dir: Path = Field(default_factory=default_cache_dir, description="Compiled artifacts cache.")

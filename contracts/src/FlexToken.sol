@@ -102,11 +102,20 @@ contract FlexToken is Owned, IFlexToken {
         return true;
     }
 
-    /// @notice Mints a payment (only the market).
-    function mint(address to, uint256 amount) external {
+    /// @notice Mints payments, one per recipient; zero amounts are skipped (only the market).
+    function mint(address[] calldata to, uint256[] memory amounts) external {
         if (msg.sender != market) revert NotMarket(msg.sender);
-        if (to == address(0)) revert ERC20InvalidReceiver(address(0));
-        _update(address(0), to, amount);
+        uint256 minted;
+        for (uint256 i; i < to.length; ++i) {
+            uint256 amount = amounts[i];
+            if (amount == 0) continue;
+            address account = to[i];
+            if (account == address(0)) revert ERC20InvalidReceiver(address(0));
+            _credit(account, amount);
+            emit Transfer(address(0), account, amount);
+            minted += amount;
+        }
+        totalSupply += minted;
     }
 
     /// @notice Marks a new prosumer's balance slot as used (only the registry); see the contract notes.
@@ -124,7 +133,8 @@ contract FlexToken is Owned, IFlexToken {
         emit Redeemed(msg.sender, amount, total);
     }
 
-    /// @dev The one place balances and supply change. from == 0 mints, to == 0 burns.
+    /// @dev Where balances and supply change (with `mint`, which credits a batch and adds to the supply
+    /// once). from == 0 mints, to == 0 burns.
     function _update(address from, address to, uint256 value) private {
         if (from == address(0)) {
             totalSupply += value;
@@ -141,11 +151,15 @@ contract FlexToken is Owned, IFlexToken {
                 totalSupply -= value;
             }
         } else {
-            Balance storage b = _balances[to];
-            uint256 amount = uint256(b.amount) + value;
-            if (amount > type(uint248).max) revert BalanceOverflow(to);
-            b.amount = uint248(amount);
+            _credit(to, value);
         }
         emit Transfer(from, to, value);
+    }
+
+    function _credit(address to, uint256 value) private {
+        Balance storage b = _balances[to];
+        uint256 amount = uint256(b.amount) + value;
+        if (amount > type(uint248).max) revert BalanceOverflow(to);
+        b.amount = uint248(amount);
     }
 }

@@ -53,11 +53,11 @@ interface IRegistry {
 
     function totals() external view returns (uint96 flexUpW, uint96 flexDownW, uint64 count);
 
-    function recordOutcome(address prosumer, bool compliant) external;
+    function recordOutcomes(address[] calldata prosumers, bool[] memory compliant) external;
 }
 
 interface IFlexToken {
-    function mint(address to, uint256 amount) external;
+    function mint(address[] calldata to, uint256[] memory amounts) external;
 
     function openAccount(address account) external;
 }

@@ -348,12 +348,18 @@ contract FlexibilityMarket is Owned {
         uint256 compliantCount;
         int256 deliveredSum;
         uint256 paid;
+        bool[] memory outcomes = new bool[](prosumers.length);
+        uint256[] memory payments = new uint256[](prosumers.length);
         for (uint256 i; i < prosumers.length; ++i) {
             (bool compliant, uint256 payment) = _settle(requestId, prosumers[i], deliveredWh[i], duration);
+            outcomes[i] = compliant;
+            payments[i] = payment;
             if (compliant) ++compliantCount;
             deliveredSum += deliveredWh[i];
             paid += payment;
         }
+        registry.recordOutcomes(prosumers, outcomes);
+        if (paid != 0) token.mint(prosumers, payments);
         s.recorded += uint32(prosumers.length);
         s.compliant += uint32(compliantCount);
         Outcome storage o = _outcomes[requestId];
@@ -451,7 +457,7 @@ contract FlexibilityMarket is Owned {
         emit Displaced(requestId, p, key.reputation);
     }
 
-    /// @dev Settles one participant: compliance, commitment update, reputation, payment, event.
+    /// @dev Settles one participant's commitment and reports it; reputation and payment follow per batch.
     function _settle(
         uint256 requestId,
         address p,
@@ -467,8 +473,6 @@ contract FlexibilityMarket is Owned {
         payment = compliant ? (uint256(c.tariff) * committedWs) / 3_600_000 : 0;
         c.response = compliant ? Response.Compliant : Response.Penalised;
         c.deliveredWh = deliveredWh;
-        registry.recordOutcome(p, compliant);
-        if (payment != 0) token.mint(p, payment);
         emit DeliveryRecorded(requestId, p, committedW, deliveredWh, compliant, payment);
     }
 

@@ -181,14 +181,16 @@ contract Registry is Owned, IRegistry {
 
     // ---------------------------------------------------------------- market hook
 
-    /// @notice Records the outcome of a settled commitment (only the market).
-    function recordOutcome(address prosumer, bool compliant) external {
+    /// @notice Records the outcomes of settled commitments (only the market, one call per batch).
+    function recordOutcomes(address[] calldata prosumers, bool[] memory compliant) external {
         if (msg.sender != market) revert NotMarket(msg.sender);
-        Profile storage pr = _profiles[prosumer];
-        pr.participations = _inc(pr.participations);
-        if (compliant) pr.compliant = _inc(pr.compliant);
-        else pr.penalties = _inc(pr.penalties);
-        emit OutcomeRecorded(prosumer, compliant, _reputation(pr));
+        for (uint256 i; i < prosumers.length; ++i) {
+            Profile storage pr = _profiles[prosumers[i]];
+            pr.participations = _inc(pr.participations);
+            if (compliant[i]) pr.compliant = _inc(pr.compliant);
+            else pr.penalties = _inc(pr.penalties);
+            emit OutcomeRecorded(prosumers[i], compliant[i], _reputation(pr));
+        }
     }
 
     // ---------------------------------------------------------------- views

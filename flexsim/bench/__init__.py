@@ -1,0 +1,1 @@
+"""Benchmarks: commands that measure cost (gas, time, memory) and print JSON."""

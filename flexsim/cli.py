@@ -1,0 +1,157 @@
+"""The `flexsim` command. Subcommands import their modules lazily so each stays fast to start."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from flexsim import __version__
+from flexsim.errors import FlexsimError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _progress(message: str) -> None:
+    print(f"· {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------- chain commands
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from contracts.compiler import compile_contracts
+
+    artifacts = compile_contracts()
+    for name, art in sorted(artifacts.contracts.items()):
+        print(f"{name:18} {len(art.runtime) // 2 - 1:6d} bytes runtime")
+    print(f"solc {artifacts.solc_version} ({artifacts.origin}), evmVersion {artifacts.evm_version}")
+    print(f"artifacts: {artifacts.path}")
+    return 0
+
+
+def cmd_chain(args: argparse.Namespace) -> int:
+    from contracts.anvil import AnvilConfig, start_anvil
+
+    if args.volta_like:
+        config = AnvilConfig.volta_like(port=args.port)
+    else:
+        config = AnvilConfig(
+            chain_id=args.chain_id,
+            block_time_s=args.block_time,
+            gas_limit=args.gas_limit,
+            port=args.port or 8545,
+        )
+    with start_anvil(config) as anvil:
+        mining = (
+            f"a block every {config.block_time_s:g} s" if config.block_time_s else "a block per transaction"
+        )
+        print(f"anvil (london, chain id {config.chain_id}, {mining}) at {anvil.rpc_url}", flush=True)
+        print(
+            "deploy with: flexsim deploy --rpc-url " + anvil.rpc_url + "   (Ctrl-C stops the chain)",
+            flush=True,
+        )
+        try:
+            anvil.process.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from simulation.bootstrap import deploy_to
+
+    manifest_path = deploy_to(args.rpc_url, args.out, aggregator=args.aggregator, progress=_progress)
+    print(manifest_path)
+    return 0
+
+
+# ---------------------------------------------------------------------------- main job
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from simulation.demo import run_demo
+
+    summary = run_demo(out_dir=args.out, progress=_progress)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+# ---------------------------------------------------------------------------- benchmarks
+
+
+def cmd_bench_gas(args: argparse.Namespace) -> int:
+    from flexsim.bench.gas import run
+
+    results = run(prosumers=args.prosumers, progress=_progress)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for name, value in results["gas"].items():
+            print(f"{name:45} {value}")
+        for name, t in results["targets"].items():
+            print(f"target {name}: {t['measured']} <= {t['target_max']}: {'met' if t['met'] else 'MISSED'}")
+    met = all(t["met"] for t in results["targets"].values()) and results["batch"]["met"]
+    return 0 if met else 3
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flexsim", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"flexsim {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("compile", help="compile the contracts (cached)")
+    p.set_defaults(handler=cmd_compile)
+
+    p = sub.add_parser("chain", help="run an embedded anvil chain (London) in the foreground")
+    p.add_argument("--chain-id", type=int, default=31337)
+    p.add_argument("--block-time", type=float, default=None, help="seconds per block (default: automine)")
+    p.add_argument("--gas-limit", type=int, default=None, help="block gas limit (Volta: 8000000)")
+    p.add_argument("--port", type=int, default=None, help="RPC port (default 8545)")
+    p.add_argument("--volta-like", action="store_true", help="chain id 73799, 5 s blocks, 8M gas limit")
+    p.set_defaults(handler=cmd_chain)
+
+    p = sub.add_parser("deploy", help="deploy the contracts and write a manifest")
+    p.add_argument("--rpc-url", required=True, help="HTTP RPC URL of the chain")
+    p.add_argument("--out", type=Path, default=Path("deployment/manifest.json"), help="manifest path")
+    p.add_argument("--aggregator", default=None, help="aggregator address (default: the deployer)")
+    p.set_defaults(handler=cmd_deploy)
+
+    p = sub.add_parser("run", help="the main job: start a chain, deploy, and run a market round")
+    p.add_argument("--out", type=Path, default=None, help="results folder (default results/run-<time>)")
+    p.set_defaults(handler=cmd_run)
+
+    bench = sub.add_parser("bench", help="benchmarks that print JSON").add_subparsers(
+        dest="bench", required=True, metavar="BENCH"
+    )
+    p = bench.add_parser("gas", help="gas per contract operation on a fresh London anvil")
+    p.add_argument("--json", action="store_true", help="print the full JSON")
+    p.add_argument("--prosumers", type=int, default=360, help="prosumers registered (>= 250)")
+    p.set_defaults(handler=cmd_bench_gas)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except FlexsimError as exc:
+        print(f"flexsim: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("flexsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
