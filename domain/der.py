@@ -1,0 +1,225 @@
+"""One DER as a stateful object: its model, state, contract limits, commitment and outages.
+
+`make_der(entry, profiles)` builds the right model for a population entry; the caller then calls
+`der.step(t, dt_s, rng)` once per interval and gets the mean power over [t, t + dt) in W (+ to the
+grid). What the object adds to the pure models:
+
+- flexibility (R7): `commit` a `Commitment`; inside its window the power is modulated, after it the
+  DER returns to baseline. Producers keep their contracted up-headroom (see `domain.flexibility`).
+- outages (R12): during an outage of its schedule the DER delivers 0 W; its weather and load state
+  keep evolving, so it comes back where the world is.
+- `feasible_w(direction, duration_s)` says how much it could move now, for accept/decline decisions.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+import numpy as np
+
+from domain import battery, load, solar, wind
+from domain.errors import FlexibilityError, ParameterError
+from domain.flexibility import (
+    Commitment,
+    Envelope,
+    apply_commitment,
+    battery_envelope,
+    consumer_envelope,
+    curtailed_baseline_w,
+    feasible_w,
+    max_modulation_w,
+    producer_envelope,
+)
+from domain.kinds import Direction, Kind
+from domain.outages import Outage, in_outage
+from domain.population import PopulationEntry, Stream
+from domain.profiles import Profiles
+
+P = TypeVar("P")
+S = TypeVar("S")
+
+
+class Der(Protocol):
+    """What a caller needs from any DER, whatever its kind."""
+
+    kind: Kind
+    capacity_w: float
+    last_power_w: float
+    last_baseline_w: float
+
+    def step(self, t: datetime, dt_s: float, rng: np.random.Generator) -> float: ...
+    def commit(self, commitment: Commitment) -> None: ...
+    def cancel(self) -> None: ...
+    def limit_w(self, direction: Direction) -> float: ...
+    def feasible_w(self, direction: Direction, duration_s: float) -> float: ...
+    def in_outage(self, t: datetime) -> bool: ...
+
+
+class _DerBase:
+    """Contract limits, the current commitment and the outage schedule shared by every kind."""
+
+    def __init__(
+        self, kind: Kind, capacity_w: float, flex_up_w: float, flex_down_w: float, outages: Iterable[Outage]
+    ) -> None:
+        self.kind = kind
+        self.capacity_w = float(capacity_w)
+        self.flex_w = {Direction.UP: float(flex_up_w), Direction.DOWN: float(flex_down_w)}
+        self.outages: list[Outage] = sorted(outages)
+        self.commitment: Commitment | None = None
+        self.last_power_w = 0.0
+        self.last_baseline_w = 0.0
+
+    def limit_w(self, direction: Direction) -> float:
+        """The most this DER may be asked to move in `direction` (contract and 25 % rule)."""
+        return max_modulation_w(self.capacity_w, self.flex_w[direction])
+
+    def commit(self, commitment: Commitment) -> None:
+        """Hold `commitment` from now on; replaces any earlier one."""
+        limit = self.limit_w(commitment.direction)
+        if commitment.committed_w > limit * (1 + 1e-9):
+            raise FlexibilityError(
+                f"{self.kind.label} DER may move at most {limit:.0f} W {commitment.direction.label} "
+                f"(contract and 25 % rule), asked {commitment.committed_w:.0f} W: commit less"
+            )
+        self.commitment = commitment
+
+    def cancel(self) -> None:
+        """Drop the current commitment (back to baseline at once)."""
+        self.commitment = None
+
+    def in_outage(self, t: datetime) -> bool:
+        """True when `t` lies in an outage of the schedule."""
+        return in_outage(self.outages, t)
+
+    def _record(self, t: datetime, baseline_w: float, power_w: float) -> float:
+        self.last_baseline_w = baseline_w
+        self.last_power_w = 0.0 if self.in_outage(t) else power_w
+        return self.last_power_w
+
+
+def _check_dt(dt_s: float) -> None:
+    if not dt_s > 0:
+        raise ParameterError(f"dt_s must be > 0 seconds, got {dt_s}")
+
+
+class ProducerDer(_DerBase, Generic[P, S]):
+    """Solar or wind: baseline curtailed by the up-headroom; UP releases it, DOWN curtails more."""
+
+    def __init__(
+        self,
+        kind: Kind,
+        params: P,
+        state: S,
+        step_fn: Callable[[P, S, datetime, float, np.random.Generator], tuple[S, float]],
+        capacity_w: float,
+        flex_up_w: float,
+        flex_down_w: float,
+        outages: Iterable[Outage] = (),
+    ) -> None:
+        super().__init__(kind, capacity_w, flex_up_w, flex_down_w, outages)
+        self.params, self.state, self._step_fn = params, state, step_fn
+        self.headroom_w = self.limit_w(Direction.UP)
+        self.available_w = 0.0
+
+    def step(self, t: datetime, dt_s: float, rng: np.random.Generator) -> float:
+        """Advance and return the mean power over [t, t + dt) (W, >= 0)."""
+        _check_dt(dt_s)
+        self.state, self.available_w = self._step_fn(self.params, self.state, t, dt_s, rng)
+        baseline = curtailed_baseline_w(self.available_w, self.headroom_w)
+        power = apply_commitment(self.commitment, t, baseline, producer_envelope(self.available_w))
+        return self._record(t, baseline, power)
+
+    def feasible_w(self, direction: Direction, duration_s: float) -> float:
+        """Room at the last step (persistence forecast of the weather), capped by the contract."""
+        envelope = producer_envelope(self.available_w)
+        return feasible_w(direction, self.last_baseline_w, envelope, self.limit_w(direction))
+
+
+class ConsumerDer(_DerBase):
+    """A load: UP draws less (never below 0 W), DOWN draws more (up to its capacity)."""
+
+    def __init__(
+        self,
+        params: load.LoadParams,
+        state: load.LoadState,
+        capacity_w: float,
+        flex_up_w: float,
+        flex_down_w: float,
+        outages: Iterable[Outage] = (),
+    ) -> None:
+        super().__init__(Kind.CONSUMER, capacity_w, flex_up_w, flex_down_w, outages)
+        self.params, self.state = params, state
+
+    def step(self, t: datetime, dt_s: float, rng: np.random.Generator) -> float:
+        """Advance and return the mean power over [t, t + dt) (W, <= 0)."""
+        _check_dt(dt_s)
+        self.state, baseline = load.step(self.params, self.state, t, dt_s, rng)
+        power = apply_commitment(self.commitment, t, baseline, consumer_envelope(self.capacity_w))
+        return self._record(t, baseline, power)
+
+    def feasible_w(self, direction: Direction, duration_s: float) -> float:
+        """Room around the last baseline, capped by the contract."""
+        envelope = consumer_envelope(self.capacity_w)
+        return feasible_w(direction, self.last_baseline_w, envelope, self.limit_w(direction))
+
+
+class BatteryDer(_DerBase):
+    """A battery: idle baseline; UP discharges, DOWN charges, within power and SoC limits."""
+
+    def __init__(
+        self,
+        params: battery.BatteryParams,
+        state: battery.BatteryState,
+        capacity_w: float,
+        flex_up_w: float,
+        flex_down_w: float,
+        outages: Iterable[Outage] = (),
+    ) -> None:
+        super().__init__(Kind.BATTERY, capacity_w, flex_up_w, flex_down_w, outages)
+        self.params, self.state = params, state
+        self.baseline_setpoint_w = 0.0
+
+    @property
+    def soc(self) -> float:
+        """State of charge (fraction of the energy capacity)."""
+        return self.state.soc
+
+    def step(self, t: datetime, dt_s: float, rng: np.random.Generator) -> float:
+        """Apply baseline or commitment for `dt_s`; return the power actually delivered (W)."""
+        _check_dt(dt_s)
+        envelope = self._envelope(dt_s)
+        target = apply_commitment(self.commitment, t, envelope.clamp(self.baseline_setpoint_w), envelope)
+        if self.in_outage(t):
+            target = 0.0
+        state = replace(self.state, setpoint_w=target)
+        self.state, power = battery.step(self.params, state, t, dt_s, rng)
+        return self._record(t, self.baseline_setpoint_w, power)
+
+    def feasible_w(self, direction: Direction, duration_s: float) -> float:
+        """What the battery can hold for `duration_s` from its SoC, capped by the contract."""
+        return feasible_w(
+            direction, self.baseline_setpoint_w, self._envelope(duration_s), self.limit_w(direction)
+        )
+
+    def _envelope(self, duration_s: float) -> Envelope:
+        charge, discharge = battery.power_limits_w(self.params, self.state.soc, duration_s)
+        return battery_envelope(charge, discharge)
+
+
+def make_der(entry: PopulationEntry, profiles: Profiles, outages: Iterable[Outage] = ()) -> Der:
+    """Build the DER of a population entry, its initial state drawn from the entry's INIT stream."""
+    rng = entry.rng(Stream.INIT)
+    terms, spec = entry.terms, entry.spec
+    limits = (terms.capacity_w, terms.flex_up_w, terms.flex_down_w)
+    if isinstance(spec, solar.PvSystem):
+        sp = solar.SolarParams(spec, profiles.pv(spec.lat, spec.lon, spec.tilt_deg, spec.azimuth_deg))
+        return ProducerDer(Kind.SOLAR, sp, solar.initial_state(sp, rng), solar.step, *limits, outages=outages)
+    if isinstance(spec, wind.WindParams):
+        return ProducerDer(
+            Kind.WIND, spec, wind.initial_state(spec, rng), wind.step, *limits, outages=outages
+        )
+    if isinstance(spec, load.LoadSpec):
+        lp = load.params_for(spec, profiles.load(spec.sector))
+        return ConsumerDer(lp, load.initial_state(lp, rng), *limits, outages=outages)
+    return BatteryDer(spec, battery.initial_state(spec, rng), *limits, outages=outages)
