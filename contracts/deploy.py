@@ -36,19 +36,24 @@ def deploy(chain: Chain, deployer: Sender, aggregator: str, artifacts: Artifacts
     aggregator = Web3.to_checksum_address(aggregator)
     gas: dict[str, int] = {}
 
-    def create(name: str, *args: object) -> tuple[str, Receipt]:
+    def submit(name: str, *args: object) -> str:
         art = artifacts[name]
         factory = chain.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-        receipt = deployer.transact(factory.constructor(*args))
+        return deployer.submit(factory.constructor(*args))
+
+    def created(name: str, tx_hash: str) -> tuple[str, Receipt]:
+        receipt = deployer.wait(tx_hash, f"deploy {name}")
         if not receipt.contract_address:
             raise TransactionFailed(f"deploying {name} produced no contract address (tx {receipt.tx_hash})")
         gas[f"deploy_{name}"] = receipt.gas_used
         log.info("deployed %s at %s (gas %d)", name, receipt.contract_address, receipt.gas_used)
         return str(receipt.contract_address), receipt
 
-    registry, first = create("Registry", aggregator)
-    token, _ = create("FlexToken", TOKEN_NAME, TOKEN_SYMBOL)
-    market, _ = create("FlexibilityMarket", registry, token, aggregator)
+    # Registry and FlexToken do not depend on each other: both go into the same block where possible.
+    pending = submit("Registry", aggregator), submit("FlexToken", TOKEN_NAME, TOKEN_SYMBOL)
+    registry, first = created("Registry", pending[0])
+    token, _ = created("FlexToken", pending[1])
+    market, _ = created("FlexibilityMarket", submit("FlexibilityMarket", registry, token, aggregator))
     manifest = Manifest(
         chain_id=chain.chain_id,
         contracts=ContractAddresses(registry=registry, token=token, market=market),
@@ -66,8 +71,10 @@ def deploy(chain: Chain, deployer: Sender, aggregator: str, artifacts: Artifacts
         gas_used=gas,
     )
     deployment = Deployment.attach(chain, manifest, {n: artifacts[n].abi for n in CONTRACTS})
-    gas["connect_Registry"] = deployment.registry.connect(deployer, market, token).gas_used
-    gas["connect_FlexToken"] = deployment.token.connect(deployer, market, registry).gas_used
+    fns = deployment.registry.contract.functions, deployment.token.contract.functions
+    wiring = deployer.submit(fns[0].connect(market, token)), deployer.submit(fns[1].connect(market, registry))
+    gas["connect_Registry"] = deployer.wait(wiring[0], "Registry.connect").gas_used
+    gas["connect_FlexToken"] = deployer.wait(wiring[1], "FlexToken.connect").gas_used
     return deployment
 
 

@@ -1,0 +1,77 @@
+"""Delivered-energy measurement against the before/after interpolated baseline."""
+
+from __future__ import annotations
+
+import pytest
+
+from aggregator.baseline import DOWN, UP, Sample, mean_power, measure
+
+START, END, MARGIN = 10_000.0, 10_900.0, 900.0  # a 15-minute window
+
+
+def series(power, t0: float = START - MARGIN, t1: float = END + MARGIN, step: float = 1.0) -> list[Sample]:
+    out, t = [], t0
+    while t < t1:
+        out.append(Sample(t, power(t)))
+        t += step
+    return out
+
+
+def test_flat_baseline_up() -> None:
+    samples = series(lambda t: 1_500.0 if START <= t < END else 1_000.0)
+    d = measure(samples, UP, START, END, MARGIN)
+    assert d.measurable
+    assert d.delivered_wh == pytest.approx(500 * 0.25, rel=1e-6)
+    assert d.delivered_wh_int == 125
+
+
+def test_solar_ramp_is_followed_not_credited() -> None:
+    # output climbs 2 W/s across the whole period (the sun rising); the prosumer adds 300 W in the window
+    def solar(t: float) -> float:
+        return 1_000.0 + 2.0 * (t - START) + (300.0 if START <= t < END else 0.0)
+
+    d = measure(series(solar), UP, START, END, MARGIN)
+    assert d.delivered_wh == pytest.approx(300 * 0.25, rel=0.02)
+    # a baseline from before the window only would credit the sunrise to the prosumer
+    pre_only = (
+        mean_power(series(solar), START, END) - mean_power(series(solar), START - MARGIN, START)
+    ) * 0.25
+    assert pre_only > 2 * d.delivered_wh
+
+
+def test_down_request_counts_a_reduction() -> None:
+    samples = series(lambda t: 2_000.0 if START <= t < END else 3_000.0)
+    assert measure(samples, DOWN, START, END, MARGIN).delivered_wh == pytest.approx(250.0)
+
+
+def test_wrong_direction_is_negative() -> None:
+    samples = series(lambda t: 3_500.0 if START <= t < END else 3_000.0)
+    assert measure(samples, DOWN, START, END, MARGIN).delivered_wh == pytest.approx(-125.0)
+
+
+def test_staying_modulated_after_the_window_reduces_delivery() -> None:
+    returns = series(lambda t: 1_500.0 if START <= t < END else 1_000.0)
+    stays = series(lambda t: 1_500.0 if t >= START else 1_000.0)
+    assert measure(returns, UP, START, END, MARGIN).delivered_wh == pytest.approx(125.0)
+    # the "after" level rises to 1.5 kW: the baseline climbs across the window and half the credit goes
+    assert measure(stays, UP, START, END, MARGIN).delivered_wh == pytest.approx(62.5)
+
+
+def test_one_side_missing_uses_the_other() -> None:
+    samples = [s for s in series(lambda t: 1_400.0 if START <= t < END else 1_000.0) if s.t >= START]
+    d = measure(samples, UP, START, END, MARGIN)
+    assert d.baseline_before_w is None and d.baseline_after_w == pytest.approx(1_000.0)
+    assert d.delivered_wh == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("keep", [lambda s: False, lambda s: not (START <= s.t < END)])
+def test_nothing_to_measure_counts_zero(keep) -> None:
+    samples = [s for s in series(lambda t: 1_000.0) if keep(s)]
+    d = measure(samples, UP, START, END, MARGIN)
+    assert not d.measurable and d.delivered_wh == 0.0
+
+
+def test_irregular_readings_are_held_until_the_next() -> None:
+    # readings every 60 s; 1 kW extra for the whole window
+    samples = series(lambda t: 2_000.0 if START <= t < END else 1_000.0, step=60.0)
+    assert measure(samples, UP, START, END, MARGIN).delivered_wh == pytest.approx(250.0, rel=1e-6)
