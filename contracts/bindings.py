@@ -134,10 +134,21 @@ class MarketBinding(_Binding):
         end: int,
         deadline: int,
         strategy: Strategy,
+        lapsed: Sequence[str] = (),
     ) -> tuple[int, Receipt]:
-        """Opens a request; returns its id (from the FlexibilityRequested event) and the receipt."""
+        """Opens a request; returns its id (from the FlexibilityRequested event) and the receipt.
+        `lapsed`: expired registrations to drop from the totals before the snapshot."""
         receipt = self._tx(
-            sender, "openRequest", int(direction), power_w, duration_s, start, end, deadline, int(strategy)
+            sender,
+            "openRequest",
+            int(direction),
+            power_w,
+            duration_s,
+            start,
+            end,
+            deadline,
+            int(strategy),
+            [_cs(a) for a in lapsed],
         )
         (event,) = self.events(receipt, "FlexibilityRequested")
         return int(event["args"]["requestId"]), receipt

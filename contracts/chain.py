@@ -118,7 +118,9 @@ class Chain:
                 return call()
             except _TRANSIENT as exc:
                 if attempt == self.retries:
-                    raise RpcUnavailable(f"{what} failed after {attempt + 1} attempts: {_short(exc)}") from exc
+                    raise RpcUnavailable(
+                        f"{what} failed after {attempt + 1} attempts: {_short(exc)}"
+                    ) from exc
                 log.warning("%s failed (%s); retrying in %.2f s", what, type(exc).__name__, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 8.0)
@@ -165,6 +167,11 @@ class Chain:
                 }
             self._fee_cache = (now, fields)
             return fields
+
+    def reset_fee_cache(self) -> None:
+        """Forget the cached fee fields (e.g. after an anvil snapshot revert moved the base fee)."""
+        with self._fee_lock:
+            self._fee_cache = None
 
     def max_fee_per_gas(self) -> int:
         fields = self.fee_fields()

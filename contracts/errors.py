@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from flexsim.errors import ContractRevert
 
@@ -152,8 +152,8 @@ class AlreadyStarted(_Named):
     """The request window has started; it can no longer be modified or cancelled."""
 
 
-class PowerChangeAfterJoin(_Named):
-    """The power of a request cannot change once prosumers joined it."""
+class TermsChangeAfterJoin(_Named):
+    """The power and duration of a request cannot change once prosumers joined it."""
 
 
 # FlexibilityMarket: prosumers
@@ -251,7 +251,10 @@ class RevertDecoder:
             return UnknownRevert("unknown", (("0x" + raw.hex()) if raw else "no revert data",), tx_hash)
         name, types = self._errors[raw[:4]]
         try:
-            args = tuple(abi_decode(types, raw[4:]))
+            args = tuple(
+                to_checksum_address(v) if t == "address" else v
+                for t, v in zip(types, abi_decode(types, raw[4:]), strict=True)
+            )
         except Exception:  # malformed arguments: keep the name, show the raw data
             args = ("0x" + raw[4:].hex(),)
         return error_class(name)(name, args, tx_hash)

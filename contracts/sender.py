@@ -166,9 +166,18 @@ class Sender:
             ) from None
 
     def _revert_reason(self, tx_hash: str, r: Any, what: str) -> Exception:
-        """Replays a failed transaction as a call to recover its revert data."""
-        w3 = self.chain.w3
-        tx = w3.eth.get_transaction(HexBytes(tx_hash))
+        """Recovers the revert data of a mined, failed transaction.
+
+        First from a call trace (`debug_traceTransaction` with the callTracer: exact, where the node
+        offers it), else by replaying the transaction as a call on the state after its block (same
+        timestamp; other transactions of the block already applied), then before it.
+        """
+        if int(r["gasUsed"]) >= int(self.chain.w3.eth.get_transaction(HexBytes(tx_hash))["gas"]):
+            return TransactionFailed(f"{what} {tx_hash} ran out of gas; raise CHAIN_GAS_MARGIN")
+        data = self._traced_revert_data(tx_hash)
+        if data:
+            return self.chain.decoder.decode(data, tx_hash)
+        tx = self.chain.w3.eth.get_transaction(HexBytes(tx_hash))
         call: Any = {
             "from": tx["from"],
             "to": tx["to"],
@@ -176,17 +185,27 @@ class Sender:
             "value": tx["value"],
             "gas": tx["gas"],
         }
+        block = int(r["blockNumber"])
+        for at in (block, block - 1):
+            try:
+                self.chain.w3.eth.call(call, block_identifier=at)
+            except (ContractLogicError, Web3RPCError) as exc:
+                return self.chain.decode(exc, tx_hash)
+        return TransactionFailed(f"{what} {tx_hash} reverted in block {block} (no reason recovered)")
+
+    def _traced_revert_data(self, tx_hash: str) -> str | None:
         try:
-            w3.eth.call(call, block_identifier=int(r["blockNumber"]) - 1)
-        except ContractLogicError as exc:
-            return self.chain.decode(exc, tx_hash)
-        except Web3RPCError as exc:
-            return self.chain.decode(exc, tx_hash)
-        if int(r["gasUsed"]) >= int(tx["gas"]):
-            return TransactionFailed(f"{what} {tx_hash} ran out of gas ({tx['gas']}); raise CHAIN_GAS_MARGIN")
-        return TransactionFailed(
-            f"{what} {tx_hash} reverted in block {r['blockNumber']} (no reason recovered)"
-        )
+            reply: Any = self.chain.w3.provider.make_request(
+                "debug_traceTransaction",  # type: ignore[arg-type]
+                [tx_hash, {"tracer": "callTracer"}],
+            )
+        except Exception:  # the node does not trace: fall back to a replay
+            return None
+        result = reply.get("result") if isinstance(reply, dict) else None
+        if isinstance(result, dict) and result.get("error"):
+            output = result.get("output")
+            return str(output) if output else None
+        return None
 
 
 def _name(fn: Any) -> str:

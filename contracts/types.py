@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -80,7 +81,9 @@ class Terms:
 
     @classmethod
     def from_tuple(cls, t: Any) -> Terms:
-        return cls(SourceKind(t[0]), *(int(x) for x in t[1:]))
+        """From a call result (tuple) or a decoded event struct (dict in ABI field order)."""
+        values = list(t.values()) if isinstance(t, Mapping) else list(t)
+        return cls(SourceKind(values[0]), *(int(x) for x in values[1:]))
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ interface IRegistry {
     function totals() external view returns (uint96 flexUpW, uint96 flexDownW, uint64 count);
 
     function recordOutcomes(address[] calldata prosumers, bool[] memory compliant) external;
+
+    function expire(address[] calldata prosumers) external returns (uint256 dropped);
 }
 
 interface IFlexToken {

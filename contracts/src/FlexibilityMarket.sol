@@ -118,7 +118,7 @@ contract FlexibilityMarket is Owned {
     error NoFlexibilityAvailable(Direction direction);
     error WrongStrategy(uint256 requestId, Strategy strategy);
     error AlreadyStarted(uint256 requestId, uint256 start);
-    error PowerChangeAfterJoin(uint256 requestId, uint256 joined);
+    error TermsChangeAfterJoin(uint256 requestId, uint256 joined);
     error AcceptanceClosed(uint256 requestId, uint256 deadline);
     error AcceptanceStillOpen(uint256 requestId, uint256 deadline);
     error AlreadyResponded(uint256 requestId, address prosumer, Response response);
@@ -198,6 +198,8 @@ contract FlexibilityMarket is Owned {
     // ---------------------------------------------------------------- aggregator: request life cycle
 
     /// @notice Opens a request (one at a time). `deadline` closes acceptance; the window is [start, end).
+    /// `lapsed` lists registrations the aggregator knows to have expired: they are dropped from the
+    /// registry totals first, so the snapshot counts active flexibility only (pass [] when none).
     function openRequest(
         Direction direction,
         uint32 powerW,
@@ -205,10 +207,12 @@ contract FlexibilityMarket is Owned {
         uint32 start,
         uint32 end,
         uint32 deadline,
-        Strategy strategy
+        Strategy strategy,
+        address[] calldata lapsed
     ) external onlyAggregator returns (uint256 requestId) {
         if (currentRequestId != 0) revert RequestStillOpen(currentRequestId);
         _checkSchedule(powerW, durationS, start, end, deadline);
+        if (lapsed.length != 0) registry.expire(lapsed);
         (uint96 upW, uint96 downW, ) = registry.totals();
         uint96 total = direction == Direction.Up ? upW : downW;
         if (total == 0) revert NoFlexibilityAvailable(direction);
@@ -231,7 +235,8 @@ contract FlexibilityMarket is Owned {
         emit FlexibilityRequested(requestId, direction, strategy, powerW, durationS, start, end, deadline, uint48(total));
     }
 
-    /// @notice Changes the timing (and, while nobody joined, the power) of an open request before its start.
+    /// @notice Changes the timing (and, while nobody joined, the power and duration) of an open request
+    /// before its start. Power and duration fix what joiners committed to, so they freeze at the first join.
     function modifyRequest(
         uint256 requestId,
         uint32 powerW,
@@ -243,7 +248,9 @@ contract FlexibilityMarket is Owned {
         Request storage r = _open(requestId);
         Schedule storage s = _schedules[requestId];
         if (block.timestamp >= s.start) revert AlreadyStarted(requestId, s.start);
-        if (powerW != r.powerW && r.joined != 0) revert PowerChangeAfterJoin(requestId, r.joined);
+        if ((powerW != r.powerW || durationS != s.durationS) && r.joined != 0) {
+            revert TermsChangeAfterJoin(requestId, r.joined);
+        }
         _checkSchedule(powerW, durationS, start, end, deadline);
         r.powerW = powerW;
         r.deadline = deadline;
@@ -284,8 +291,7 @@ contract FlexibilityMarket is Owned {
 
     /// @notice Says no to a request, with a reason code (documented off chain).
     function decline(uint256 requestId, uint8 reason) external {
-        Request storage r = _requests[requestId];
-        if (r.status != Status.Open) revert RequestNotOpen(requestId, r.status);
+        Request storage r = _open(requestId);
         if (block.timestamp > r.deadline) revert AcceptanceClosed(requestId, r.deadline);
         Commitment storage c = _fresh(requestId);
         c.response = Response.Declined;

@@ -87,14 +87,23 @@ def test_missing_node_names_the_fix(tmp_path: Path) -> None:
     assert_one_line_error(result, "Node.js is not on PATH", "apt-get install nodejs")
 
 
+HIDE_CHECKOUT_NODE_MODULES = (
+    "import sys, pathlib, contracts.toolchain as t; t.PROJECT_ROOT = pathlib.Path('/nonexistent'); "
+    "from flexsim.cli import main; sys.exit(main(['compile']))"
+)
+
+
 def test_missing_npm_packages_name_the_fix(tmp_path: Path) -> None:
-    env = {"CHAIN_CACHE_DIR": str(tmp_path), "CHAIN_NODE_MODULES": str(tmp_path / "nowhere")}
     # run from a folder without node_modules, with the checkout's node_modules hidden by a bogus root
+    env = {**os.environ, "CHAIN_CACHE_DIR": str(tmp_path), "CHAIN_NODE_MODULES": str(tmp_path / "nowhere")}
     result = subprocess.run(
-        [sys.executable, "-c", "import contracts.toolchain as t; t.PROJECT_ROOT = __import__('pathlib').Path('/nonexistent');"
-         "import sys; from flexsim.cli import main; sys.exit(main(['compile']))"],
-        capture_output=True, text=True, env={**os.environ, **env}, cwd=tmp_path, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-c", HIDE_CHECKOUT_NODE_MODULES],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert_one_line_error(result, "npm package `solc` is not installed", "npm ci")
 
 
