@@ -2,11 +2,12 @@
 #   make run        the main job (embedded anvil chain, SQLite)
 #   make test       the test suite
 #   make bench-gas  gas benchmark (JSON)
+#   make bench-ingest  readings ingest through the aggregator service (JSON)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLEXSIM := $(VENV)/bin/flexsim
 
-.PHONY: setup run test bench-gas lint clean
+.PHONY: setup postgres run test bench-gas bench-ingest lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -21,14 +22,21 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The aggregator's store is tested on SQLite and on PostgreSQL: make sure a server runs locally.
+postgres:
+	bash scripts/ensure-postgres.sh >/dev/null
+
 run: setup
 	$(FLEXSIM) run
 
-test: setup
+test: setup postgres
 	$(PY) -m pytest -q
 
 bench-gas: setup
 	$(FLEXSIM) bench gas --json
+
+bench-ingest: setup
+	$(FLEXSIM) bench ingest --json
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -213,6 +213,15 @@ class MarketBinding(_Binding):
     def result(self, request_id: int) -> RequestResult:
         return RequestResult(*(int(x) for x in self._view("result", request_id)))
 
+    def request_events(self, name: str, request_id: int, from_block: int) -> list[dict[str, Any]]:
+        """Args of every `name` event (Accepted, Applied, Selected...) of one request since `from_block`."""
+        event = self.contract.events[name]()
+        logs = self.chain.rpc(
+            lambda: event.get_logs(argument_filters={"requestId": request_id}, from_block=from_block),
+            f"{name} logs",
+        )
+        return [dict(entry["args"]) for entry in logs]
+
     def current_request_id(self) -> int:
         return int(self._view("currentRequestId"))
 

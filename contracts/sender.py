@@ -79,10 +79,15 @@ class Sender:
         return self._send(lambda nonce: {**tx, "nonce": nonce, **self.chain.fee_fields()})
 
     def estimate(self, fn: Any, value: int = 0) -> int:
-        """Estimated gas with the configured margin, capped at the block gas limit."""
+        """Estimated gas with the configured margin, capped at the block gas limit.
+
+        Estimated on the pending block: its timestamp is "now", while the latest block's can be much
+        older on a chain that mines only on demand (anvil automine), where a time-gated call (after a
+        deadline, after a window) would otherwise be estimated as reverting."""
         try:
             est = self.chain.rpc(
-                lambda: fn.estimate_gas({"from": self.address, "value": value}), "estimate gas"
+                lambda: fn.estimate_gas({"from": self.address, "value": value}, block_identifier="pending"),
+                "estimate gas",
             )
         except ContractLogicError as exc:
             raise self.chain.decode(exc) from None

@@ -80,6 +80,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- services
+
+
+def cmd_aggregator(args: argparse.Namespace) -> int:
+    from aggregator.__main__ import serve, settings_from
+
+    serve(settings_from(args))
+    return 0
+
+
 # ---------------------------------------------------------------------------- benchmarks
 
 
@@ -96,6 +106,30 @@ def cmd_bench_gas(args: argparse.Namespace) -> int:
             print(f"target {name}: {t['measured']} <= {t['target_max']}: {'met' if t['met'] else 'MISSED'}")
     met = all(t["met"] for t in results["targets"].values()) and results["batch"]["met"]
     return 0 if met else 3
+
+
+def cmd_bench_ingest(args: argparse.Namespace) -> int:
+    from flexsim.bench.ingest import Options, run, to_json
+
+    opts = Options(
+        prosumers=args.prosumers,
+        seconds=args.seconds,
+        batch_size=args.batch_size,
+        batch_clients=args.batch_clients,
+        batch_readings=args.batch_readings,
+        database_url=args.database_url,
+    )
+    results = run(opts, progress=_progress)
+    if args.json:
+        print(to_json(results))
+    else:
+        s, b, r = results["single"], results["batch"], results["raw_store"]
+        lat = s["latency_ms"]
+        print(f"single: {s['readings_per_s']} readings/s, p50 {lat['p50']} ms, p99 {lat['p99']} ms")
+        print(f"batch:  {b['readings_per_s']} readings/s (raw store ceiling {r['readings_per_s']} rows/s)")
+        for name, t in results["targets"].items():
+            print(f"target {name}: {t['measured']}: {'met' if t['met'] else 'MISSED'}")
+    return 0
 
 
 # ---------------------------------------------------------------------------- parser
@@ -128,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="results folder (default results/run-<time>)")
     p.set_defaults(handler=cmd_run)
 
+    p = sub.add_parser("aggregator", help="run the aggregator service (AGGREGATOR_* settings)")
+    from aggregator.__main__ import add_options
+
+    add_options(p)
+    p.set_defaults(handler=cmd_aggregator)
+
     bench = sub.add_parser("bench", help="benchmarks that print JSON").add_subparsers(
         dest="bench", required=True, metavar="BENCH"
     )
@@ -135,6 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the full JSON")
     p.add_argument("--prosumers", type=int, default=360, help="prosumers registered (>= 250)")
     p.set_defaults(handler=cmd_bench_gas)
+
+    p = bench.add_parser("ingest", help="readings ingest through the real aggregator service")
+    p.add_argument("--json", action="store_true", help="print the full JSON")
+    p.add_argument("--prosumers", type=int, default=64, help="registered, logged-in clients (single phase)")
+    p.add_argument("--seconds", type=float, default=10.0, help="duration of the single-reading phase")
+    p.add_argument("--batch-size", type=int, default=1000, help="readings per batch POST")
+    p.add_argument("--batch-clients", type=int, default=4, help="concurrent batch clients")
+    p.add_argument("--batch-readings", type=int, default=200_000, help="readings sent in batches")
+    p.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    p.set_defaults(handler=cmd_bench_ingest)
     return parser
 
 

@@ -1,0 +1,199 @@
+"""The dispatcher: runs queued flexibility requests one at a time through their life on chain (R6-R11).
+
+queued → opening (openRequest) → open (prosumers answer until the deadline) → selecting (reputation:
+rank the candidates, submit the selection) → delivering (the window and the return-to-baseline
+period) → settling (measure, record deliveries, finalise) → settled, with the result read from chain.
+
+Every stage reads the chain before acting, so a restarted aggregator resumes a request where it
+stopped: an opened request is adopted, selected or recorded prosumers are not submitted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aggregator.allocation import Candidate, select
+from aggregator.planning import DispatchPolicy, batches, plan, settle_after
+from aggregator.settlement import settle
+from aggregator.tables import FlexRequest
+from aggregator.wire_market import FINAL_STATES, RequestState
+from contracts.deployment import Deployment
+from contracts.sender import Sender
+from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy
+from flexsim.errors import FlexsimError
+
+if TYPE_CHECKING:
+    from aggregator.context import AppContext
+
+log = logging.getLogger(__name__)
+
+DIRECTIONS = {"up": Direction.UP, "down": Direction.DOWN}
+STRATEGIES = {"fair": Strategy.FAIR, "reputation": Strategy.REPUTATION}
+
+
+class Dispatcher:
+    name = "dispatcher"
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        sender: Sender,
+        policy: DispatchPolicy | None = None,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        block_time_s: float | None = None,
+    ) -> None:
+        self.d = deployment
+        self.sender = sender
+        self.policy = policy or DispatchPolicy()
+        self._wall = wall
+        self._sleep = sleep
+        self.block_time_s = block_time_s or self._block_time()
+
+    async def run(self, ctx: AppContext) -> None:
+        while True:
+            req = await asyncio.to_thread(self.next_request, ctx)
+            if req is None:
+                await asyncio.sleep(self.policy.poll_s)
+                continue
+            await asyncio.to_thread(self.process, ctx, req.id)
+
+    def next_request(self, ctx: AppContext) -> FlexRequest | None:
+        """A request claimed earlier and not finished (after a restart), else the oldest queued one."""
+        busy = ctx.requests.in_progress()
+        return busy[0] if busy else ctx.requests.claim_next()
+
+    def process(self, ctx: AppContext, request_id: int) -> None:
+        """Drives one request to a final state; a chain or configuration error marks it failed."""
+        try:
+            self._drive(ctx, request_id)
+        except FlexsimError as exc:
+            log.error("request %s failed: %s", request_id, exc)
+            ctx.metrics.counter("tx_failures_total", "Dispatcher transactions that failed").inc()
+            ctx.requests.mark(request_id, RequestState.FAILED, error=str(exc)[:2000])
+
+    # ------------------------------------------------------------------ stages
+
+    def _drive(self, ctx: AppContext, request_id: int) -> None:
+        req = ctx.requests.get(request_id)
+        if req.status == RequestState.OPENING:
+            req = self._open(ctx, req)
+        assert req.chain_request_id is not None
+        info = self.d.market.request(req.chain_request_id)
+        if info.status == RequestStatus.CANCELLED:
+            ctx.requests.mark(request_id, RequestState.CANCELLED)
+            return
+        if info.status == RequestStatus.OPEN and not self._wait_until(ctx, request_id, info.deadline + 1):
+            return
+        if info.strategy == Strategy.REPUTATION:
+            ctx.requests.mark(request_id, RequestState.SELECTING)
+            self._select(info)
+        ctx.requests.mark(request_id, RequestState.DELIVERING)
+        speed = ctx.clock.clock.speed
+        if not self._wait_until(ctx, request_id, settle_after(info.end, speed, self.policy)):
+            return
+        ctx.requests.mark(request_id, RequestState.SETTLING)
+        info = self.d.market.request(info.request_id)
+        if info.status == RequestStatus.OPEN:
+            settle(ctx, self.d, self.sender, info, self._participants(info), self.policy)
+        result = self.d.market.result(info.request_id)
+        ctx.requests.mark(
+            request_id,
+            RequestState.SETTLED,
+            requested_wh=result.requested_wh,
+            committed_wh=result.committed_wh,
+            delivered_wh=result.delivered_wh,
+            participants=result.participants,
+            compliant=result.compliant,
+            paid=result.paid,
+        )
+        log.info("request %s settled on chain as %s: %s", request_id, info.request_id, result)
+
+    def _open(self, ctx: AppContext, req: FlexRequest) -> FlexRequest:
+        current = self.d.market.current_request_id()
+        if current:  # opened before a crash (only this aggregator opens requests): adopt it
+            info = self.d.market.request(current)
+            log.warning("adopting chain request %s, open before this dispatcher started", current)
+            return ctx.requests.mark(
+                req.id, RequestState.OPEN, chain_request_id=current,
+                start=info.start, end=info.end, deadline=info.deadline,
+            )  # fmt: skip
+        p = plan(
+            self._wall(),
+            req.lead_time_s,
+            req.duration_s,
+            ctx.clock.clock.speed,
+            self.block_time_s,
+            self.policy,
+        )
+        now = self._wall()
+        lapsed = [x.address for x in ctx.prosumers.all(active_only=True) if x.expiry <= now]
+        chain_id, receipt = self.d.market.open_request(
+            self.sender,
+            DIRECTIONS[req.direction],
+            int(req.power_w),
+            int(req.duration_s),
+            p.start,
+            p.end,
+            p.deadline,
+            STRATEGIES[req.strategy],
+            lapsed=lapsed,
+        )
+        log.info("request %s opened on chain as %s (tx %s)", req.id, chain_id, receipt.tx_hash)
+        return ctx.requests.mark(
+            req.id, RequestState.OPEN, chain_request_id=chain_id, opened_tx=receipt.tx_hash,
+            start=p.start, end=p.end, deadline=p.deadline,
+        )  # fmt: skip
+
+    def _select(self, info: RequestInfo) -> None:
+        """Ranks every candidate (R8) and submits the part of the ranking not yet on chain."""
+        applied = self.d.market.request_events("Applied", info.request_id, info.opened_block)
+        candidates = []
+        pending: set[str] = set()
+        for args in applied:
+            who = str(args["prosumer"])
+            c = self.d.market.commitment_of(info.request_id, who)
+            if c.response == Response.APPLIED:
+                pending.add(who)
+            rep = self.d.registry.reputation(who)
+            candidates.append(Candidate(who, rep, int(args["offeredW"]), c.tariff))
+        chosen, displaced = select(candidates, info.power_w)
+        todo_sel = [c.address for c in chosen if c.address in pending]
+        todo_dis = [c.address for c in displaced if c.address in pending]
+        for batch in batches(todo_sel, self.policy.select_batch):
+            self.d.market.select(self.sender, info.request_id, batch, [])
+        for batch in batches(todo_dis, self.policy.select_batch):
+            self.d.market.select(self.sender, info.request_id, [], batch)
+        if not candidates:  # nobody applied: an empty selection completes it
+            self.d.market.select(self.sender, info.request_id, [], [])
+        log.info("request %s: %d selected, %d displaced", info.request_id, len(chosen), len(displaced))
+
+    def _participants(self, info: RequestInfo) -> list[str]:
+        name = "Accepted" if info.strategy == Strategy.FAIR else "Selected"
+        return [
+            str(a["prosumer"]) for a in self.d.market.request_events(name, info.request_id, info.opened_block)
+        ]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _wait_until(self, ctx: AppContext, request_id: int, epoch: float) -> bool:
+        """Sleeps until `epoch` (real time); False if the request was cancelled meanwhile."""
+        while (left := epoch - self._wall()) > 0:
+            self._sleep(min(left, self.policy.poll_s))
+            if RequestState(ctx.requests.get(request_id).status) in FINAL_STATES:
+                return False
+        return True
+
+    def _block_time(self) -> float:
+        """Seconds per block: the median gap of the last 20 blocks, within [1, 15] (an automining chain
+        has no block time; pass `block_time_s` to fix it)."""
+        w3 = self.d.chain.w3
+        head = w3.eth.get_block("latest")
+        first = max(0, head["number"] - 20)
+        stamps = [w3.eth.get_block(n)["timestamp"] for n in range(first, head["number"] + 1)]
+        gaps = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False))
+        return min(15.0, max(1.0, float(gaps[len(gaps) // 2]))) if gaps else 1.0

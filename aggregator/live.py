@@ -1,0 +1,78 @@
+"""The live overview: the latest committed reading of each prosumer, kept in memory.
+
+Updated after each commit by the readings API (only with stored readings, and only when newer in
+simulated time than what it holds). A prosumer is *online* when its latest reading arrived within
+`online_window_s` real seconds. After a restart the overview fills again within that window.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from aggregator.auth import ProsumerSession
+from contracts.types import SourceKind
+
+OUTAGE = 1
+
+
+@dataclass(frozen=True)
+class Latest:
+    kind: SourceKind
+    t: float  # simulated epoch s
+    power_w: float
+    status: int
+    received_at: float  # real epoch s
+    flex_up_w: int
+    flex_down_w: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    production_w: float
+    consumption_w: float
+    flex_up_w: int
+    flex_down_w: int
+    online: int
+    incidents: int
+    by_kind: dict[str, tuple[int, float]]  # kind -> (online, power_w)
+
+    @property
+    def net_w(self) -> float:
+        return self.production_w - self.consumption_w
+
+
+class LiveState:
+    def __init__(self) -> None:
+        self._latest: dict[str, Latest] = {}
+        self._lock = threading.Lock()
+
+    def observe(
+        self, session: ProsumerSession, t: float, power_w: float, status: int, received_at: float
+    ) -> None:
+        with self._lock:
+            old = self._latest.get(session.key)
+            if old is not None and old.t > t:
+                return
+            self._latest[session.key] = Latest(
+                session.kind, t, power_w, status, received_at, session.flex_up_w, session.flex_down_w
+            )
+
+    def overview(self, now_real: float, online_window_s: float) -> Overview:
+        with self._lock:
+            latest = list(self._latest.values())
+        online = [x for x in latest if now_real - x.received_at <= online_window_s]
+        by_kind: dict[str, tuple[int, float]] = {}
+        for x in online:
+            n, p = by_kind.get(x.kind.name.lower(), (0, 0.0))
+            by_kind[x.kind.name.lower()] = (n + 1, p + x.power_w)
+        available = [x for x in online if x.status != OUTAGE]
+        return Overview(
+            production_w=sum(x.power_w for x in online if x.power_w > 0),
+            consumption_w=-sum(x.power_w for x in online if x.power_w < 0),
+            flex_up_w=sum(x.flex_up_w for x in available),
+            flex_down_w=sum(x.flex_down_w for x in available),
+            online=len(online),
+            incidents=sum(1 for x in online if x.status != 0),
+            by_kind=by_kind,
+        )

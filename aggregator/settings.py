@@ -1,0 +1,122 @@
+"""Aggregator settings, read from `AGGREGATOR_*` environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AwareDatetime, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AggregatorSettings(BaseSettings):
+    """Everything the aggregator service is configured by. Nothing else in the package reads the env."""
+
+    model_config = SettingsConfigDict(env_prefix="AGGREGATOR_", env_file=".env", extra="ignore")
+
+    # ------------------------------------------------------------------ HTTP
+    host: str = Field("127.0.0.1", description="Interface the HTTP server listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="HTTP port (0 picks a free one).")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`json` writes one JSON object per log line (with prosumer / request id)."
+    )
+
+    # ------------------------------------------------------------------ store
+    database_url: str = Field(
+        "sqlite:///results/aggregator.db",
+        description="SQLAlchemy URL. SQLite (WAL) by default, relative to the working directory; "
+        "`postgresql://user@host/db` uses psycopg 3.",
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL",
+        description="SQLite `synchronous` pragma. FULL fsyncs the WAL at every commit, so an "
+        "acknowledged reading survives a power cut; NORMAL survives only a process crash.",
+    )
+    writer_batch_rows: int = Field(
+        5_000, ge=1, description="Most readings the writer commits in one transaction (group commit)."
+    )
+    writer_queue_rows: int = Field(
+        50_000,
+        ge=1,
+        description="Readings waiting for the writer at most; beyond that POSTs get 503 + Retry-After.",
+    )
+    batch_max_items: int = Field(5_000, ge=1, description="Most readings in one POST /readings/batch.")
+    query_max_rows: int = Field(100_000, ge=1, description="Most rows one readings query returns.")
+
+    # ------------------------------------------------------------------ reading validation
+    power_limit_factor: float = Field(
+        1.5, gt=0, description="|power_w| above this times the registered capacity is rejected."
+    )
+    max_future_s: float = Field(
+        900.0,
+        ge=0,
+        description="Readings stamped more than this many simulated seconds after the server's "
+        "simulated clock are rejected.",
+    )
+
+    # ------------------------------------------------------------------ simulated clock
+    sim_start: AwareDatetime | None = Field(
+        None, description="Simulated time at `sim_real_start_epoch`; unset means simulated = real time."
+    )
+    sim_speed: float = Field(1.0, gt=0, description="Simulated seconds per real second.")
+    sim_real_start_epoch: float | None = Field(
+        None, description="Real Unix time at which the simulated clock shows `sim_start` (default: start)."
+    )
+
+    # ------------------------------------------------------------------ chain
+    rpc_url: str = Field("", description="HTTP RPC URL of the chain holding the registry.")
+    manifest: Path = Field(Path("deployment/manifest.json"), description="Deployment manifest path.")
+    aggregator_key: SecretStr | None = Field(
+        None, description="Private key of the aggregator account (opens and settles requests)."
+    )
+    registry_cache_ttl_s: float = Field(
+        5.0, ge=0, description="How long a registry answer (active, terms) is reused."
+    )
+    chain_services: bool = Field(
+        True, description="Run chain sync and the dispatcher (needs rpc_url, manifest and aggregator_key)."
+    )
+    sync_poll_s: float = Field(0.5, gt=0, description="How often chain sync polls for new blocks (s).")
+    sync_confirmations: int = Field(0, ge=0, description="Blocks chain sync stays behind the head.")
+    block_time_s: float | None = Field(
+        None, gt=0, description="Chain block time (s); measured from recent blocks when unset."
+    )
+    acceptance_share: float = Field(
+        0.6, gt=0, lt=1, description="Share of a request's lead time during which prosumers answer."
+    )
+    baseline_margin_s: float = Field(
+        900.0, gt=0, description="Simulated seconds before and after a window used for the baseline (R6)."
+    )
+    settle_batch: int = Field(200, ge=1, le=233, description="Deliveries per settlement transaction.")
+
+    # ------------------------------------------------------------------ credentials
+    grid_token: SecretStr | None = Field(
+        None, description="Bearer credential of the grid operator (request endpoints)."
+    )
+    admin_token: SecretStr | None = Field(None, description="Bearer credential for admin endpoints.")
+    token_ttl_s: float = Field(3_600.0, gt=0, description="Lifetime of a prosumer's bearer token (s).")
+    nonce_ttl_s: float = Field(300.0, gt=0, description="Lifetime of a login challenge (s).")
+    max_pending_challenges: int = Field(
+        100_000, ge=1, description="Outstanding login challenges kept at most (oldest dropped)."
+    )
+
+    # ------------------------------------------------------------------ market and profiles
+    default_strategy: Literal["fair", "reputation"] = Field(
+        "fair", description="Strategy of a flexibility request that does not name one."
+    )
+    online_window_s: float = Field(
+        30.0, gt=0, description="A prosumer is online when its last reading arrived this recently (real s)."
+    )
+    site_lat: float = Field(51.3, ge=-90, le=90, description="Latitude of the solar forecast's clear sky.")
+    site_lon: float = Field(9.5, ge=-180, le=180, description="Longitude of the solar forecast's clear sky.")
+    profile_cache_dir: Path | None = Field(
+        None, description="Cache of clear-sky profiles (default ~/.cache/flexsim/profiles)."
+    )
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> AggregatorSettings:
+        if self.batch_max_items > self.writer_queue_rows:
+            raise ValueError(
+                f"batch_max_items ({self.batch_max_items}) exceeds writer_queue_rows "
+                f"({self.writer_queue_rows}): a full batch could never be queued; raise the queue bound"
+            )
+        return self
