@@ -27,7 +27,7 @@ postgres:
 	bash scripts/ensure-postgres.sh >/dev/null
 
 run: setup
-	$(FLEXSIM) run
+	$(FLEXSIM) demo
 
 test: setup postgres
 	$(PY) -m pytest -q

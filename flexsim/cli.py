@@ -73,11 +73,36 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from simulation.orchestrator import default_out, run_scenario
+    from simulation.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario).with_overrides(
+        seed=args.seed, strategy=args.strategy, **{"population.count": args.prosumers}
+    )
+    if args.prosumers is not None and scenario.ramp.initial > args.prosumers:
+        scenario = scenario.with_overrides(**{"ramp.initial": args.prosumers})
+    summaries = run_scenario(scenario, args.out or default_out(scenario), progress=_progress)
+    print(json.dumps({s: _headline(v) for s, v in summaries.items()}, indent=2))
+    return 0
+
+
+def _headline(summary: dict[str, object]) -> dict[str, object]:
+    keys = ("requests", "energy_wh", "success_rate", "compliant_share", "tokens_paid", "latency_s")
+    return {k: summary[k] for k in keys}
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
     from simulation.demo import run_demo
 
     summary = run_demo(out_dir=args.out, progress=_progress)
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def cmd_grid_operator(args: argparse.Namespace) -> int:
+    from grid_operator.__main__ import main as grid_main
+
+    return grid_main()
 
 
 # ---------------------------------------------------------------------------- services
@@ -158,9 +183,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aggregator", default=None, help="aggregator address (default: the deployer)")
     p.set_defaults(handler=cmd_deploy)
 
-    p = sub.add_parser("run", help="the main job: start a chain, deploy, and run a market round")
-    p.add_argument("--out", type=Path, default=None, help="results folder (default results/run-<time>)")
+    p = sub.add_parser("run", help="the main job: run a whole market scenario and write its report")
+    p.add_argument("--scenario", default="quick", help="quick (default), day, stress, volta, or a .toml path")
+    p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    p.add_argument("--prosumers", type=int, default=None, help="override the population size")
+    p.add_argument("--strategy", choices=["fair", "reputation", "both"], default=None)
+    p.add_argument(
+        "--out", type=Path, default=None, help="results folder (default results/<scenario>-<time>)"
+    )
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser(
+        "demo", help="one scripted market round per strategy on an embedded chain (no services)"
+    )
+    p.add_argument("--out", type=Path, default=None, help="results folder (default results/run-<time>)")
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("grid-operator", help="send a scenario's requests to the aggregator (GRID_* settings)")
+    p.set_defaults(handler=cmd_grid_operator)
 
     p = sub.add_parser("aggregator", help="run the aggregator service (AGGREGATOR_* settings)")
     from aggregator.__main__ import add_options

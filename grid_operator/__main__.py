@@ -1,0 +1,34 @@
+"""`python -m grid_operator` (and `flexsim grid-operator`): send the scenario's requests (GRID_* settings)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+
+def main() -> int:
+    from flexsim.errors import FlexsimError
+    from grid_operator.operator import AggregatorClient, GridOperator, connect_chain, write_results
+    from grid_operator.settings import GridSettings
+    from simulation.scenario import load_scenario
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s grid-operator: %(message)s")
+    try:
+        settings = GridSettings()  # type: ignore[call-arg]
+        scenario = load_scenario(settings.scenario)
+        client = AggregatorClient(settings.aggregator_url, settings.token.get_secret_value())
+        start = settings.sim_real_start_epoch or time.time()
+        operator = GridOperator(scenario, client, start, connect_chain(settings.rpc_url, settings.manifest))
+        sent = operator.run(settings.settle_timeout_s)
+        print(write_results(sent, settings.out))
+    except FlexsimError as exc:
+        print(f"grid-operator: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

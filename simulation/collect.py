@@ -1,0 +1,128 @@
+"""Collecting one strategy run's results: what the chain says (events, receipts, results, balances,
+reputations) and what the aggregator stored (readings, requests, responses), cross-checked."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from aggregator.db import Database
+from aggregator.store import ReadingFilter, ReadingStore
+from aggregator.tables import FlexRequest, RequestResponse
+from contracts.deployment import Deployment
+
+log = logging.getLogger(__name__)
+
+LOG_RANGE = 2_000
+
+
+@dataclass
+class ChainEvent:
+    contract: str
+    name: str
+    args: dict[str, Any]
+    block: int
+    timestamp: int
+    tx_hash: str
+
+
+@dataclass
+class RunData:
+    """Everything the report needs about one strategy run."""
+
+    strategy: str
+    chain_id: int
+    events: list[ChainEvent]
+    gas_by_function: dict[str, list[int]]
+    tx_gas: dict[str, int]
+    tx_function: dict[str, str]
+    requests: list[dict[str, Any]]
+    responses: list[dict[str, Any]]
+    power_series: list[tuple[float, float, int]]  # (sim t, net power W, prosumers reporting)
+    reading_latency: list[tuple[float, float]]  # (real t, seconds from taken to stored)
+    balances: dict[str, int]
+    reputations: dict[str, int]
+    grid: list[dict[str, Any]] = field(default_factory=list)
+
+
+def chain_events(d: Deployment) -> list[ChainEvent]:
+    """Every Registry and FlexibilityMarket event since the deployment, decoded, in order."""
+    from aggregator.chainsync import EventDecoder
+
+    decoder = EventDecoder(d)
+    w3 = d.chain.w3
+    head = int(w3.eth.block_number)
+    out: list[ChainEvent] = []
+    stamps: dict[int, int] = {}
+    for start in range(d.manifest.block, head + 1, LOG_RANGE):
+        logs = w3.eth.get_logs(
+            {"address": decoder.addresses, "fromBlock": start, "toBlock": min(head, start + LOG_RANGE - 1)}
+        )
+        for raw in logs:
+            e = decoder.decode(raw)
+            if e is None:
+                continue
+            if e.block not in stamps:
+                stamps[e.block] = int(w3.eth.get_block(e.block)["timestamp"])
+            contract = "Registry" if str(raw["address"]).lower() == d.registry.address.lower() else "Market"
+            out.append(ChainEvent(contract, e.name, e.args, e.block, stamps[e.block], e.tx_hash))
+    return out
+
+
+def receipts(d: Deployment, events: list[ChainEvent]) -> tuple[dict[str, int], dict[str, str]]:
+    """Gas used and function name of every transaction that emitted an event."""
+    selectors: dict[bytes, str] = {}
+    for binding in (d.registry, d.market, d.token):
+        for fn in binding.contract.all_functions():
+            selectors[bytes.fromhex(fn.selector[2:])] = fn.fn_name
+    gas, function = {}, {}
+    for tx_hash in dict.fromkeys(e.tx_hash for e in events):
+        r = d.chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        tx = d.chain.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        gas[tx_hash] = int(r["gasUsed"])
+        function[tx_hash] = selectors.get(bytes(tx["input"])[:4], "unknown")
+    return gas, function
+
+
+def database_rows(db: Database) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    with db.session() as s:
+        reqs = [_row(r) for r in s.scalars(select(FlexRequest).order_by(FlexRequest.id))]
+        resp = [_row(r) for r in s.scalars(select(RequestResponse).order_by(RequestResponse.id))]
+    return reqs, resp
+
+
+def power_series(store: ReadingStore, resolution_s: int) -> list[tuple[float, float, int]]:
+    """Net power of the whole population per bucket of simulated time (mean per prosumer, summed)."""
+    totals: dict[float, list[float]] = defaultdict(lambda: [0.0, 0])
+    for b in store.buckets(ReadingFilter(), resolution_s, 10_000_000):
+        cell = totals[b.start]
+        cell[0] += b.power_w
+        cell[1] += 1
+    return [(t, v[0], int(v[1])) for t, v in sorted(totals.items())]
+
+
+def reading_latency(
+    store: ReadingStore, sim_start: float, real_start: float, speed: float, limit: int = 2_000_000
+) -> list[tuple[float, float]]:
+    """For every stored reading: the real time it was taken (from its simulated timestamp through the
+    run's clock mapping) and how long it took to be committed."""
+    out = []
+    for r in store.query(ReadingFilter(), limit):
+        taken = real_start + (r.t - sim_start) / speed
+        out.append((taken, r.received_at - taken))
+    return out
+
+
+def gas_by_function(tx_gas: dict[str, int], tx_function: dict[str, str]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = defaultdict(list)
+    for tx, gas in tx_gas.items():
+        grouped[tx_function[tx]].append(gas)
+    return dict(grouped)
+
+
+def _row(obj: Any) -> dict[str, Any]:
+    return {c.name: getattr(obj, c.name) for c in obj.__table__.columns}

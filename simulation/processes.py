@@ -1,0 +1,96 @@
+"""The child processes of a run, and the guarantee that none outlives it.
+
+Every child is started through a `ProcessGroup`; leaving the group (normally, on an error, or on
+Ctrl-C) sends SIGTERM to every child still running, waits, and SIGKILLs what did not stop. A child's
+output goes to its own log file in the run folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def tail(self, lines: int = 5) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class ProcessGroup:
+    def __init__(self, log_dir: Path, stop_timeout_s: float = 10.0) -> None:
+        self.log_dir = log_dir
+        self.stop_timeout_s = stop_timeout_s
+        self.children: list[Child] = []
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(self, name: str, module: str, env: dict[str, str], args: list[str] | None = None) -> Child:
+        """Runs `python -m module` with `env` added to this process's environment."""
+        log_path = self.log_dir / f"{name}.log"
+        out = log_path.open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *(args or [])],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        out.close()
+        child = Child(name, process, log_path)
+        self.children.append(child)
+        return child
+
+    def stop(self, child: Child, timeout_s: float | None = None) -> int | None:
+        if child.running:
+            child.process.send_signal(signal.SIGTERM)
+            try:
+                child.process.wait(timeout=timeout_s or self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop on SIGTERM; killing it", child.name)
+                child.process.kill()
+                child.process.wait()
+        return child.process.returncode
+
+    def stop_all(self) -> None:
+        running = [c for c in self.children if c.running]
+        for c in running:
+            c.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout_s
+        for c in running:
+            try:
+                c.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop on SIGTERM; killing it", c.name)
+                c.process.kill()
+                c.process.wait()
+
+    def pids(self) -> list[int]:
+        return [c.process.pid for c in self.children if c.running]
+
+    def __enter__(self) -> ProcessGroup:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop_all()

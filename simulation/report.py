@@ -1,0 +1,175 @@
+"""Writing a run's results: CSV time series, PNG plots and `report.html`, per strategy and side by side."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from simulation.collect import RunData  # noqa: E402
+
+TOKEN = 10**18
+STYLE = (
+    "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
+    "td,th{border:1px solid #ccc;padding:4px 8px}"
+)
+
+
+def write_csvs(run: RunData, out: Path) -> None:
+    _csv(out / "power.csv", ["sim_t", "net_power_w", "prosumers"], run.power_series)
+    _csv(out / "reading_latency.csv", ["real_t", "latency_s"], run.reading_latency)
+    if run.requests:
+        _csv(out / "requests.csv", list(run.requests[0]), [list(r.values()) for r in run.requests])
+    if run.responses:
+        _csv(out / "responses.csv", list(run.responses[0]), [list(r.values()) for r in run.responses])
+    gas_rows = [(tx, run.tx_function[tx], g) for tx, g in run.tx_gas.items()]
+    _csv(out / "gas.csv", ["tx_hash", "function", "gas_used"], gas_rows)
+    rep_rows = [
+        (e.timestamp, e.args["prosumer"], e.args["reputation"], e.args["compliant"])
+        for e in run.events
+        if e.name == "OutcomeRecorded"
+    ]
+    _csv(out / "reputation.csv", ["chain_t", "prosumer", "reputation", "compliant"], rep_rows)
+    _csv(out / "balances.csv", ["prosumer", "balance_base_units"], sorted(run.balances.items()))
+
+
+def _csv(path: Path, header: list[str], rows: Any) -> None:
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def write_plots(run: RunData, out: Path, sim_of_real: Any) -> list[str]:
+    """Six PNGs; returns their file names."""
+    names = []
+    for name, draw in (
+        ("power.png", _power),
+        ("requests.png", _requests),
+        ("reputation.png", _reputation),
+        ("balances.png", _balances),
+        ("gas.png", _gas),
+        ("latency.png", _latency),
+    ):
+        fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
+        draw(run, ax, sim_of_real)
+        ax.set_title(f"{ax.get_title()} ({run.strategy})", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(out / name)
+        plt.close(fig)
+        names.append(name)
+    return names
+
+
+def _power(run: RunData, ax: Any, sim_of_real: Any) -> None:
+    if run.power_series:
+        t0 = run.power_series[0][0]
+        ax.plot([(t - t0) / 3600 for t, _, _ in run.power_series], [p / 1000 for _, p, _ in run.power_series])
+        for req in run.requests:
+            if req.get("start") and req.get("end"):
+                a, b = (sim_of_real(req["start"]) - t0) / 3600, (sim_of_real(req["end"]) - t0) / 3600
+                ax.axvspan(a, b, color="tab:green" if req["direction"] == "up" else "tab:red", alpha=0.2)
+    ax.set(
+        title="aggregate net power, request windows shaded (green up, red down)",
+        xlabel="simulated h",
+        ylabel="kW",
+    )
+
+
+def _requests(run: RunData, ax: Any, _s: Any) -> None:
+    settled = [r for r in run.requests if r["status"] == "settled"]
+    xs = range(len(settled))
+    for offset, key, label in (
+        (-0.25, "requested_wh", "requested"),
+        (0, "committed_wh", "committed"),
+        (0.25, "delivered_wh", "delivered"),
+    ):
+        ax.bar([x + offset for x in xs], [r[key] or 0 for r in settled], width=0.25, label=label)
+    ax.set_xticks(list(xs), [f"#{r['id']} {r['direction']}" for r in settled])
+    ax.set(title="energy per request (from the chain)", ylabel="Wh")
+    ax.legend(fontsize=8)
+
+
+def _reputation(run: RunData, ax: Any, _s: Any) -> None:
+    series: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for e in run.events:
+        if e.name == "OutcomeRecorded":
+            series[e.args["prosumer"]].append((e.timestamp, int(e.args["reputation"])))
+    t0 = min((p[0] for s in series.values() for p in s), default=0)
+    for who, points in series.items():
+        ax.step([(t - t0) / 60 for t, _ in points], [r for _, r in points], where="post", label=who[:8])
+    ax.set(title="reputation after each settlement", xlabel="real minutes", ylabel="score (0-1000)")
+
+
+def _balances(run: RunData, ax: Any, _s: Any) -> None:
+    items = sorted(run.balances.items(), key=lambda kv: -kv[1])
+    ax.bar(range(len(items)), [v / TOKEN for _, v in items])
+    ax.set(title="FlexToken balances", xlabel="prosumer (by balance)", ylabel="FLEX")
+
+
+def _gas(run: RunData, ax: Any, _s: Any) -> None:
+    names = sorted(run.gas_by_function)
+    ax.bar(names, [sum(run.gas_by_function[n]) / len(run.gas_by_function[n]) for n in names])
+    ax.set(title="mean gas per transaction", ylabel="gas")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+
+
+def _latency(run: RunData, ax: Any, _s: Any) -> None:
+    if run.reading_latency:
+        t0 = run.reading_latency[0][0]
+        ax.plot([(t - t0) for t, _ in run.reading_latency], [d for _, d in run.reading_latency], ".", ms=1)
+    ax.set(title="reading latency (taken -> committed) during the ramp", xlabel="real s", ylabel="s")
+
+
+def write_html(
+    out: Path, scenario_toml: str, summaries: dict[str, dict[str, Any]], plots: dict[str, list[str]]
+) -> Path:
+    """`report.html`: key numbers and plots, strategies side by side."""
+    strategies = list(summaries)
+    rows = [
+        ("requests settled", lambda s: s["requests"].get("settled", 0)),
+        (
+            "requested / committed / delivered Wh",
+            lambda s: "{requested} / {committed} / {delivered}".format(**s["energy_wh"]),
+        ),
+        ("success rate (delivered within 10% of requested)", lambda s: s["success_rate"]),
+        ("compliant share of participations", lambda s: s["compliant_share"]),
+        ("tokens paid (FLEX)", lambda s: round(s["tokens_paid"], 4)),
+        ("gas per participating prosumer", lambda s: s["gas"]["per_participating_prosumer"]),
+        ("latency: notified, mean s", lambda s: s["latency_s"]["notified"]["mean"]),
+        ("latency: acceptances recorded, mean s", lambda s: s["latency_s"]["acceptances_recorded"]["mean"]),
+        ("latency: settlement final, mean s", lambda s: s["latency_s"]["settlement_final"]["mean"]),
+        ("readings stored within 2 s", lambda s: s["readings_within_2s"]),
+        ("chain totals = database totals", lambda s: s["cross_check"]["matches"]),
+    ]
+    head = "".join(f"<th>{html.escape(s)}</th>" for s in strategies)
+    body = "".join(
+        f"<tr><td>{html.escape(label)}</td>"
+        + "".join(f"<td>{html.escape(str(get(summaries[s])))}</td>" for s in strategies)
+        + "</tr>"
+        for label, get in rows
+    )
+    figures = "".join(
+        "<tr>" + "".join(f'<td><img src="{s}/{name}" width="560"></td>' for s in strategies) + "</tr>"
+        for name in plots[strategies[0]]
+    )
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>flexsim report</title>
+<style>{STYLE}</style>
+</head><body><h1>flexsim run report</h1>
+<h2>Key numbers</h2><table><tr><th></th>{head}</tr>{body}</table>
+<h2>Plots</h2><table><tr>{head}</tr>{figures}</table>
+<h2>Scenario as run</h2><pre>{html.escape(scenario_toml)}</pre>
+<p>Full figures: <code>summary.json</code>; time series: the CSV files in each strategy's folder.</p>
+</body></html>"""
+    path = out / "report.html"
+    path.write_text(page)
+    (out / "summary.json").write_text(json.dumps(summaries, indent=2, default=str))
+    return path

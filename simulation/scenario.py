@@ -1,0 +1,201 @@
+"""Scenarios: typed, validated TOML files that fix everything a run depends on, seed included.
+
+`load_scenario("quick")` reads `scenarios/quick.toml`; a path reads that file. An invalid scenario
+fails before anything starts, with the field and the reason. The scenario as run is written next to
+every run's results, so any result can be reproduced.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from flexsim.errors import ConfigError
+
+SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Population(_Strict):
+    count: int = Field(12, ge=1, le=5_000, description="Prosumers at the end of the ramp.")
+    mix: tuple[float, float, float, float] = Field(
+        (0.35, 0.10, 0.40, 0.15), description="Shares of solar, wind, consumer, battery."
+    )
+    site_lat: float = Field(51.3, ge=-90, le=90)
+    site_lon: float = Field(9.5, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _mix(self) -> Population:
+        if min(self.mix) < 0 or sum(self.mix) <= 0:
+            raise ValueError(
+                "mix needs four weights >= 0 with a positive sum (solar, wind, consumer, battery)"
+            )
+        return self
+
+
+class Ramp(_Strict):
+    """Start `initial` prosumers `delay_ms` apart, then add `add` every `every_s` until `until` (R13)."""
+
+    initial: int = Field(10, ge=1)
+    delay_ms: int = Field(200, ge=0, le=60_000)
+    add: int = Field(0, ge=0)
+    every_s: float = Field(1_800.0, gt=0, description="Simulated seconds between additions.")
+    until: int | None = Field(None, ge=1, description="Default: population.count.")
+
+
+class Requests(_Strict):
+    """The grid operator's requests: Poisson arrivals in simulated time (R12)."""
+
+    rate_per_hour: float = Field(1.0, gt=0, description="Mean requests per simulated hour.")
+    up_share: float = Field(0.5, ge=0, le=1, description="Probability that a request asks for up.")
+    size_min: float = Field(
+        0.2, gt=0, le=1, description="Smallest request, as a share of available flexibility."
+    )
+    size_max: float = Field(
+        0.6, gt=0, le=1, description="Largest request, as a share of available flexibility."
+    )
+    lead_time_s: int = Field(900, ge=0, description="Notification lead time, simulated seconds (R6).")
+    duration_s: int = Field(1_800, gt=0, description="Window length, simulated seconds.")
+    first_after_s: float = Field(600.0, ge=0, description="No request before this simulated time.")
+    max_count: int | None = Field(None, ge=1, description="Stop after this many requests.")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Requests:
+        if self.size_min > self.size_max:
+            raise ValueError(f"size_min ({self.size_min}) must not exceed size_max ({self.size_max})")
+        return self
+
+
+class Incidents(_Strict):
+    outage_rate_per_hour: float = Field(0.02, ge=0, description="Outages per prosumer per simulated hour.")
+    outage_mean_duration_s: float = Field(1_800.0, gt=0)
+    renegotiation_rate_per_hour: float = Field(0.01, ge=0, description="Per prosumer, simulated hours (R3).")
+    renegotiation_after_outage_rate_per_hour: float = Field(0.2, ge=0)
+    removal_share: float = Field(0.0, ge=0, le=1, description="Share of prosumers that leave during the run.")
+
+
+class Chain(_Strict):
+    mode: Literal["embedded", "rpc"] = Field("embedded", description="embedded anvil, or an RPC URL.")
+    rpc_url: str = Field("", description="For mode = rpc (Volta: https://volta-rpc.energyweb.org).")
+    chain_id: int | None = Field(None, description="Expected chain id (73799 for Volta).")
+    block_time_s: float = Field(
+        0.0, ge=0, description="Embedded: seconds per block; 0 mines per transaction."
+    )
+    gas_limit: int = Field(8_000_000, ge=1_000_000, description="Embedded: block gas limit (Volta's ~8M).")
+    manifest: str = Field("", description="Reuse this deployment manifest instead of deploying.")
+
+    @model_validator(mode="after")
+    def _rpc(self) -> Chain:
+        if self.mode == "rpc" and not self.rpc_url:
+            raise ValueError("mode = 'rpc' needs rpc_url")
+        return self
+
+
+class Scenario(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = Field(ge=0, lt=2**63)
+    duration_s: float = Field(gt=0, description="Simulated duration of the run.")
+    speed: float = Field(60.0, gt=0, le=10_000, description="Simulated seconds per real second.")
+    sim_start: AwareDatetime = Field(
+        datetime(2025, 6, 21, 6, tzinfo=UTC), description="Simulated start time."
+    )
+    strategy: Literal["fair", "reputation", "both"] = "both"
+    reading_interval_s: float = Field(1.0, gt=0, le=60, description="Real seconds between readings.")
+    population: Population = Population()
+    ramp: Ramp = Ramp()
+    requests: Requests = Requests()
+    incidents: Incidents = Incidents()
+    chain: Chain = Chain()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        until = self.ramp.until or self.population.count
+        if self.ramp.initial > self.population.count or until > self.population.count:
+            raise ValueError(
+                f"ramp (initial {self.ramp.initial}, until {until}) exceeds population.count "
+                f"({self.population.count})"
+            )
+        return self
+
+    @property
+    def strategies(self) -> list[str]:
+        return ["fair", "reputation"] if self.strategy == "both" else [self.strategy]
+
+    @property
+    def real_duration_s(self) -> float:
+        return self.duration_s / self.speed
+
+    def with_overrides(self, **changes: object) -> Scenario:
+        """A copy with top-level or dotted changes (`population.count=50`), validated again."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            if value is None:
+                continue
+            target = data
+            *path, last = key.split(".")
+            for part in path:
+                target = target[part]
+            target[last] = value
+        return validate(data, f"{self.name} with {changes}")
+
+    def to_toml(self) -> str:
+        return _to_toml(self.model_dump(mode="json"))
+
+
+def validate(data: dict[str, object], source: str) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(scenario)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid scenario {source}: {problems}") from None
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A shipped scenario by name (scenarios/NAME.toml) or a TOML file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = SCENARIOS_DIR / f"{name_or_path}.toml"
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        shipped = ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml")))
+        raise ConfigError(f"no scenario {name_or_path!r}: use one of {shipped} or a .toml path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"scenario {path} is not valid TOML: {exc}") from None
+    return validate(data, str(path))
+
+
+def _to_toml(data: dict[str, object], prefix: str = "") -> str:
+    """A small TOML writer for the scenario's own shape (scalars, lists, nested tables)."""
+    lines, tables = [], []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        elif value is not None:
+            lines.append(f"{key} = {_toml_value(value)}")
+    out = "\n".join(lines) + "\n"
+    for key, value in tables:
+        name = f"{prefix}{key}"
+        out += f"\n[{name}]\n" + _to_toml(value, prefix=f"{name}.")
+    return out
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

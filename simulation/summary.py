@@ -1,0 +1,145 @@
+"""The numbers of a run, computed from collected data: pure functions.
+
+Totals come from the chain (the `RequestSettled` events) and are cross-checked against the
+aggregator's database. Latencies run from the moment the grid operator's request reached the
+aggregator (its `created_at`) to (a) the request announced on chain, which is when every prosumer
+following the chain can be notified, (b) the last acceptance or candidacy recorded on chain (for the
+reputation strategy, the selection), (c) the settlement final on chain.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import mean
+from typing import Any
+
+from simulation.collect import RunData
+
+TOKEN = 10**18
+JOIN_EVENTS = {"Accepted", "Applied", "SelectionCompleted"}
+
+
+def _stats(values: list[float]) -> dict[str, float | int | None]:
+    if not values:
+        return {"n": 0, "mean": None, "max": None}
+    return {"n": len(values), "mean": round(mean(values), 3), "max": round(max(values), 3)}
+
+
+def settled_on_chain(run: RunData) -> dict[int, dict[str, int]]:
+    return {
+        int(e.args["requestId"]): {k: int(v) for k, v in e.args.items() if k != "requestId"}
+        for e in run.events
+        if e.name == "RequestSettled"
+    }
+
+
+def latencies(run: RunData) -> list[dict[str, Any]]:
+    by_chain: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for e in run.events:
+        if e.contract == "Market" and "requestId" in e.args:
+            by_chain[int(e.args["requestId"])][e.name].append(e.timestamp)
+    out = []
+    for req in run.requests:
+        cid = req.get("chain_request_id")
+        if cid is None:
+            continue
+        seen = by_chain.get(int(cid), {})
+        sent = float(req["created_at"])
+        joins = [t for name in JOIN_EVENTS for t in seen.get(name, [])]
+        out.append(
+            {
+                "request_id": req["id"],
+                "chain_request_id": int(cid),
+                "notified_s": _delta(seen.get("FlexibilityRequested"), sent),
+                "acceptances_recorded_s": round(max(joins) - sent, 3) if joins else None,
+                "settlement_final_s": _delta(seen.get("RequestSettled"), sent),
+            }
+        )
+    return out
+
+
+def _delta(stamps: list[int] | None, since: float) -> float | None:
+    return round(max(stamps) - since, 3) if stamps else None
+
+
+def gas_summary(run: RunData) -> dict[str, Any]:
+    per_function = {
+        name: {"count": len(g), "mean": round(mean(g)), "total": sum(g)}
+        for name, g in sorted(run.gas_by_function.items())
+    }
+    market_fns = {"openRequest", "accept", "decline", "applyFor", "select", "recordDeliveries", "finalise"}
+    market_gas = sum(s["total"] for n, s in per_function.items() if n in market_fns)
+    participations = sum(1 for e in run.events if e.name == "DeliveryRecorded")
+    return {
+        "per_function": per_function,
+        "market_total": market_gas,
+        "per_participating_prosumer": round(market_gas / participations) if participations else None,
+    }
+
+
+def cross_check(run: RunData) -> dict[str, Any]:
+    """Each settled request's totals on chain against the aggregator's database."""
+    chain = settled_on_chain(run)
+    mismatches = []
+    fields = ("requested_wh", "committed_wh", "delivered_wh", "participants", "compliant", "paid")
+    keys = ("requestedWh", "committedWh", "deliveredWh", "participants", "compliant", "paid")
+    for req in run.requests:
+        cid = req.get("chain_request_id")
+        if req["status"] != "settled" or cid is None:
+            continue
+        on_chain = chain.get(int(cid))
+        db = {f: (None if req[f] is None else int(req[f])) for f in fields}
+        if on_chain is None or any(db[f] != on_chain[k] for f, k in zip(fields, keys, strict=True)):
+            mismatches.append({"request_id": req["id"], "database": db, "chain": on_chain})
+    return {"settled_on_chain": len(chain), "matches": not mismatches, "mismatches": mismatches}
+
+
+def summarise(run: RunData) -> dict[str, Any]:
+    chain = settled_on_chain(run)
+    totals = {
+        k: sum(r[k] for r in chain.values()) for k in ("requestedWh", "committedWh", "deliveredWh", "paid")
+    }
+    participants = sum(r["participants"] for r in chain.values())
+    compliant = sum(r["compliant"] for r in chain.values())
+    success = [
+        r
+        for r in chain.values()
+        if r["requestedWh"] and abs(r["deliveredWh"] - r["requestedWh"]) * 10 <= r["requestedWh"]
+    ]
+    statuses: dict[str, int] = defaultdict(int)
+    for req in run.requests:
+        statuses[req["status"]] += 1
+    lat = latencies(run)
+    return {
+        "strategy": run.strategy,
+        "chain_id": run.chain_id,
+        "requests": {"total": len(run.requests), **dict(statuses)},
+        "energy_wh": {
+            "requested": totals["requestedWh"],
+            "committed": totals["committedWh"],
+            "delivered": totals["deliveredWh"],
+        },
+        "success_rate": round(len(success) / len(chain), 3) if chain else None,
+        "success_rule": "delivered within 10% of requested",
+        "participations": participants,
+        "compliant_share": round(compliant / participants, 3) if participants else None,
+        "tokens_paid": totals["paid"] / TOKEN,
+        "gas": gas_summary(run),
+        "latency_s": {
+            "notified": _stats([x["notified_s"] for x in lat if x["notified_s"] is not None]),
+            "acceptances_recorded": _stats(
+                [x["acceptances_recorded_s"] for x in lat if x["acceptances_recorded_s"] is not None]
+            ),
+            "settlement_final": _stats(
+                [x["settlement_final_s"] for x in lat if x["settlement_final_s"] is not None]
+            ),
+        },
+        "latency_per_request": lat,
+        "reading_latency_s": _stats([d for _, d in run.reading_latency]),
+        "readings_within_2s": (
+            round(sum(1 for _, d in run.reading_latency if d <= 2.0) / len(run.reading_latency), 4)
+            if run.reading_latency
+            else None
+        ),
+        "cross_check": cross_check(run),
+    }
