@@ -99,6 +99,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from contracts.settings import ChainSettings
+    from simulation.doctor import as_json, report, run_checks
+    from simulation.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario) if args.scenario else None
+    checks = run_checks(args.rpc_url, ChainSettings(), scenario, args.chain_id)
+    text, ok = report(checks)
+    print(json.dumps(as_json(checks), indent=2) if args.json else text)
+    return 0 if ok else 1
+
+
 def cmd_grid_operator(args: argparse.Namespace) -> int:
     from grid_operator.__main__ import main as grid_main
 
@@ -198,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=None, help="results folder (default results/run-<time>)")
     p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("doctor", help="check a chain (and funded keys) before a run")
+    p.add_argument("--rpc-url", required=True, help="HTTP RPC URL (Volta: https://volta-rpc.energyweb.org)")
+    p.add_argument("--chain-id", type=int, default=None, help="expected chain id (default CHAIN_CHAIN_ID)")
+    p.add_argument("--scenario", default=None, help="check balances against this scenario's needs")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.set_defaults(handler=cmd_doctor)
 
     p = sub.add_parser("grid-operator", help="send a scenario's requests to the aggregator (GRID_* settings)")
     p.set_defaults(handler=cmd_grid_operator)
