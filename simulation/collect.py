@@ -75,10 +75,14 @@ def chain_events(d: Deployment) -> list[ChainEvent]:
 
 def receipts(d: Deployment, events: list[ChainEvent]) -> tuple[dict[str, int], dict[str, str]]:
     """Gas used and function name of every transaction that emitted an event."""
+    from eth_utils import function_abi_to_4byte_selector
+
     selectors: dict[bytes, str] = {}
     for binding in (d.registry, d.market, d.token):
-        for fn in binding.contract.all_functions():
-            selectors[bytes.fromhex(fn.selector[2:])] = fn.fn_name
+        abi: list[Any] = list(binding.contract.abi)
+        for item in abi:
+            if item.get("type") == "function":
+                selectors[bytes(function_abi_to_4byte_selector(item))] = item["name"]
     gas, function = {}, {}
     for tx_hash in dict.fromkeys(e.tx_hash for e in events):
         r = d.chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
@@ -122,6 +126,47 @@ def gas_by_function(tx_gas: dict[str, int], tx_function: dict[str, str]) -> dict
     for tx, gas in tx_gas.items():
         grouped[tx_function[tx]].append(gas)
     return dict(grouped)
+
+
+@dataclass(frozen=True)
+class ClockMapping:
+    """The run's simulated clock: simulated epoch `sim_start` at real epoch `real_start`, at `speed`."""
+
+    sim_start: float
+    real_start: float
+    speed: float
+
+    def sim(self, real: float) -> float:
+        return self.sim_start + (real - self.real_start) * self.speed
+
+
+def collect_run(
+    d: Deployment, database_url: str, strategy: str, clock: ClockMapping, resolution_s: int = 60
+) -> RunData:
+    """Everything about one run, from the chain and from the aggregator's database at `database_url`."""
+    events = chain_events(d)
+    tx_gas, tx_function = receipts(d, events)
+    db = Database.connect(database_url)
+    try:
+        store = ReadingStore(db)
+        requests, responses = database_rows(db)
+        prosumers = sorted({str(e.args["prosumer"]) for e in events if e.name == "Registered"})
+        return RunData(
+            strategy=strategy,
+            chain_id=d.chain.chain_id,
+            events=events,
+            gas_by_function=gas_by_function(tx_gas, tx_function),
+            tx_gas=tx_gas,
+            tx_function=tx_function,
+            requests=requests,
+            responses=responses,
+            power_series=power_series(store, resolution_s),
+            reading_latency=reading_latency(store, clock.sim_start, clock.real_start, clock.speed),
+            balances={p: d.token.balance_of(p) for p in prosumers},
+            reputations={p: d.registry.reputation(p) for p in prosumers},
+        )
+    finally:
+        db.dispose()
 
 
 def _row(obj: Any) -> dict[str, Any]:

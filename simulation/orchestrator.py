@@ -23,8 +23,6 @@ import httpx
 from eth_account import Account
 from eth_utils import keccak
 
-from aggregator.db import Database
-from aggregator.store import ReadingStore
 from contracts.anvil import AnvilConfig, start_anvil
 from contracts.deploy import write_manifest
 from contracts.deployment import Deployment
@@ -245,34 +243,13 @@ def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: P
 
 
 def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
-    d = run.deployment
-    events = collect.chain_events(d)
-    tx_gas, tx_function = collect.receipts(d, events)
-    db = Database.connect(f"sqlite:///{run.out / 'aggregator.db'}")
-    try:
-        store = ReadingStore(db)
-        requests, responses = collect.database_rows(db)
-        prosumers = sorted({str(e.args["prosumer"]) for e in events if e.name == "Registered"})
-        data = collect.RunData(
-            strategy=run.strategy,
-            chain_id=d.chain.chain_id,
-            events=events,
-            gas_by_function=collect.gas_by_function(tx_gas, tx_function),
-            tx_gas=tx_gas,
-            tx_function=tx_function,
-            requests=requests,
-            responses=responses,
-            power_series=collect.power_series(
-                store, max(60, int(scenario.speed * scenario.reading_interval_s))
-            ),
-            reading_latency=collect.reading_latency(
-                store, run.sim_start.timestamp(), run.real_start, scenario.speed
-            ),
-            balances={p: d.token.balance_of(p) for p in prosumers},
-            reputations={p: d.registry.reputation(p) for p in prosumers},
-        )
-    finally:
-        db.dispose()
+    data = collect.collect_run(
+        run.deployment,
+        f"sqlite:///{run.out / 'aggregator.db'}",
+        run.strategy,
+        collect.ClockMapping(run.sim_start.timestamp(), run.real_start, scenario.speed),
+        resolution_s=max(60, int(scenario.speed * scenario.reading_interval_s)),
+    )
     grid_file = run.out / "grid_operator.json"
     if grid_file.is_file():
         data.grid = json.loads(grid_file.read_text())

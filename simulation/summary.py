@@ -4,11 +4,13 @@ Totals come from the chain (the `RequestSettled` events) and are cross-checked a
 aggregator's database. Latencies run from the moment the grid operator's request reached the
 aggregator (its `created_at`) to (a) the request announced on chain, which is when every prosumer
 following the chain can be notified, (b) the last acceptance or candidacy recorded on chain (for the
-reputation strategy, the selection), (c) the settlement final on chain.
+reputation strategy, the selection), (c) the settlement final on chain. Chain times are block
+timestamps, whole seconds: the latencies have 1 s resolution.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from statistics import mean
 from typing import Any
@@ -51,7 +53,7 @@ def latencies(run: RunData) -> list[dict[str, Any]]:
                 "request_id": req["id"],
                 "chain_request_id": int(cid),
                 "notified_s": _delta(seen.get("FlexibilityRequested"), sent),
-                "acceptances_recorded_s": round(max(joins) - sent, 3) if joins else None,
+                "acceptances_recorded_s": _delta(joins, sent) if joins else None,
                 "settlement_final_s": _delta(seen.get("RequestSettled"), sent),
             }
         )
@@ -59,7 +61,9 @@ def latencies(run: RunData) -> list[dict[str, Any]]:
 
 
 def _delta(stamps: list[int] | None, since: float) -> float | None:
-    return round(max(stamps) - since, 3) if stamps else None
+    """Seconds from `since` to the last of `stamps`. Block timestamps are whole seconds (the block's
+    second, truncated), so `since` is truncated too: latencies have 1 s resolution."""
+    return float(max(stamps) - math.floor(since)) if stamps else None
 
 
 def gas_summary(run: RunData) -> dict[str, Any]:

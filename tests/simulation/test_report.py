@@ -1,0 +1,82 @@
+"""Collecting a run from the chain and the aggregator's database, its summary and its report files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aggregator.allocation import is_compliant, payment
+from simulation.collect import ClockMapping, collect_run
+from simulation.report import write_csvs, write_html, write_plots
+from simulation.summary import summarise
+from tests.aggregator.test_dispatch import (  # noqa: F401  (fixtures)
+    World,
+    register,
+    rpc_url,
+    run_dispatch,
+    sync_all,
+    wait_open,
+    world,
+    write_readings,
+)
+
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
+
+
+def test_a_settled_run_is_collected_summarised_and_reported(world: World, tmp_path: Path) -> None:  # noqa: F811
+    w = world
+    register(w, [2_000] * 3)
+    rid = w.ctx.requests.enqueue("up", 3_000, 900, 900, "fair").id
+    thread = run_dispatch(w, rid)
+    req = wait_open(w, rid)
+    for p, factor in zip(w.prosumers[:3], (1.0, 0.95, 0.4), strict=True):
+        w.d.market.accept(p, req.chain_request_id)
+        write_readings(w, p, req.start, req.end, 1_000.0 * factor)
+    thread.join(timeout=60)
+    sync_all(w)
+
+    c = w.ctx.clock.clock
+    data = collect_run(
+        w.d,
+        str(w.ctx.db.engine.url),
+        "fair",
+        ClockMapping(c.sim_start.timestamp(), c.real_start_epoch_s, c.speed),
+    )
+    summary = summarise(data)
+    assert summary["cross_check"] == {"settled_on_chain": 1, "matches": True, "mismatches": []}
+    assert summary["energy_wh"] == {"requested": 750, "committed": 750, "delivered": 250 + 238 + 100}
+    assert summary["participations"] == 3 and summary["compliant_share"] == round(2 / 3, 3)
+    assert summary["tokens_paid"] == pytest.approx(2 * 0.2 * 0.25)
+    (lat,) = summary["latency_per_request"]
+    assert 0 <= lat["notified_s"] <= lat["acceptances_recorded_s"] <= lat["settlement_final_s"]
+    assert summary["gas"]["per_function"]["accept"]["count"] == 3
+
+    # an independent reading of the chain's events: every payment is justified
+    committed = {e.args["prosumer"]: e.args["powerW"] for e in data.events if e.name == "Accepted"}
+    for e in (e for e in data.events if e.name == "DeliveryRecorded"):
+        who = e.args["prosumer"]
+        assert who in committed and e.args["committedW"] == committed[who]
+        ok = is_compliant(committed[who], 900, e.args["deliveredWh"])
+        assert e.args["compliant"] is ok
+        assert e.args["payment"] == (payment(2 * 10**17, committed[who], 900) if ok else 0)
+
+    out = tmp_path / "fair"
+    out.mkdir()
+    write_csvs(data, out)
+    names = write_plots(data, out, ClockMapping(c.sim_start.timestamp(), c.real_start_epoch_s, c.speed).sim)
+    report = write_html(tmp_path, "name = 'test'", {"fair": summary}, {"fair": names})
+    for name in [
+        *names,
+        "power.csv",
+        "requests.csv",
+        "responses.csv",
+        "gas.csv",
+        "reputation.csv",
+        "balances.csv",
+    ]:
+        assert (out / name).stat().st_size > 0, name
+    page = report.read_text()
+    assert "fair/power.png" in page and "chain totals = database totals" in page
+    assert json.loads((tmp_path / "summary.json").read_text())["fair"]["energy_wh"]["requested"] == 750
