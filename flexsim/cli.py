@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from flexsim import __version__
@@ -91,6 +92,24 @@ def _headline(summary: dict[str, object]) -> dict[str, object]:
     return {k: summary[k] for k in keys}
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from contracts.deployment import Deployment
+    from simulation.collect import ClockMapping, collect_run
+    from simulation.report import write_csvs, write_html, write_plots
+    from simulation.summary import summarise
+
+    d = Deployment.load(args.manifest, rpc_url=args.rpc_url)
+    clock = ClockMapping(args.sim_start.timestamp(), args.real_start, args.speed)
+    data = collect_run(d, args.aggregator_db, args.strategy, clock)
+    summary = summarise(data)
+    out = args.out / args.strategy
+    out.mkdir(parents=True, exist_ok=True)
+    write_csvs(data, out)
+    plots = write_plots(data, out, clock.sim)
+    print(write_html(args.out, args.scenario_note, {args.strategy: summary}, {args.strategy: plots}))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from simulation.demo import run_demo
 
@@ -172,6 +191,13 @@ def cmd_bench_ingest(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- parser
 
 
+def _aware_datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a timezone, e.g. {text}Z")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flexsim", description=__doc__)
     parser.add_argument("--version", action="version", version=f"flexsim {__version__}")
@@ -204,6 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="results folder (default results/<scenario>-<time>)"
     )
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("report", help="collect a finished run from its chain and database; write the report")
+    p.add_argument("--aggregator-db", required=True, help="the aggregator's database URL")
+    p.add_argument("--manifest", type=Path, required=True, help="the deployment manifest")
+    p.add_argument("--rpc-url", required=True, help="the chain's RPC URL")
+    p.add_argument("--out", type=Path, required=True, help="report folder")
+    p.add_argument("--strategy", default="fair", help="label of the run (fair or reputation)")
+    p.add_argument("--sim-start", type=_aware_datetime, required=True, help="simulated start (ISO 8601)")
+    p.add_argument("--real-start", type=float, required=True, help="real Unix time of the simulated start")
+    p.add_argument("--speed", type=float, required=True, help="simulated seconds per real second")
+    p.add_argument("--scenario-note", default="", help="text shown as the scenario in the report")
+    p.set_defaults(handler=cmd_report)
 
     p = sub.add_parser(
         "demo", help="one scripted market round per strategy on an embedded chain (no services)"
