@@ -32,13 +32,20 @@ def node_binary() -> Path:
 
 
 def anvil_binary(configured: Path | None = None, modules: Path | None = None) -> Path:
-    """The anvil binary: configured, else node_modules/.bin/anvil, else `anvil` on PATH."""
+    """The anvil binary: configured, else the native binary of the npm platform package (or its
+    node_modules/.bin wrapper), else `anvil` on PATH."""
     if configured:
         if not configured.is_file():
             raise ToolchainError(f"CHAIN_ANVIL_BINARY={configured} does not exist: fix the path or unset it")
         return configured
     for root in [modules, PROJECT_ROOT / "node_modules", Path.cwd() / "node_modules"]:
-        if root is not None and (root / ".bin" / "anvil").exists():
+        if root is None:
+            continue
+        # the platform package's native binary; `.bin/anvil` is a Node wrapper that spawns it
+        native = sorted(root.glob("@foundry-rs/anvil-*/bin/anvil"))
+        if native:
+            return native[0].resolve()
+        if (root / ".bin" / "anvil").exists():
             return (root / ".bin" / "anvil").resolve()
     found = shutil.which("anvil")
     if found:
