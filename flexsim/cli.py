@@ -282,7 +282,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-readings", type=int, default=200_000, help="readings sent in batches")
     p.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
     p.set_defaults(handler=cmd_bench_ingest)
+
+    p = bench.add_parser("fleet", help="memory, CPU and on-time readings of N prosumer processes")
+    p.add_argument("--json", action="store_true", help="print the full JSON")
+    p.add_argument("--prosumers", type=int, default=100, help="prosumer processes")
+    p.add_argument("--seconds", type=float, default=60.0, help="measured period, once all stream")
+    p.add_argument("--interval", type=float, default=1.0, help="real seconds between readings")
+    p.add_argument("--seed", type=int, default=0, help="population seed")
+    p.add_argument("--rpc-url", default=None, help="a running chain (default: start anvil)")
+    p.add_argument("--manifest", type=Path, default=None, help="its deployment manifest")
+    p.add_argument("--aggregator-url", default=None, help="a running aggregator (default: start one)")
+    p.add_argument("--database-url", default=None, help="that aggregator's database (for received_at)")
+    p.add_argument("--admin-token", default=None, help="that aggregator's admin token (for its clock)")
+    p.set_defaults(handler=cmd_bench_fleet)
+
+    p = sub.add_parser("prosumer", help="run a prosumer (PROSUMER_* settings), remove it, or run a fleet")
+    from prosumer.__main__ import add_options as add_prosumer_options
+
+    add_prosumer_options(p)
+    p.set_defaults(handler=cmd_prosumer)
     return parser
+
+
+def cmd_prosumer(args: argparse.Namespace) -> int:
+    from prosumer.__main__ import run as run_prosumer
+
+    return run_prosumer(args)
+
+
+def cmd_bench_fleet(args: argparse.Namespace) -> int:
+    from flexsim.bench.fleet import Options, run
+
+    opts = Options(
+        prosumers=args.prosumers,
+        seconds=args.seconds,
+        interval_s=args.interval,
+        seed=args.seed,
+        rpc_url=args.rpc_url,
+        manifest=args.manifest,
+        aggregator_url=args.aggregator_url,
+        database_url=args.database_url,
+        admin_token=args.admin_token,
+    )
+    results = run(opts, progress=_progress)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        m, c, r = results["memory_mb"], results["cpu"], results["readings"]
+        print(f"USS {m['uss']['mean']} MB mean, {m['uss']['max']} MB max; RSS {m['rss']['mean']} MB mean")
+        print(f"CPU {c['prosumers_ms_per_reading']} ms per reading; {r['within_2s']}/{r['taken']} within 2 s")
+        for name, t in results["targets"].items():
+            print(f"target {name}: {t['measured']}: {'met' if t['met'] else 'MISSED'}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,191 @@
+"""The prosumer process: one DER, its own account and chain connection, readings to the aggregator.
+
+    start: key -> model (`domain.population.sample_entry(seed, index)`) -> chain: funds check (R14),
+           registration (R2) -> resume the open request -> chain worker thread + uplink thread
+    loop:  at each reading time, step the DER on the simulated clock (modulated inside a committed
+           window), hand the reading to the uplink's bounded buffer; never wait for the network
+    stop:  SIGTERM / SIGINT: stop reading, flush the buffer for up to `flush_timeout_s`, save the meter,
+           exit 0. SIGUSR1: remove the DER contract on chain first, then stop.
+
+Threads: the reading loop (main), `chain` (events, answers, contract upkeep; waits for receipts) and
+`uplink` (HTTP). A slow chain or an unreachable aggregator never delays a reading.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import numpy as np
+
+from domain.clock import SimClock
+from domain.der import make_der
+from domain.outages import OutageModel, sample_outages
+from domain.population import PopulationEntry, Stream, sample_entry
+from domain.profiles import Profiles
+from prosumer.chain_side import ChainSide
+from prosumer.contract import chain_terms
+from prosumer.identity import load_or_create_key, parse_key
+from prosumer.meter import Meter, next_reading_time
+from prosumer.settings import ProsumerSettings
+from prosumer.uplink import ReadingBuffer, Uplink
+from prosumer.worker import ChainWorker, Rngs
+
+log = logging.getLogger(__name__)
+
+OUTAGE_HORIZON_S = 2 * 366 * 86_400.0  # outages are drawn for two simulated years from the clock's start
+SAVE_EVERY_S = 30.0
+REMOVE_TIMEOUT_S = 60.0
+
+
+def make_clock(settings: ProsumerSettings, now: float) -> SimClock:
+    """The shared simulated clock; simulated time is real time when none is configured."""
+    real_start = settings.sim_real_start_epoch if settings.sim_real_start_epoch is not None else now
+    start = settings.sim_start or datetime.fromtimestamp(real_start, UTC)
+    return SimClock(start, settings.sim_speed, real_start)
+
+
+def resolve_key(settings: ProsumerSettings) -> str:
+    if settings.key is not None:
+        return parse_key(settings.key.get_secret_value(), "PROSUMER_KEY")
+    return load_or_create_key(settings.resolved_key_file())
+
+
+class Agent:
+    def __init__(
+        self,
+        settings: ProsumerSettings,
+        profiles: Profiles | None = None,
+        entry: PopulationEntry | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.profiles = profiles
+        self.entry = entry or sample_entry(settings.seed, settings.index)
+        self._wall = wall
+        self.stop_event = threading.Event()
+        self._remove_asked = False
+        self.worker: ChainWorker | None = None
+
+    # ------------------------------------------------------------------ signals
+
+    def install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGUSR1, self._on_remove)
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stop_event.set()
+
+    def _on_remove(self, signum: int, frame: FrameType | None) -> None:
+        self._remove_asked = True
+        if self.worker is not None:
+            self.worker.request_removal()
+        self.stop_event.set()
+
+    # ------------------------------------------------------------------ the process
+
+    def run(self) -> int:
+        """Runs until stopped; 0 after a clean stop. Setup errors raise `FlexsimError`."""
+        s, entry = self.settings, self.entry
+        if self.stop_event.is_set():  # stopped before it started (a fleet stopping while it forks)
+            return 0
+        key = resolve_key(s)
+        clock = make_clock(s, self._wall())
+        streams = entry.seed_sequence(Stream.BEHAVIOUR).spawn(3)
+        outages = sample_outages(
+            OutageModel(s.outage_rate_per_hour, s.outage_mean_duration_s),
+            clock.sim_start,
+            OUTAGE_HORIZON_S,
+            np.random.default_rng(streams[0]),
+        )
+        der = make_der(entry, self.profiles or Profiles(s.profile_cache_dir), outages)
+        chain = ChainSide.connect(s, key)
+        owner = f"{chain.address}@{chain.d.registry.address}"  # the counter belongs to this DER contract
+        meter = Meter(der, clock, entry.rng(Stream.RUNTIME), load_energy(s.meter_file(), owner))
+        log.info(
+            "prosumer %d of seed %d: %s, %d W, account %s",
+            s.index, s.seed, entry.kind.label, entry.terms.capacity_w, chain.address,
+        )  # fmt: skip
+        chain.ensure_funded()
+        model = chain_terms(entry.kind, entry.terms)
+        terms, expiry = chain.ensure_registered(model)
+        meter.set_terms(terms)
+        rngs = Rngs(np.random.default_rng(streams[1]), np.random.default_rng(streams[2]))
+        self.worker = ChainWorker(chain, meter, s, model, terms, expiry, outages, rngs, self._wall)
+        if self._remove_asked:
+            self.worker.request_removal()
+        self.worker.resume()
+        buffer = ReadingBuffer(s.uplink_buffer)
+        uplink = Uplink(s.aggregator_url, key, buffer, s.uplink_batch, s.http_timeout_s)
+        uplink.start()
+        self.worker.start()
+        try:
+            self.loop(meter, buffer, owner)
+        finally:
+            self.shutdown(meter, uplink, owner)
+        return 0 if not self._remove_asked or self.worker.removed.is_set() else 1
+
+    def loop(self, meter: Meter, buffer: ReadingBuffer, owner: str) -> None:
+        """Takes a reading at every reading time until stopped."""
+        interval = self.settings.reading_interval_s
+        planned = self._wall()
+        saved = planned
+        while not self.stop_event.is_set():
+            now = self._wall()
+            if now < planned:
+                self.stop_event.wait(planned - now)
+                continue
+            nxt = next_reading_time(planned, now, interval, meter.edges())
+            buffer.put(meter.read(planned, nxt))
+            planned = nxt
+            if now - saved >= SAVE_EVERY_S:
+                save_energy(self.settings.meter_file(), meter.energy_wh, owner)
+                saved = now
+
+    def shutdown(self, meter: Meter, uplink: Uplink, owner: str) -> None:
+        worker = self.worker
+        assert worker is not None
+        if self._remove_asked:
+            log.info("removing the DER contract before stopping")
+            worker.request_removal()
+            if not worker.removed.wait(REMOVE_TIMEOUT_S):
+                log.error("the DER contract could not be removed within %.0f s", REMOVE_TIMEOUT_S)
+        worker.stop()
+        left = uplink.stop(self.settings.flush_timeout_s)
+        save_energy(self.settings.meter_file(), meter.energy_wh, owner)
+        log.info("stopped: %d readings sent, %d unsent", uplink.sent, left)
+
+
+# ---------------------------------------------------------------------- meter state
+
+
+def load_energy(path: Path, owner: str) -> float:
+    """The meter's energy counter saved by the last run of the same account and deployment (else 0)."""
+    try:
+        state = json.loads(path.read_text())
+        return float(state["energy_wh"]) if state.get("owner") == owner else 0.0
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return 0.0
+
+
+def save_energy(path: Path, energy_wh: float, owner: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump({"owner": owner, "energy_wh": energy_wh}, f)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("cannot save the meter state to %s: %s", path, exc)

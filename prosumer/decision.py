@@ -1,0 +1,114 @@
+"""Accept, apply or decline a flexibility request: a pure function of the request, the DER's state and a
+willingness draw (rules R7, R8; the opt-in / opt-out with a reason of OpenADR agents).
+
+What the prosumer would commit mirrors the contract's integer arithmetic:
+
+- fair: its share, `power x its flexibility / total flexibility` (the totals snapshotted when the
+  request opened), at most 25 % of its capacity;
+- reputation: its offer, `min(flexibility, 25 % of capacity)` (if selected it commits that, or only
+  the remainder that covers the request).
+
+Checks, in order, each with the reason code it declines with (`contracts.types.DeclineReason`):
+
+1. an ongoing outage -> OUTAGE (it cannot move what it does not produce or draw);
+2. the request lasts longer than the contract's maximum duration -> DURATION_BEYOND_CONTRACT;
+3. nothing to commit (no contracted flexibility that way) -> UNSPECIFIED;
+4. it cannot move that much now: a battery -> STATE_OF_CHARGE (its charge cannot sustain it for the
+   duration), others -> INSUFFICIENT_FORECAST (persistence of the last step's weather or load);
+5. the willingness draw says no -> UNWILLING.
+
+Otherwise it accepts (fair) or applies (reputation). Outages are unforeseen (R12): only an ongoing
+one counts, never a future one from the schedule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from contracts.types import DeclineReason, Direction, SourceKind, Strategy
+
+MAX_SHARE_DIVISOR = 4  # the contract's 25 % rule
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"
+    APPLY = "apply"
+    DECLINE = "decline"
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """What the prosumer knows of a request from its FlexibilityRequested event."""
+
+    request_id: int
+    strategy: Strategy
+    direction: Direction
+    power_w: int
+    duration_s: int  # the contracted (simulated) duration
+    total_flex_w: int  # snapshot of the registry's total flexibility in `direction`
+
+
+@dataclass(frozen=True)
+class DerView:
+    """The prosumer's state when it decides: its registered terms and what its DER can do now."""
+
+    kind: SourceKind
+    capacity_w: int
+    flex_w: int  # registered flexibility in the request's direction
+    max_duration_s: int
+    feasible_w: float  # what the DER can move in that direction for the duration, right now
+    in_outage: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    amount_w: int  # what it would commit (fair share or reputation offer)
+    reason: DeclineReason | None = None
+    why: str = ""
+
+
+def commitment_w(request: RequestView, capacity_w: int, flex_w: int) -> int:
+    """The share (fair) or offer (reputation) the contract would record, in whole W."""
+    cap = capacity_w // MAX_SHARE_DIVISOR
+    if request.strategy == Strategy.FAIR:
+        share = request.power_w * flex_w // request.total_flex_w if request.total_flex_w > 0 else 0
+        return min(share, cap)
+    return min(flex_w, cap)
+
+
+def decide(request: RequestView, der: DerView, willingness: float, draw: float) -> Decision:
+    """The answer to `request`; `draw` is uniform in [0, 1) and says no when >= `willingness`."""
+    amount = commitment_w(request, der.capacity_w, der.flex_w)
+    if der.in_outage:
+        return _decline(amount, DeclineReason.OUTAGE, "the DER is in an outage")
+    if request.duration_s > der.max_duration_s:
+        return _decline(
+            amount,
+            DeclineReason.DURATION_BEYOND_CONTRACT,
+            f"{request.duration_s} s is beyond the contract's {der.max_duration_s} s",
+        )
+    if amount <= 0:
+        return _decline(amount, DeclineReason.UNSPECIFIED, f"no contracted flexibility {_way(request)}")
+    if der.feasible_w < amount:
+        reason = (
+            DeclineReason.STATE_OF_CHARGE
+            if der.kind == SourceKind.BATTERY
+            else DeclineReason.INSUFFICIENT_FORECAST
+        )
+        return _decline(
+            amount, reason, f"can move {der.feasible_w:.0f} W {_way(request)} now, {amount} W needed"
+        )
+    if draw >= willingness:
+        return _decline(amount, DeclineReason.UNWILLING, f"not willing (draw {draw:.2f} >= {willingness:g})")
+    action = Action.ACCEPT if request.strategy == Strategy.FAIR else Action.APPLY
+    return Decision(action, amount, None, f"{action.value} {amount} W {_way(request)}")
+
+
+def _decline(amount: int, reason: DeclineReason, why: str) -> Decision:
+    return Decision(Action.DECLINE, amount, reason, why)
+
+
+def _way(request: RequestView) -> str:
+    return "up" if request.direction == Direction.UP else "down"

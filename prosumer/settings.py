@@ -1,0 +1,120 @@
+"""Prosumer settings, read from `PROSUMER_*` environment variables (and `.env`).
+
+Times are real seconds unless a field says *simulated*. The simulated clock (`sim_*`) must be the
+aggregator's (`AGGREGATOR_SIM_*`): a reading's timestamp and a request's window mean the same on both.
+Chain settings (fees, retries, receipt timeout) come from `CHAIN_*` (`contracts.settings.ChainSettings`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AwareDatetime, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DAY_S = 86_400.0
+
+
+def default_state_dir() -> Path:
+    """`~/.local/share/flexsim/prosumers`."""
+    return Path.home() / ".local" / "share" / "flexsim" / "prosumers"
+
+
+class ProsumerSettings(BaseSettings):
+    """Everything one prosumer process is configured by. Nothing else in the package reads the env."""
+
+    model_config = SettingsConfigDict(env_prefix="PROSUMER_", env_file=".env", extra="ignore")
+
+    # ------------------------------------------------------------------ identity and model
+    key: SecretStr | None = Field(
+        None,
+        description="Private key (hex) of the prosumer's account. Unset: read from `key_file`, or "
+        "generated and saved there, so a restart keeps the account.",
+    )
+    key_file: Path | None = Field(
+        None,
+        description="Where the generated key is kept (mode 0600); default "
+        "`<state_dir>/prosumer-<seed>-<index>.key`.",
+    )
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Folder of the key file and the meter state (energy counter) of each prosumer.",
+    )
+    seed: int = Field(0, ge=0, description="Population seed (the scenario's seed).")
+    index: int = Field(0, ge=0, description="Which prosumer of the population this process is.")
+    profile_cache_dir: Path | None = Field(
+        None, description="Cache of the yearly PV and load profiles (default ~/.cache/flexsim/profiles)."
+    )
+
+    # ------------------------------------------------------------------ where the others are
+    aggregator_url: str = Field("http://127.0.0.1:8000", description="Base URL of the aggregator service.")
+    rpc_url: str = Field(
+        "http://127.0.0.1:8545", description="HTTP RPC URL of the chain (its own connection)."
+    )
+    manifest: Path = Field(Path("deployment/manifest.json"), description="Deployment manifest path.")
+
+    # ------------------------------------------------------------------ readings and uplink
+    reading_interval_s: float = Field(1.0, gt=0, description="Real seconds between two readings.")
+    uplink_buffer: int = Field(
+        3_600,
+        ge=1,
+        description="Readings kept at most while the aggregator cannot be reached; beyond that the "
+        "OLDEST are dropped (and the count is logged).",
+    )
+    uplink_batch: int = Field(500, ge=1, le=5_000, description="Readings per POST at most.")
+    http_timeout_s: float = Field(10.0, gt=0, description="Timeout of one HTTP call to the aggregator.")
+    flush_timeout_s: float = Field(
+        5.0, ge=0, description="On shutdown, how long to keep sending buffered readings."
+    )
+
+    # ------------------------------------------------------------------ simulated clock
+    sim_start: AwareDatetime | None = Field(
+        None, description="Simulated time at `sim_real_start_epoch`; unset means simulated = real time."
+    )
+    sim_speed: float = Field(1.0, gt=0, description="Simulated seconds per real second.")
+    sim_real_start_epoch: float | None = Field(
+        None, description="Real Unix time at which the simulated clock shows `sim_start` (default: start)."
+    )
+
+    # ------------------------------------------------------------------ contract (R2, R3)
+    contract_horizon_s: float = Field(
+        30 * DAY_S, gt=0, description="Simulated seconds from registration (or renewal) to expiry."
+    )
+    renew: bool = Field(True, description="Renew the contract (same terms, new expiry) before it expires.")
+    renew_before_s: float = Field(
+        DAY_S, ge=0, description="Renew when the contract expires within this many simulated seconds."
+    )
+    renegotiation_rate_per_hour: float = Field(
+        0.01, ge=0, description="Random renegotiations per simulated hour (up or down)."
+    )
+    renegotiation_after_outage_rate_per_hour: float = Field(
+        0.2,
+        ge=0,
+        description="Renegotiation rate per simulated hour after an outage; these go downwards (R3).",
+    )
+    after_outage_window_s: float = Field(
+        6 * 3600.0,
+        ge=0,
+        description="Simulated seconds after an outage during which that higher rate applies.",
+    )
+
+    # ------------------------------------------------------------------ behaviour (R7, R8, R12)
+    willingness: float = Field(
+        0.95, ge=0, le=1, description="Probability of taking part in a request it can serve."
+    )
+    outage_rate_per_hour: float = Field(0.02, ge=0, description="Outages per simulated hour (Poisson, R12).")
+    outage_mean_duration_s: float = Field(
+        1_800.0, gt=0, description="Mean outage duration, simulated seconds (exponential)."
+    )
+
+    # ------------------------------------------------------------------ chain following
+    event_poll_s: float = Field(1.0, gt=0, description="How often the chain is polled for new blocks.")
+    log_range_blocks: int = Field(1_000, ge=1, description="Most blocks asked for in one eth_getLogs call.")
+
+    def resolved_key_file(self) -> Path:
+        """The key file: `key_file`, or `<state_dir>/prosumer-<seed>-<index>.key`."""
+        return self.key_file or self.state_dir / f"prosumer-{self.seed}-{self.index}.key"
+
+    def meter_file(self) -> Path:
+        """Where the meter's energy counter survives a restart."""
+        return self.resolved_key_file().with_suffix(".meter.json")

@@ -1,0 +1,313 @@
+"""Readings to the aggregator: a bounded buffer and a sender thread (rule R4).
+
+The reading loop `put`s each reading in the buffer and never waits for the network. The sender thread
+logs in (challenge, EIP-191 signature, bearer token), sends what is buffered (one reading with
+`POST /readings`, more with `POST /readings/batch`, at most `batch` at a time) and removes readings
+from the buffer only once the aggregator acknowledged them (2xx means committed; resending after a
+timeout is safe, the aggregator answers `duplicate`).
+
+- 401: the token expired or the aggregator restarted: log in again at once.
+- 403 at login: the registry does not (yet) list the account as active: retry every few seconds.
+- 503: the aggregator is saturated: wait `Retry-After` seconds (capped), then resend.
+- Connection errors, timeouts, other 5xx: exponential backoff (0.5 s doubling to 5 s); readings stay
+  buffered.
+- A reading the aggregator rejects (422 or `rejected` in a batch) is logged with the reason and dropped:
+  resending it cannot succeed.
+
+**Bound**: the buffer holds at most `bound` readings. When it is full, the OLDEST reading is dropped to
+make room: the newest readings say what the DER does now (what the live overview and a request's
+return-to-baseline check need), while the oldest are the least useful and would be sent last. The
+first drop of an outage logs a warning; when the aggregator answers again (or at shutdown) one line
+says how many readings were dropped. Within the bound nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from pydantic import ValidationError
+
+from aggregator.wire import BatchAck, ChallengeOut, ReadingBatchIn, ReadingIn, TokenOut
+from prosumer.meter import Reading
+
+log = logging.getLogger(__name__)
+
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 5.0
+RETRY_AFTER_MAX_S = 30.0
+NOT_ACTIVE_RETRY_S = 2.0
+
+
+class ReadingBuffer:
+    """A bounded FIFO of validated readings, shared by the reading loop and the sender thread."""
+
+    def __init__(self, bound: int) -> None:
+        self.bound = bound
+        self._items: deque[ReadingIn] = deque()
+        self._cond = threading.Condition()
+        self.dropped_total = 0
+        self._dropped_episode = 0
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+    def put(self, reading: Reading) -> None:
+        """Adds a reading; drops the oldest when the buffer is full."""
+        try:
+            item = ReadingIn.model_validate(reading.wire())
+        except ValidationError as exc:
+            log.error("reading %s is not valid on the wire and is dropped: %s", reading.seq, exc)
+            return
+        with self._cond:
+            if len(self._items) >= self.bound:
+                self._items.popleft()
+                self.dropped_total += 1
+                self._dropped_episode += 1
+                if self._dropped_episode == 1:
+                    log.warning(
+                        "uplink buffer full (%d readings) while the aggregator is unreachable: "
+                        "dropping the oldest readings from now on",
+                        self.bound,
+                    )
+            self._items.append(item)
+            self._cond.notify()
+
+    def peek(self, n: int) -> list[ReadingIn]:
+        with self._cond:
+            return [self._items[i] for i in range(min(n, len(self._items)))]
+
+    def ack(self, last_seq: int) -> None:
+        """Removes every reading up to `last_seq` (sequence numbers only grow)."""
+        with self._cond:
+            while self._items and self._items[0].seq <= last_seq:
+                self._items.popleft()
+
+    def wait(self, timeout: float) -> bool:
+        """True as soon as something is buffered; False after `timeout` seconds of nothing."""
+        with self._cond:
+            return bool(self._items) or self._cond.wait_for(lambda: bool(self._items), timeout)
+
+    def report_drops(self) -> int:
+        """Logs (once) how many readings the last outage cost; returns that count."""
+        with self._cond:
+            n, self._dropped_episode = self._dropped_episode, 0
+        if n:
+            log.warning(
+                "uplink dropped %d readings (the oldest; buffer bound %d) while the aggregator was "
+                "unreachable; %d dropped since start",
+                n,
+                self.bound,
+                self.dropped_total,
+            )
+        return n
+
+
+class Retry(Exception):
+    """Sending failed in a way that resending later can fix."""
+
+    def __init__(self, delay_s: float, why: str, unreachable: bool = False) -> None:
+        super().__init__(why)
+        self.delay_s = delay_s
+        self.unreachable = unreachable
+
+
+class Uplink:
+    """Logs in and sends buffered readings from its own thread."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        buffer: ReadingBuffer,
+        batch: int = 500,
+        timeout_s: float = 10.0,
+        client: httpx.Client | None = None,
+        wall: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.account = Account.from_key(key)
+        self.buffer = buffer
+        self.batch = batch
+        self.timeout_s = timeout_s
+        self.client = client or httpx.Client(base_url=base_url, timeout=timeout_s)
+        self._wall = wall
+        self._token: str | None = None
+        self._stop = threading.Event()
+        self._deadline: float | None = None
+        self._thread: threading.Thread | None = None
+        self._backoff = BACKOFF_START_S
+        self._unreachable_since: float | None = None
+        self.sent = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
+        self._thread.start()
+
+    def stop(self, flush_timeout_s: float) -> int:
+        """Keeps sending for at most `flush_timeout_s`, then stops; returns the readings left unsent."""
+        self._deadline = self._wall() + flush_timeout_s
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(flush_timeout_s + 1.0)
+        self.buffer.report_drops()
+        left = len(self.buffer)
+        if left:
+            log.warning("stopping with %d readings not acknowledged by the aggregator", left)
+        self.client.close()
+        return left
+
+    # ------------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        while True:
+            if self._stop.is_set() and (not len(self.buffer) or self._remaining() <= 0):
+                return
+            if not self.buffer.wait(0.2):
+                continue
+            try:
+                self.send_once()
+            except Retry as r:
+                self._note_failure(r)
+                self._pause(r.delay_s)
+            except Exception:  # never let the thread die: readings would pile up silently
+                log.exception("uplink: unexpected error; retrying")
+                self._pause(BACKOFF_MAX_S)
+
+    def send_once(self) -> int:
+        """Sends the oldest buffered readings once; returns how many were acknowledged."""
+        items = self.buffer.peek(self.batch)
+        if not items:
+            return 0
+        if self._token is None:
+            self._login()
+        if len(items) == 1:
+            self._post("/readings", items[0].model_dump_json().encode(), items)
+        else:
+            self._post("/readings/batch", ReadingBatchIn(readings=items).model_dump_json().encode(), items)
+        self.buffer.ack(items[-1].seq)
+        self.sent += len(items)
+        self._backoff = BACKOFF_START_S
+        if self._unreachable_since is not None:
+            log.info(
+                "aggregator reachable again after %.1f s; %d readings buffered",
+                self._wall() - self._unreachable_since,
+                len(self.buffer),
+            )
+            self._unreachable_since = None
+        self.buffer.report_drops()
+        return len(items)
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _login(self) -> None:
+        address = self.account.address
+        reply = self._call("/auth/challenge", {"address": address})
+        if reply.status_code != 200:
+            raise self._failure(reply, "login challenge")
+        challenge = ChallengeOut.model_validate_json(reply.content)
+        signature = self.account.sign_message(encode_defunct(text=challenge.message)).signature.hex()
+        body = {
+            "address": address,
+            "nonce": challenge.nonce,
+            "signature": "0x" + signature.removeprefix("0x"),
+        }
+        reply = self._call("/auth/login", body)
+        if reply.status_code == 403:
+            raise Retry(
+                NOT_ACTIVE_RETRY_S, f"login refused, not active on the registry yet: {_detail(reply)}"
+            )
+        if reply.status_code != 200:
+            raise self._failure(reply, "login")
+        self._token = TokenOut.model_validate_json(reply.content).access_token
+        log.info("logged in to the aggregator as %s", address)
+
+    def _post(self, path: str, body: bytes, items: list[ReadingIn]) -> None:
+        headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
+        try:
+            reply = self.client.post(path, content=body, headers=headers, timeout=self._timeout())
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+        if reply.status_code == 200:
+            if path.endswith("batch"):
+                self._log_rejected(BatchAck.model_validate_json(reply.content), items)
+            return
+        if reply.status_code == 422:  # refused as invalid: resending cannot help
+            log.warning(
+                "aggregator rejected %d reading(s) from seq %d: %s", len(items), items[0].seq, _detail(reply)
+            )
+            return
+        if reply.status_code in (401, 403):
+            self._token = None
+            raise Retry(
+                0.0 if reply.status_code == 401 else NOT_ACTIVE_RETRY_S, f"{reply.status_code}: log in again"
+            )
+        raise self._failure(reply, "sending readings")
+
+    def _call(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        try:
+            return self.client.post(path, json=body, timeout=self._timeout())
+        except httpx.TransportError as exc:
+            raise self._unreachable(exc) from None
+
+    def _failure(self, reply: httpx.Response, what: str) -> Retry:
+        if reply.status_code == 503:
+            delay = _retry_after(reply)
+            return Retry(delay, f"{what}: aggregator busy (503), retry after {delay:g} s")
+        return Retry(self._next_backoff(), f"{what}: HTTP {reply.status_code}: {_detail(reply)}")
+
+    def _unreachable(self, exc: Exception) -> Retry:
+        return Retry(self._next_backoff(), f"aggregator unreachable: {type(exc).__name__}", unreachable=True)
+
+    def _log_rejected(self, ack: BatchAck, items: list[ReadingIn]) -> None:
+        for item in ack.items:
+            if item.status == "rejected":
+                log.warning("aggregator rejected reading %s: %s", items[item.index].seq, item.reason)
+
+    # ------------------------------------------------------------------ pacing
+
+    def _note_failure(self, r: Retry) -> None:
+        if r.unreachable and self._unreachable_since is None:
+            self._unreachable_since = self._wall()
+            log.warning("%s; buffering readings (bound %d)", r, self.buffer.bound)
+        elif not r.unreachable:
+            log.info("uplink: %s", r)
+
+    def _next_backoff(self) -> float:
+        delay, self._backoff = self._backoff, min(self._backoff * 2, BACKOFF_MAX_S)
+        return delay
+
+    def _pause(self, delay_s: float) -> None:
+        """Waits before a retry; a stop request cuts the wait short (flushing retries quickly)."""
+        if self._stop.is_set():
+            time.sleep(min(delay_s, 0.5, max(0.0, self._remaining())))
+        else:
+            self._stop.wait(delay_s)
+
+    def _remaining(self) -> float:
+        return float("inf") if self._deadline is None else self._deadline - self._wall()
+
+    def _timeout(self) -> float:
+        return max(0.1, min(self.timeout_s, self._remaining()))
+
+
+def _retry_after(reply: httpx.Response) -> float:
+    try:
+        return min(RETRY_AFTER_MAX_S, max(0.1, float(reply.headers.get("Retry-After", "1"))))
+    except ValueError:
+        return 1.0
+
+
+def _detail(reply: httpx.Response) -> str:
+    try:
+        body = reply.json()
+        return str(body.get("detail", body)) if isinstance(body, dict) else str(body)
+    except ValueError:
+        return reply.text[:200]

@@ -1,0 +1,282 @@
+"""The chain worker: the prosumer's thread that follows the market and keeps its contract.
+
+Each round (every `event_poll_s`): the market events since the last round (`events.EventFollower`),
+then contract upkeep (renewal before expiry, random renegotiation). Transactions wait for their
+receipts here, never in the reading loop.
+
+- FlexibilityRequested: decide (`decision.decide`) and accept, apply or decline with a reason. An
+  accepted share is committed to the meter at once with the request's window.
+- Selected (about itself): commit the selected power. Displaced: nothing to do.
+- RequestModified: move the committed window. RequestCancelled: drop the commitment.
+- `resume()` (at start, before the first reading): the open request (`currentRequestId`) and this
+  prosumer's commitment in it: committed and the window not over -> modulate; not answered and before
+  the deadline -> decide now; applied -> wait for the selection.
+- Contract changes wait while a request is open: a renegotiation then would make the prosumer
+  ineligible for it (RegisteredAfterOpen) and move the baseline the aggregator measures.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
+from domain.outages import Outage
+from flexsim.errors import ContractRevert, FlexsimError
+from prosumer.chain_side import ChainSide
+from prosumer.contract import after_outage, renegotiation
+from prosumer.decision import Action, DerView, RequestView, decide
+from prosumer.events import EventFollower, MarketEvent
+from prosumer.meter import Meter
+from prosumer.settings import ProsumerSettings
+
+log = logging.getLogger(__name__)
+
+ERROR_PAUSE_S = 2.0
+
+
+@dataclass
+class KnownRequest:
+    view: RequestView
+    start: int
+    end: int
+    deadline: int
+
+
+@dataclass
+class Rngs:
+    decisions: np.random.Generator
+    renegotiation: np.random.Generator
+
+
+class ChainWorker:
+    def __init__(
+        self,
+        chain: ChainSide,
+        meter: Meter,
+        settings: ProsumerSettings,
+        model: Terms,
+        terms: Terms,
+        expiry: int,
+        outages: list[Outage],
+        rngs: Rngs,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.chain = chain
+        self.meter = meter
+        self.settings = settings
+        self.model = model
+        self.terms = terms
+        self.expiry = expiry
+        self.outages = outages
+        self.rngs = rngs
+        self._wall = wall
+        self.requests: dict[int, KnownRequest] = {}
+        self.answered: set[int] = set()
+        self.follower: EventFollower | None = None
+        self.stop_event = threading.Event()
+        self.removed = threading.Event()
+        self._remove = threading.Event()
+        self._pending_terms: Terms | None = None
+        self._last_upkeep = wall()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ thread control
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="chain", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Asks the thread to stop; a transaction waiting for its receipt is not waited for."""
+        self.stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def request_removal(self) -> None:
+        """Removes the DER contract on chain (from the worker thread); `removed` is set once done."""
+        self._remove.set()
+
+    def _run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                if self._remove.is_set():
+                    self._remove_contract()
+                    return
+                self.round()
+            except FlexsimError as exc:
+                log.warning("chain: %s; retrying in %.0f s", exc, ERROR_PAUSE_S)
+                self.stop_event.wait(ERROR_PAUSE_S)
+                continue
+            except Exception:
+                log.exception("chain worker: unexpected error; retrying")
+                self.stop_event.wait(ERROR_PAUSE_S)
+                continue
+            if self.follower is None or not self.follower.behind:
+                self.stop_event.wait(self.settings.event_poll_s)
+
+    def _remove_contract(self) -> None:
+        try:
+            self.chain.remove()
+        except ContractRevert as exc:  # e.g. NotRegistered: there is nothing left to remove
+            log.warning("removing the DER contract: %s", exc)
+        self.removed.set()
+
+    def round(self) -> None:
+        """One round: new market events, then contract upkeep."""
+        if self.follower is None:
+            self.resume()
+        assert self.follower is not None
+        for event in self.follower.poll():
+            self.on_event(event)
+        self.upkeep()
+
+    # ------------------------------------------------------------------ requests
+
+    def resume(self) -> None:
+        """Picks up the open request (after a restart) and starts following events after it."""
+        follower = EventFollower(self.chain.d.market, self.chain.address, 0, self.settings.log_range_blocks)
+        follower.next_block = follower.head() + 1
+        rid = self.chain.open_request_id()
+        self.follower = follower
+        if rid == 0:
+            return
+        info = self.chain.d.market.request(rid)
+        if info.status != RequestStatus.OPEN:
+            return
+        known = self._remember(_view(info), info.start, info.end, info.deadline)
+        c = self.chain.commitment(rid)
+        if c.response in (Response.ACCEPTED, Response.SELECTED):
+            self.answered.add(rid)
+            if self._wall() < info.end:
+                self.meter.commit(rid, info.direction, c.power_w, info.start, info.end)
+                log.info("request %d: resumed the commitment of %d W until %d", rid, c.power_w, info.end)
+        elif c.response == Response.APPLIED:
+            self.answered.add(rid)
+            log.info("request %d: applied before the restart; waiting for the selection", rid)
+        elif c.response == Response.NONE:
+            self.answer(known)
+        else:
+            self.answered.add(rid)
+
+    def on_event(self, e: MarketEvent) -> None:
+        a = e.args
+        if e.name == "FlexibilityRequested":
+            view = RequestView(
+                e.request_id,
+                Strategy(int(a["strategy"])),
+                Direction(int(a["direction"])),
+                int(a["powerW"]),
+                int(a["durationS"]),
+                int(a["totalFlexW"]),
+            )
+            self.answer(self._remember(view, int(a["start"]), int(a["end"]), int(a["deadline"])))
+        elif e.name == "Selected":
+            known = self._known(e.request_id)
+            power = int(a["powerW"])
+            log.info("request %d: selected for %d W (reputation %s)", e.request_id, power, a["reputation"])
+            self.meter.commit(e.request_id, known.view.direction, power, known.start, known.end)
+        elif e.name == "Displaced":
+            log.info("request %d: displaced (reputation %s)", e.request_id, a["reputation"])
+        elif e.name == "RequestModified":
+            known = self._known(e.request_id)
+            known.start, known.end, known.deadline = int(a["start"]), int(a["end"]), int(a["deadline"])
+            w = self.meter.window
+            if w is not None and w.request_id == e.request_id:
+                self.meter.commit(e.request_id, known.view.direction, int(w.commitment.committed_w),
+                                  known.start, known.end)  # fmt: skip
+                log.info("request %d: window moved to [%d, %d)", e.request_id, known.start, known.end)
+        elif e.name == "RequestCancelled":
+            if self.meter.cancel(e.request_id):
+                log.info("request %d: cancelled; back to baseline", e.request_id)
+
+    def answer(self, known: KnownRequest) -> None:
+        """Decides and sends the answer to a request not answered yet."""
+        view = known.view
+        if view.request_id in self.answered:
+            return
+        self.answered.add(view.request_id)
+        now = self._wall()
+        if now > known.deadline:
+            log.info("request %d: acceptance closed at %d; not answering", view.request_id, known.deadline)
+            return
+        flex = self.terms.flex_up_w if view.direction == Direction.UP else self.terms.flex_down_w
+        der = DerView(
+            self.terms.kind,
+            self.terms.capacity_w,
+            flex,
+            self.terms.max_duration_s,
+            self.meter.feasible_w(view.direction, view.duration_s),
+            self.meter.in_outage(now),
+        )
+        decision = decide(view, der, self.settings.willingness, float(self.rngs.decisions.random()))
+        try:
+            if decision.action == Action.ACCEPT:
+                power = self.chain.accept(view.request_id)
+                self.meter.commit(view.request_id, view.direction, power, known.start, known.end)
+            elif decision.action == Action.APPLY:
+                self.chain.apply(view.request_id)
+            else:
+                assert decision.reason is not None
+                self.chain.decline(view.request_id, decision.reason, decision.why)
+        except ContractRevert as exc:
+            log.warning("request %d: could not %s: %s", view.request_id, decision.action.value, exc)
+
+    def _remember(self, view: RequestView, start: int, end: int, deadline: int) -> KnownRequest:
+        known = KnownRequest(view, start, end, deadline)
+        self.requests = {view.request_id: known}  # one request at a time
+        return known
+
+    def _known(self, request_id: int) -> KnownRequest:
+        known = self.requests.get(request_id)
+        if known is None:
+            info = self.chain.d.market.request(request_id)
+            known = self._remember(_view(info), info.start, info.end, info.deadline)
+        return known
+
+    # ------------------------------------------------------------------ contract upkeep (R3)
+
+    def upkeep(self) -> None:
+        now = self._wall()
+        dt_sim = (now - self._last_upkeep) * self.settings.sim_speed
+        self._last_upkeep = now
+        s = self.settings
+        recent = after_outage(self.outages, self.meter.clock.sim_time(now), s.after_outage_window_s)
+        new = renegotiation(
+            self.terms,
+            self.model,
+            dt_sim,
+            s.renegotiation_rate_per_hour,
+            s.renegotiation_after_outage_rate_per_hour,
+            recent,
+            self.rngs.renegotiation,
+        )
+        if new is not None:
+            self._pending_terms = new
+        renew = s.renew and self.chain.due_for_renewal(self.expiry)
+        if self._pending_terms is None and not renew:
+            return
+        if self._busy():
+            return  # after the request
+        terms = self._pending_terms or self.terms
+        why = "renewal" if self._pending_terms is None else ("after an outage" if recent else "at random")
+        self.expiry = self.chain.renegotiate(terms, why)
+        self.terms, self._pending_terms = terms, None
+        self.meter.set_terms(terms)
+
+    def _busy(self) -> bool:
+        w = self.meter.window
+        if w is not None and self._wall() < w.end_real:
+            return True
+        return self.chain.open_request_id() != 0
+
+
+def _view(info: RequestInfo) -> RequestView:
+    return RequestView(
+        info.request_id, info.strategy, info.direction, info.power_w, info.duration_s, info.total_flex_w
+    )

@@ -1,0 +1,51 @@
+"""The fleet: forked prosumer processes, and `flexsim bench fleet` end to end on a small fleet."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flexsim.errors import ConfigError
+from prosumer.fleet import run_fleet
+from prosumer.settings import ProsumerSettings
+
+
+@pytest.mark.parametrize("given", [{"key": "ab" * 32}, {"key_file": "k.key"}])
+def test_a_fleet_refuses_one_key_for_all(tmp_path: Path, given: dict[str, str]) -> None:
+    settings = ProsumerSettings(_env_file=None, state_dir=tmp_path, **given)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="one key per prosumer"):
+        run_fleet(settings, [0, 1])
+
+
+@pytest.mark.chain
+@pytest.mark.slow
+def test_the_fleet_benchmark_measures_forked_prosumers() -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "flexsim.cli",
+        "bench",
+        "fleet",
+        "--json",
+        "--prosumers",
+        "3",
+        "--seconds",
+        "4",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["setup"]["prosumers"] == 3 and report["setup"]["fleet_exit_code"] == 0
+    readings = report["readings"]
+    assert readings["taken"] == 12 and readings["stored"] >= 11 and readings["within_2s"] >= 11
+    memory = report["memory_mb"]
+    assert 0 < memory["uss"]["max"] < memory["rss"]["max"]
+    assert memory["fleet_parent"]["rss"] > 0 and report["cpu"]["prosumers_ms_per_reading"] > 0
+    targets = report["targets"]
+    assert set(targets) == {"prosumer_processes", "uss_mb_max", "share_within_2s"}
+    assert targets["prosumer_processes"] == {"measured": 3, "target_min": 100, "met": False}
+    assert targets["uss_mb_max"]["target_max"] == 40.0 and "cpus" in report["machine"]

@@ -1,0 +1,143 @@
+"""The uplink's HTTP protocol against a scripted server: login, batches, 401, 503 + Retry-After,
+rejected readings, and a stop that flushes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from prosumer.uplink import ReadingBuffer, Uplink
+from tests.prosumer.conftest import wait_for
+from tests.prosumer.factories import make_reading
+
+ACCOUNT = Account.create()
+KEY = "0x" + ACCOUNT.key.hex().removeprefix("0x")
+LATER = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+
+
+class Server:
+    """Answers like the aggregator; `readings` decides each readings answer (default: stored)."""
+
+    def __init__(self, readings: Callable[[httpx.Request, int], httpx.Response] | None = None) -> None:
+        self.calls: list[tuple[float, str, httpx.Request]] = []
+        self.stored: list[int] = []
+        self.logins = 0
+        self.readings = readings
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        self.calls.append((time.monotonic(), path, request))
+        if path == "/auth/challenge":
+            return httpx.Response(200, json={
+                "address": ACCOUNT.address, "nonce": "n1", "message": "sign me", "expires_at": LATER,
+            })  # fmt: skip
+        if path == "/auth/login":
+            body = json.loads(request.content)
+            signer = Account.recover_message(encode_defunct(text="sign me"), signature=body["signature"])
+            assert signer == ACCOUNT.address
+            self.logins += 1
+            return httpx.Response(200, json={
+                "access_token": f"t{self.logins}", "token_type": "bearer", "expires_at": LATER,
+                "address": ACCOUNT.address,
+            })  # fmt: skip
+        n = sum(1 for _, p, _ in self.calls if p.startswith("/readings"))
+        if self.readings is not None:
+            return self.readings(request, n)
+        return self.store(request)
+
+    def store(self, request: httpx.Request, reject: frozenset[int] = frozenset()) -> httpx.Response:
+        body = json.loads(request.content)
+        items = body["readings"] if "readings" in body else [body]
+        acks = []
+        for i, item in enumerate(items):
+            if item["seq"] in reject:
+                acks.append({"index": i, "seq": item["seq"], "status": "rejected", "reason": "bad"})
+            else:
+                self.stored.append(item["seq"])
+                acks.append({"index": i, "seq": item["seq"], "status": "stored", "reason": None})
+        if "readings" not in body:
+            return httpx.Response(200, json={"seq": items[0]["seq"], "status": "stored"})
+        stored = sum(a["status"] == "stored" for a in acks)
+        return httpx.Response(
+            200, json={"stored": stored, "duplicates": 0, "rejected": len(acks) - stored, "items": acks}
+        )
+
+
+def uplink(server: Server, buffer: ReadingBuffer, batch: int = 100) -> Uplink:
+    client = httpx.Client(base_url="http://aggregator", transport=httpx.MockTransport(server))
+    return Uplink("http://aggregator", KEY, buffer, batch=batch, client=client)
+
+
+def test_one_reading_posts_alone_many_go_in_batches_with_the_token() -> None:
+    server, buffer = Server(), ReadingBuffer(100)
+    up = uplink(server, buffer, batch=4)
+    buffer.put(make_reading(1))
+    assert up.send_once() == 1
+    for seq in range(2, 12):
+        buffer.put(make_reading(seq))
+    while len(buffer):
+        up.send_once()
+    paths = [p for _, p, _ in server.calls]
+    assert paths == ["/auth/challenge", "/auth/login", "/readings", *["/readings/batch"] * 3]
+    assert server.stored == list(range(1, 12))
+    assert all(r.headers["Authorization"] == "Bearer t1" for _, p, r in server.calls if "readings" in p)
+
+
+def test_401_logs_in_again_and_503_waits_retry_after() -> None:
+    def answers(request: httpx.Request, n: int) -> httpx.Response:
+        if n == 1:
+            return httpx.Response(401, json={"error": "unauthorized", "detail": "expired"})
+        if n == 2:
+            return httpx.Response(503, headers={"Retry-After": "0.4"}, json={"error": "busy", "detail": ""})
+        return server.store(request)
+
+    server, buffer = Server(answers), ReadingBuffer(100)
+    up = uplink(server, buffer)
+    buffer.put(make_reading(1))
+    up.start()
+    try:
+        wait_for(lambda: server.stored == [1], 5, "the reading to be stored")
+    finally:
+        up.stop(1.0)
+    assert server.logins == 2
+    times = {n: t for n, (t, p, _) in enumerate(c for c in server.calls if c[1] == "/readings")}
+    assert times[2] - times[1] >= 0.35  # waited what Retry-After said
+
+
+def test_rejected_readings_are_dropped_with_their_reason(caplog: pytest.LogCaptureFixture) -> None:
+    server = Server(lambda request, n: server.store(request, reject=frozenset({3})))
+    buffer = ReadingBuffer(100)
+    up = uplink(server, buffer)
+    for seq in range(1, 6):
+        buffer.put(make_reading(seq))
+    assert up.send_once() == 5 and len(buffer) == 0
+    assert server.stored == [1, 2, 4, 5]
+    assert any("rejected reading 3: bad" in m for m in caplog.messages)
+
+
+def test_an_invalid_reading_never_enters_the_buffer(caplog: pytest.LogCaptureFixture) -> None:
+    buffer = ReadingBuffer(10)
+    buffer.put(make_reading(1, power_w=float("nan")))
+    assert len(buffer) == 0 and any("not valid on the wire" in m for m in caplog.messages)
+
+
+def test_stop_flushes_what_it_can_then_reports_the_rest() -> None:
+    def down(request: httpx.Request, n: int) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    server, buffer = Server(down), ReadingBuffer(100)
+    up = uplink(server, buffer)
+    for seq in range(1, 4):
+        buffer.put(make_reading(seq))
+    up.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    assert up.stop(0.5) == 3
+    assert time.monotonic() - t0 < 2.0
