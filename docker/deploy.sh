@@ -1,0 +1,87 @@
+#!/bin/bash
+# flexsim-docker-deploy: the compose `deploy` step (one-shot). Deploys the contracts with
+#   flexsim deploy --rpc-url $FLEXSIM_RPC_URL --out $FLEXSIM_MANIFEST --aggregator <address of AGGREGATOR_AGGREGATOR_KEY>
+# and writes the run's shared settings to /shared/run.env, which every service's entrypoint exports:
+# the simulated clock (one real start time for all containers), the strategy, and the scenario's
+# per-role settings, so that the scenario file is the one source of truth for a compose run.
+#
+#   FLEXSIM_DEPLOY    auto (default): reuse the manifest in the volume when its contracts are on the
+#                     chain (a public chain: deploy once, reuse), else deploy; `always`; `never`
+#   FLEXSIM_SCENARIO  scenario TOML (default /opt/flexsim/scenarios/docker.toml)
+#   FLEXSIM_STRATEGY  fair | reputation (default: the scenario's; `both` runs as fair under compose)
+#   FLEXSIM_START_DELAY_S  real seconds from now to the simulated start (services come up meanwhile)
+set -euo pipefail
+
+rpc="${FLEXSIM_RPC_URL:-http://chain:8545}"
+manifest="${FLEXSIM_MANIFEST:-/shared/deployment/manifest.json}"
+run_env="${FLEXSIM_RUN_ENV:-/shared/run.env}"
+: "${AGGREGATOR_AGGREGATOR_KEY:?set AGGREGATOR_AGGREGATOR_KEY: the aggregator account deployed as the market\'s aggregator}"
+
+aggregator="$(python -c 'import os; from eth_account import Account; print(Account.from_key(os.environ["AGGREGATOR_AGGREGATOR_KEY"]).address)')"
+
+deployed_here() {  # the manifest's three contracts have code on the chain at $rpc
+  [ -f "$manifest" ] && python - "$manifest" "$rpc" <<'PY'
+import json, sys, urllib.request
+doc = json.load(open(sys.argv[1]))
+for address in doc["contracts"].values():
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getCode", "params": [address, "latest"]}
+    req = urllib.request.Request(sys.argv[2], json.dumps(body).encode(), {"Content-Type": "application/json"})
+    if json.load(urllib.request.urlopen(req, timeout=10)).get("result", "0x") in ("0x", "0x0", None):
+        sys.exit(1)
+PY
+}
+
+case "${FLEXSIM_DEPLOY:-auto}" in
+  always) flexsim deploy --rpc-url "$rpc" --out "$manifest" --aggregator "$aggregator" ;;
+  never)
+    deployed_here || { echo "flexsim-docker-deploy: FLEXSIM_DEPLOY=never but $manifest is missing or not on $rpc" >&2; exit 1; }
+    echo "reusing $manifest" ;;
+  auto)
+    if deployed_here; then
+      echo "reusing $manifest (its contracts are on $rpc; FLEXSIM_DEPLOY=always redeploys)"
+    else
+      flexsim deploy --rpc-url "$rpc" --out "$manifest" --aggregator "$aggregator"
+    fi ;;
+  *) echo "flexsim-docker-deploy: FLEXSIM_DEPLOY must be auto, always or never" >&2; exit 1 ;;
+esac
+
+python - "$run_env" <<'PY'
+import os, sys, time
+from pathlib import Path
+
+from simulation.scenario import load_scenario
+
+s = load_scenario(os.environ.get("FLEXSIM_SCENARIO", "/opt/flexsim/scenarios/docker.toml"))
+strategy = os.environ.get("FLEXSIM_STRATEGY") or s.strategy
+if strategy == "both":
+    print("compose runs one strategy per deployment: running `fair` (set FLEXSIM_STRATEGY)", file=sys.stderr)
+    strategy = "fair"
+start = time.time() + float(os.environ.get("FLEXSIM_START_DELAY_S", "20"))
+clock = {"SIM_START": s.sim_start.isoformat(), "SIM_SPEED": s.speed, "SIM_REAL_START_EPOCH": round(start, 3)}
+values = {
+    "FLEXSIM_SCENARIO_NAME": s.name,
+    "FLEXSIM_STRATEGY": strategy,
+    **{f"FLEXSIM_{k}": v for k, v in clock.items()},
+    **{f"AGGREGATOR_{k}": v for k, v in clock.items()},
+    "AGGREGATOR_DEFAULT_STRATEGY": strategy,
+    # The chain service's block time (0 = automine: the dispatcher plans with 1 s blocks).
+    "AGGREGATOR_BLOCK_TIME_S": float(os.environ.get("FLEXSIM_BLOCK_TIME_S") or 0) or 1.0,
+    **{f"PROSUMER_{k}": v for k, v in clock.items()},
+    "PROSUMER_SEED": s.seed,
+    "PROSUMER_READING_INTERVAL_S": s.reading_interval_s,
+    "PROSUMER_OUTAGE_RATE_PER_HOUR": s.incidents.outage_rate_per_hour,
+    "PROSUMER_OUTAGE_MEAN_DURATION_S": s.incidents.outage_mean_duration_s,
+    "PROSUMER_RENEGOTIATION_RATE_PER_HOUR": s.incidents.renegotiation_rate_per_hour,
+    "PROSUMER_RENEGOTIATION_AFTER_OUTAGE_RATE_PER_HOUR": s.incidents.renegotiation_after_outage_rate_per_hour,
+    "GRID_SCENARIO": os.environ.get("FLEXSIM_SCENARIO", "/opt/flexsim/scenarios/docker.toml"),
+    "GRID_SIM_REAL_START_EPOCH": round(start, 3),
+    "GRID_SETTLE_TIMEOUT_S": round(120 + s.real_duration_s),
+}
+path = Path(sys.argv[1])
+path.parent.mkdir(parents=True, exist_ok=True)
+tmp = path.with_suffix(".tmp")
+tmp.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+tmp.replace(path)
+print(f"{path}: scenario {s.name}, strategy {strategy}, {s.speed:g}x, simulated start in "
+      f"{start - time.time():.0f} s, {s.real_duration_s:.0f} real s")
+PY
