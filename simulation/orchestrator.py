@@ -130,6 +130,20 @@ def _deployment(
     return StrategyRun(strategy, out, d, aggregator, rpc_url, manifest, sim_start, 0.0)
 
 
+def _prosumer_keys(scenario: Scenario, out: Path) -> list[str]:
+    """Deterministic keys on an embedded chain (both strategies see the same accounts); fresh random
+    keys on any other chain, where a key derivable from the seed could be used by anyone. Those are
+    kept in the run folder (mode 0600) so left-over funds can be recovered."""
+    count = scenario.population.count
+    if scenario.chain.mode == "embedded":
+        return [prosumer_key(scenario.seed, i) for i in range(count)]
+    keys = ["0x" + Account.create().key.hex().removeprefix("0x") for _ in range(count)]
+    path = out / "prosumer-keys.json"
+    path.write_text(json.dumps(keys))
+    path.chmod(0o600)
+    return keys
+
+
 def _fund(run: StrategyRun, keys: list[str], progress: Progress) -> None:
     progress(f"funding {len(keys)} prosumer accounts with native tokens for gas (R14)")
     hashes = [run.aggregator.submit_value(Account.from_key(k).address, LOCAL_FUNDING_WEI) for k in keys]
@@ -138,8 +152,7 @@ def _fund(run: StrategyRun, keys: list[str], progress: Progress) -> None:
 
 
 def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress) -> None:
-    count = scenario.population.count
-    keys = [prosumer_key(scenario.seed, i) for i in range(count)]
+    keys = _prosumer_keys(scenario, run.out)
     _fund(run, keys, progress)
     grid_token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     port = _free_port()

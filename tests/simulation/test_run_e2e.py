@@ -1,0 +1,91 @@
+"""`flexsim run` end to end on anvil with a tiny population: both strategies settle, the report's
+totals equal the chain's, and no process outlives the run, also when the run fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from flexsim.errors import FlexsimError
+from simulation.orchestrator import run_scenario
+from simulation.scenario import load_scenario
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.chain]
+
+CHILD_MODULES = ("prosumer", "aggregator", "grid_operator")
+
+
+def tiny(**changes: object):  # type: ignore[no-untyped-def]
+    """Four batteries (they deliver exactly), two requests, 1.5 simulated hours at 300x (18 s)."""
+    base = {
+        "duration_s": 5_400.0,
+        "speed": 300.0,
+        "population.count": 4,
+        "population.mix": (0.0, 0.0, 0.0, 1.0),
+        "ramp.initial": 3,
+        "ramp.add": 1,
+        "ramp.every_s": 600.0,
+        "requests.rate_per_hour": 6.0,
+        "requests.first_after_s": 300.0,
+        "requests.max_count": 2,
+        "requests.duration_s": 600,
+        "incidents.outage_rate_per_hour": 0.0,
+        "incidents.renegotiation_rate_per_hour": 0.0,
+    }
+    return load_scenario("quick").with_overrides(**{**base, **changes})
+
+
+def children_of_this_process() -> list[psutil.Process]:
+    me = psutil.Process(os.getpid())
+    out = []
+    for p in me.children(recursive=True):
+        try:
+            cmd = " ".join(p.cmdline())
+        except psutil.Error:
+            continue
+        if "anvil" in cmd or any(f"-m {m}" in cmd for m in CHILD_MODULES):
+            out.append(p)
+    return out
+
+
+def test_both_strategies_settle_and_the_report_matches_the_chain(tmp_path: Path) -> None:
+    summaries = run_scenario(tiny(), tmp_path, progress=lambda _m: None)
+    assert set(summaries) == {"fair", "reputation"}
+    for strategy, s in summaries.items():
+        assert s["requests"].get("settled", 0) >= 1, (strategy, s["requests"])
+        assert s["cross_check"]["matches"], s["cross_check"]
+        assert s["participations"] >= 1
+        assert (tmp_path / strategy / "power.png").is_file()
+    report = (tmp_path / "report.html").read_text()
+    assert "fair/power.png" in report and "reputation/power.png" in report
+    assert json.loads((tmp_path / "run.json").read_text())["seed"] == 7
+    assert not children_of_this_process()
+
+
+def test_no_process_is_left_behind_when_the_run_fails(tmp_path: Path) -> None:
+    """The aggregator is killed mid-run: the run fails with a clear error and stops everything else."""
+
+    def kill_the_aggregator() -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            for p in children_of_this_process():
+                if "-m aggregator" in " ".join(p.cmdline()):
+                    time.sleep(3)
+                    p.send_signal(signal.SIGKILL)
+                    return
+            time.sleep(0.2)
+
+    killer = threading.Thread(target=kill_the_aggregator, daemon=True)
+    killer.start()
+    with pytest.raises(FlexsimError, match="aggregator"):
+        run_scenario(tiny(strategy="fair"), tmp_path, progress=lambda _m: None)
+    killer.join(timeout=5)
+    time.sleep(0.5)
+    assert not children_of_this_process()
