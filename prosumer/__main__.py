@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
         configure_logging("fleet")
         return run_fleet(settings, list(range(args.first, args.first + args.count)), args.stagger_ms / 1000)
-    configure_logging(f"prosumer-{settings.index}")
+    configure_logging(f"prosumer-{'auto' if settings.index is None else settings.index}")
     if args.action == "remove":
         from prosumer.agent import resolve_key
         from prosumer.chain_side import ChainSide

@@ -26,6 +26,7 @@ from pathlib import Path
 from types import FrameType
 
 import numpy as np
+from eth_account import Account
 
 from domain.clock import SimClock
 from domain.der import make_der
@@ -60,6 +61,15 @@ def resolve_key(settings: ProsumerSettings) -> str:
     return load_or_create_key(settings.resolved_key_file())
 
 
+AUTO_INDEX_SPACE = 1_000_000
+
+
+def index_of(address: str) -> int:
+    """The population index of a prosumer whose index was not given: from its address, so a replica
+    keeps its DER across restarts and replicas (almost surely) differ."""
+    return int(address, 16) % AUTO_INDEX_SPACE
+
+
 class Agent:
     def __init__(
         self,
@@ -70,7 +80,9 @@ class Agent:
     ) -> None:
         self.settings = settings
         self.profiles = profiles
-        self.entry = entry or sample_entry(settings.seed, settings.index)
+        self.entry = entry or (
+            None if settings.index is None else sample_entry(settings.seed, settings.index)
+        )
         self._wall = wall
         self.stop_event = threading.Event()
         self._remove_asked = False
@@ -98,10 +110,13 @@ class Agent:
 
     def run(self) -> int:
         """Runs until stopped; 0 after a clean stop. Setup errors raise `FlexsimError`."""
-        s, entry = self.settings, self.entry
+        s = self.settings
         if self.stop_event.is_set():  # stopped before it started (a fleet stopping while it forks)
             return 0
         key = resolve_key(s)
+        if self.entry is None:
+            self.entry = sample_entry(s.seed, index_of(Account.from_key(key).address))
+        entry = self.entry
         clock = make_clock(s, self._wall())
         streams = entry.seed_sequence(Stream.BEHAVIOUR).spawn(3)
         outages = sample_outages(
@@ -116,7 +131,7 @@ class Agent:
         meter = Meter(der, clock, entry.rng(Stream.RUNTIME), load_energy(s.meter_file(), owner))
         log.info(
             "prosumer %d of seed %d: %s, %d W, account %s",
-            s.index, s.seed, entry.kind.label, entry.terms.capacity_w, chain.address,
+            entry.index, s.seed, entry.kind.label, entry.terms.capacity_w, chain.address,
         )  # fmt: skip
         chain.ensure_funded()
         model = chain_terms(entry.kind, entry.terms)

@@ -8,6 +8,7 @@ reading loop never waits for the chain).
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -16,7 +17,7 @@ from contracts.deployment import Deployment
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
 from contracts.types import Commitment, DeclineReason, Registration, Terms
-from flexsim.errors import InsufficientFunds
+from flexsim.errors import InsufficientFunds, TransactionFailed
 from prosumer.contract import expiry_after, needs_renewal
 from prosumer.settings import ProsumerSettings
 
@@ -52,6 +53,8 @@ class ChainSide:
         chain = self.d.chain
         balance = chain.balance(self.address)
         need = REGISTER_GAS * chain.max_fee_per_gas()
+        if balance < need and self.settings.funder_key is not None:
+            balance = self._fund_from_funder(self.settings.funder_key.get_secret_value())
         if balance < need:
             raise InsufficientFunds(
                 f"account {self.address} has {balance / 1e18:.6f} native tokens on chain {chain.chain_id}, "
@@ -60,6 +63,23 @@ class ChainSide:
                 "or start it with `flexsim run`, which funds prosumers from CHAIN_FUNDER_KEY"
             )
         return balance
+
+    def _fund_from_funder(self, funder_key: str) -> int:
+        """Asks the funder for native tokens. Replicas share the funder key from separate processes,
+        so its nonce is contended: a rejected send is retried with a fresh nonce and some jitter."""
+        funder = Sender(self.d.chain, funder_key)
+        amount = int(self.settings.fund_amount * 10**18)
+        for attempt in range(10):
+            try:
+                receipt = funder.send_value(self.address, amount)
+                log.info("funded %s with %s from %s (tx %s)", self.address, self.settings.fund_amount,
+                         funder.address, receipt.tx_hash)  # fmt: skip
+                break
+            except TransactionFailed as exc:
+                log.warning("funding from %s failed (%s); retrying", funder.address, exc)
+                funder.resync_nonce()
+                time.sleep(0.2 + random.random() * (attempt + 1))
+        return self.d.chain.balance(self.address)
 
     # ------------------------------------------------------------------ contract life cycle (R2, R3)
 

@@ -41,7 +41,20 @@ class ProsumerSettings(BaseSettings):
         description="Folder of the key file and the meter state (energy counter) of each prosumer.",
     )
     seed: int = Field(0, ge=0, description="Population seed (the scenario's seed).")
-    index: int = Field(0, ge=0, description="Which prosumer of the population this process is.")
+    index: int | None = Field(
+        None,
+        ge=0,
+        description="Which prosumer of the population this process is. Unset: derived from the account "
+        "address (replicas of `docker compose --scale prosumer=N` each make their own key).",
+    )
+    funder_key: SecretStr | None = Field(
+        None,
+        description="When set, an account that cannot pay for gas is funded from this key at start (R14): "
+        "how docker compose replicas get their native tokens.",
+    )
+    fund_amount: float = Field(
+        0.5, gt=0, description="Native tokens a funder sends (ETH locally, VT on Volta)."
+    )
     profile_cache_dir: Path | None = Field(
         None, description="Cache of the yearly PV and load profiles (default ~/.cache/flexsim/profiles)."
     )
@@ -112,8 +125,9 @@ class ProsumerSettings(BaseSettings):
     log_range_blocks: int = Field(1_000, ge=1, description="Most blocks asked for in one eth_getLogs call.")
 
     def resolved_key_file(self) -> Path:
-        """The key file: `key_file`, or `<state_dir>/prosumer-<seed>-<index>.key`."""
-        return self.key_file or self.state_dir / f"prosumer-{self.seed}-{self.index}.key"
+        """The key file: `key_file`, or `<state_dir>/prosumer-<seed>-<index>.key` (index `auto` if unset)."""
+        name = "auto" if self.index is None else str(self.index)
+        return self.key_file or self.state_dir / f"prosumer-{self.seed}-{name}.key"
 
     def meter_file(self) -> Path:
         """Where the meter's energy counter survives a restart."""

@@ -1,0 +1,42 @@
+"""Replicas of `docker compose --scale prosumer=N`: no index given, funded from a shared funder key."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from pydantic import SecretStr
+
+from contracts.anvil import dev_keys, start_anvil
+from prosumer.agent import AUTO_INDEX_SPACE, index_of
+from prosumer.chain_side import ChainSide
+from prosumer.settings import ProsumerSettings
+from simulation.bootstrap import deploy_to
+
+
+def test_an_unset_index_comes_from_the_address() -> None:
+    a, b = Account.create().address, Account.create().address
+    assert index_of(a) == int(a, 16) % AUTO_INDEX_SPACE == index_of(a.lower())
+    assert index_of(a) != index_of(b)
+
+
+def test_an_unset_index_gets_its_own_key_file(tmp_path: Path) -> None:
+    s = ProsumerSettings(_env_file=None, state_dir=tmp_path, seed=3)  # type: ignore[call-arg]
+    assert s.index is None
+    assert s.resolved_key_file() == tmp_path / "prosumer-3-auto.key"
+
+
+@pytest.mark.chain
+def test_replicas_fund_themselves_from_one_funder_at_once(tmp_path: Path) -> None:
+    with start_anvil() as anvil:
+        manifest = deploy_to(anvil.rpc_url, tmp_path / "manifest.json")
+        funder = SecretStr(dev_keys(3)[2])
+        settings = ProsumerSettings(  # type: ignore[call-arg]
+            _env_file=None, rpc_url=anvil.rpc_url, manifest=manifest, funder_key=funder, fund_amount=0.25
+        )
+        sides = [ChainSide.connect(settings, Account.create().key.hex()) for _ in range(6)]
+        with ThreadPoolExecutor(6) as pool:  # six replicas contend for the funder's nonce
+            balances = list(pool.map(lambda side: side.ensure_funded(), sides))
+    assert balances == [25 * 10**16] * 6
