@@ -55,7 +55,14 @@ def children_of_this_process() -> list[psutil.Process]:
     return out
 
 
+def left_behind(before: list[psutil.Process]) -> list[psutil.Process]:
+    """Chain and service processes started by the run that still exist (other tests' anvils excluded)."""
+    known = {p.pid for p in before}
+    return [p for p in children_of_this_process() if p.pid not in known]
+
+
 def test_both_strategies_settle_and_the_report_matches_the_chain(tmp_path: Path) -> None:
+    before = children_of_this_process()
     summaries = run_scenario(tiny(), tmp_path, progress=lambda _m: None)
     assert set(summaries) == {"fair", "reputation"}
     for strategy, s in summaries.items():
@@ -66,7 +73,7 @@ def test_both_strategies_settle_and_the_report_matches_the_chain(tmp_path: Path)
     report = (tmp_path / "report.html").read_text()
     assert "fair/power.png" in report and "reputation/power.png" in report
     assert json.loads((tmp_path / "run.json").read_text())["seed"] == 7
-    assert not children_of_this_process()
+    assert not left_behind(before)
 
 
 def test_no_process_is_left_behind_when_the_run_fails(tmp_path: Path) -> None:
@@ -75,17 +82,18 @@ def test_no_process_is_left_behind_when_the_run_fails(tmp_path: Path) -> None:
     def kill_the_aggregator() -> None:
         deadline = time.time() + 120
         while time.time() < deadline:
-            for p in children_of_this_process():
+            for p in left_behind(before):
                 if "-m aggregator" in " ".join(p.cmdline()):
                     time.sleep(3)
                     p.send_signal(signal.SIGKILL)
                     return
             time.sleep(0.2)
 
+    before = children_of_this_process()
     killer = threading.Thread(target=kill_the_aggregator, daemon=True)
     killer.start()
     with pytest.raises(FlexsimError, match="aggregator"):
         run_scenario(tiny(strategy="fair"), tmp_path, progress=lambda _m: None)
     killer.join(timeout=5)
     time.sleep(0.5)
-    assert not children_of_this_process()
+    assert not left_behind(before)
