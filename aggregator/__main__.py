@@ -35,14 +35,23 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> AggregatorSettings:
+    from pydantic import ValidationError
+
     from aggregator.settings import AggregatorSettings
+    from flexsim.errors import ConfigError
 
     overrides = {
         name: value
         for name in ("host", "port", "database_url", "rpc_url", "manifest")
         if (value := getattr(args, name, None)) is not None
     }
-    return AggregatorSettings(**overrides)
+    try:
+        return AggregatorSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"AGGREGATOR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid aggregator settings: {problems}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -112,3 +112,8 @@ def test_version_and_help() -> None:
     help_text = flexsim("--help").stdout
     for command in ("compile", "chain", "deploy", "run", "bench"):
         assert command in help_text
+
+
+def test_invalid_aggregator_setting_is_one_line() -> None:
+    result = flexsim("aggregator", env={"AGGREGATOR_PORT": "notaport"})
+    assert_one_line_error(result, "AGGREGATOR_PORT", "valid integer")
