@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -122,6 +123,17 @@ def start_anvil(
         time.sleep(0.05)
     process.kill()
     raise ChainError(f"anvil did not answer on {url} within {timeout_s:.0f} s")
+
+
+def chain_time(w3: Any) -> int:
+    """The latest block's timestamp: "now" on the chain clock."""
+    return int(w3.eth.get_block("latest")["timestamp"])
+
+
+def advance_time(w3: Any, seconds: int) -> None:
+    """Moves a local chain's clock forward and mines a block (anvil only; real chains just wait)."""
+    w3.provider.make_request("evm_increaseTime", [seconds])
+    w3.provider.make_request("evm_mine", [])
 
 
 def dev_keys(count: int = 10) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aggregator.allocation import Candidate, offer_w, select
-from contracts.anvil import AnvilConfig, dev_keys, start_anvil
+from contracts.anvil import AnvilConfig, advance_time, chain_time, dev_keys, start_anvil
 from contracts.deploy import write_manifest
 from contracts.deployment import Deployment
 from contracts.sender import Sender
@@ -54,7 +54,7 @@ def run_demo(
         prosumers = [Sender(d.chain, k) for k in keys[2:]]
         _factors.update({p.address: f for p, f in zip(prosumers, DELIVERY, strict=True)})
         progress(f"registering {len(prosumers)} prosumers")
-        expiry = _now(d) + 86_400
+        expiry = chain_time(d.chain.w3) + 86_400
         for sender, (kind, cap, wh, up, down, t_up, t_down) in zip(prosumers, PROSUMERS, strict=True):
             d.registry.register(sender, Terms(kind, cap, wh, up, down, 3_600, t_up, t_down), expiry)
         rounds = [
@@ -74,17 +74,8 @@ def run_demo(
     return summary
 
 
-def _now(d: Deployment) -> int:
-    return int(d.chain.w3.eth.get_block("latest")["timestamp"])
-
-
-def _advance(d: Deployment, seconds: int) -> None:
-    d.chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-    d.chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
-
-
 def _open(d: Deployment, aggregator: Sender, strategy: Strategy, power_w: int) -> int:
-    now = _now(d)
+    now = chain_time(d.chain.w3)
     request_id, _ = d.market.open_request(
         aggregator, Direction.UP, power_w, 900, now + 120, now + 120 + 900, now + 60, strategy
     )
@@ -93,7 +84,7 @@ def _open(d: Deployment, aggregator: Sender, strategy: Strategy, power_w: int) -
 
 def _settle(d: Deployment, aggregator: Sender, request_id: int, participants: list[Sender]) -> dict[str, Any]:
     """Records each participant's delivery (its commitment times its DELIVERY factor) and finalises."""
-    _advance(d, 120 + 900)
+    advance_time(d.chain.w3, 120 + 900)
     addresses, delivered = [], []
     for p in participants:
         c = d.market.commitment_of(request_id, p.address)
@@ -144,7 +135,7 @@ def _reputation_round(
                 reg.terms.tariff_up,
             )
         )
-    _advance(d, 61)
+    advance_time(d.chain.w3, 61)
     selected, displaced = select(candidates, power)
     d.market.select(aggregator, request_id, [c.address for c in selected], [c.address for c in displaced])
     chosen = [p for p in prosumers if p.address in {c.address for c in selected}]

@@ -23,7 +23,7 @@ import httpx
 from eth_account import Account
 from eth_utils import keccak
 
-from contracts.anvil import AnvilConfig, start_anvil
+from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.deploy import write_manifest
 from contracts.deployment import Deployment
 from contracts.sender import Sender
@@ -155,7 +155,7 @@ def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: P
     keys = _prosumer_keys(scenario, run.out)
     _fund(run, keys, progress)
     grid_token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     run.real_start = time.time() + 5.0  # simulated time starts once the services are up
     clock_env = {
@@ -271,12 +271,6 @@ def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
 
 def _sim(run: StrategyRun, real: float, speed: float) -> float:
     return (run.sim_start + timedelta(seconds=(real - run.real_start) * speed)).timestamp()
-
-
-def _free_port() -> int:
-    from contracts.anvil import free_port
-
-    return free_port()
 
 
 def _wait_healthy(url: str, child: Any, timeout_s: float = 60.0) -> None:

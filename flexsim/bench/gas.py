@@ -16,7 +16,7 @@ from typing import Any
 
 from eth_account import Account
 
-from contracts.anvil import AnvilConfig, dev_keys, start_anvil
+from contracts.anvil import AnvilConfig, advance_time, chain_time, dev_keys, start_anvil
 from contracts.chain import Chain
 from contracts.compiler import compile_contracts
 from contracts.deploy import deploy
@@ -61,11 +61,10 @@ class Bench:
     prosumers: list[Sender]
 
     def now(self) -> int:
-        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
+        return chain_time(self.chain.w3)
 
     def advance(self, seconds: int) -> None:
-        self.chain.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-        self.chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        advance_time(self.chain.w3, seconds)
 
     def each(self, senders: Sequence[Sender], call: Callable[[Sender], Any]) -> list[Receipt]:
         """Submits one transaction per sender (each its own account), then waits for all."""
