@@ -14,23 +14,16 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from eth_account import Account
-from eth_utils import keccak
 
 from contracts.anvil import AnvilConfig, free_port, start_anvil
-from contracts.deploy import write_manifest
-from contracts.deployment import Deployment
-from contracts.sender import Sender
-from contracts.settings import ChainSettings
-from flexsim.errors import ChainError, ConfigError
+from flexsim.errors import ChainError
 from simulation import collect
-from simulation.bootstrap import deploy_new
+from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
 from simulation.processes import ProcessGroup
 from simulation.report import write_csvs, write_html, write_plots
 from simulation.scenario import Scenario
@@ -38,25 +31,7 @@ from simulation.summary import summarise
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-LOCAL_FUNDING_WEI = 10**18
 SETTLE_GRACE_S = 120.0
-
-
-@dataclass
-class StrategyRun:
-    strategy: str
-    out: Path
-    deployment: Deployment
-    aggregator: Sender
-    rpc_url: str
-    manifest: Path
-    sim_start: datetime
-    real_start: float
-
-
-def prosumer_key(seed: int, index: int) -> str:
-    """Deterministic prosumer keys on a local chain, so both strategies see the same accounts."""
-    return "0x" + keccak(text=f"flexsim prosumer {seed} {index}").hex()
 
 
 def run_scenario(scenario: Scenario, out: Path, progress: Progress) -> dict[str, Any]:
@@ -101,7 +76,7 @@ def _run_strategy(
         )
     try:
         rpc_url = anvil.rpc_url if anvil else c.rpc_url
-        run = _deployment(scenario, strategy, out, rpc_url, progress)
+        run = prepare_chain(scenario, strategy, out, rpc_url, progress)
         with ProcessGroup(out / "logs") as group:
             _play(scenario, run, group, progress)
         progress("collecting results from the chain and the aggregator's database")
@@ -116,44 +91,9 @@ def _run_strategy(
     return summary, names
 
 
-def _deployment(
-    scenario: Scenario, strategy: str, out: Path, rpc_url: str, progress: Progress
-) -> StrategyRun:
-    settings = ChainSettings(chain_id=scenario.chain.chain_id)  # type: ignore[call-arg]
-    manifest = out / "deployment" / "manifest.json"
-    if scenario.chain.manifest:
-        raise ConfigError("reusing a manifest needs the aggregator key of that deployment: not supported yet")
-    d, aggregator = deploy_new(rpc_url, settings, progress=progress)
-    assert d.artifacts is not None
-    write_manifest(d, d.artifacts, manifest)
-    sim_start = scenario.sim_start
-    return StrategyRun(strategy, out, d, aggregator, rpc_url, manifest, sim_start, 0.0)
-
-
-def _prosumer_keys(scenario: Scenario, out: Path) -> list[str]:
-    """Deterministic keys on an embedded chain (both strategies see the same accounts); fresh random
-    keys on any other chain, where a key derivable from the seed could be used by anyone. Those are
-    kept in the run folder (mode 0600) so left-over funds can be recovered."""
-    count = scenario.population.count
-    if scenario.chain.mode == "embedded":
-        return [prosumer_key(scenario.seed, i) for i in range(count)]
-    keys = ["0x" + Account.create().key.hex().removeprefix("0x") for _ in range(count)]
-    path = out / "prosumer-keys.json"
-    path.write_text(json.dumps(keys))
-    path.chmod(0o600)
-    return keys
-
-
-def _fund(run: StrategyRun, keys: list[str], progress: Progress) -> None:
-    progress(f"funding {len(keys)} prosumer accounts with native tokens for gas (R14)")
-    hashes = [run.aggregator.submit_value(Account.from_key(k).address, LOCAL_FUNDING_WEI) for k in keys]
-    for h in hashes:
-        run.aggregator.wait(h)
-
-
 def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress) -> None:
-    keys = _prosumer_keys(scenario, run.out)
-    _fund(run, keys, progress)
+    keys = prosumer_keys(scenario, run.out)
+    fund_prosumers(run, keys, progress)
     grid_token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
