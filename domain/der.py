@@ -19,8 +19,18 @@ from typing import Generic, Protocol, TypeVar
 import numpy as np
 
 from domain import battery, load, solar, wind
+from domain.delivery import (
+    PowerHistory,
+    Reference,
+    Shape,
+    baseline_risk_w,
+    controlled_power,
+    flat,
+    reference,
+)
 from domain.errors import FlexibilityError, ParameterError
 from domain.flexibility import (
+    RULE_SHARE,
     Commitment,
     Envelope,
     apply_commitment,
@@ -53,14 +63,22 @@ class Der(Protocol):
     def cancel(self) -> None: ...
     def limit_w(self, direction: Direction) -> float: ...
     def feasible_w(self, direction: Direction, duration_s: float) -> float: ...
+    def baseline_risk_w(self, t: datetime, window_s: float) -> float | None: ...
     def in_outage(self, t: datetime) -> bool: ...
 
 
 class _DerBase:
-    """Contract limits, the current commitment and the outage schedule shared by every kind."""
+    """Contract limits, the current commitment, the outage schedule and the power history (for setpoint
+    control and the baseline risk, `domain.delivery`) shared by every kind."""
 
     def __init__(
-        self, kind: Kind, capacity_w: float, flex_up_w: float, flex_down_w: float, outages: Iterable[Outage]
+        self,
+        kind: Kind,
+        capacity_w: float,
+        flex_up_w: float,
+        flex_down_w: float,
+        outages: Iterable[Outage],
+        shape: Shape = flat,
     ) -> None:
         self.kind = kind
         self.capacity_w = float(capacity_w)
@@ -69,6 +87,9 @@ class _DerBase:
         self.commitment: Commitment | None = None
         self.last_power_w = 0.0
         self.last_baseline_w = 0.0
+        self.shape = shape
+        self.history = PowerHistory()
+        self._reference: Reference | None = None
 
     def limit_w(self, direction: Direction) -> float:
         """The most this DER may be asked to move in `direction` (contract and 25 % rule)."""
@@ -87,14 +108,39 @@ class _DerBase:
     def cancel(self) -> None:
         """Drop the current commitment (back to baseline at once)."""
         self.commitment = None
+        self._reference = None
 
     def in_outage(self, t: datetime) -> bool:
         """True when `t` lies in an outage of the schedule."""
         return in_outage(self.outages, t)
 
-    def _record(self, t: datetime, baseline_w: float, power_w: float) -> float:
+    def baseline_risk_w(self, t: datetime, window_s: float) -> float | None:
+        """The settlement baseline's expected error (W, RMS) for a window of `window_s` from its own
+        history; None while it does not know yet (see `domain.delivery.baseline_risk_w`)."""
+        return baseline_risk_w(self.history, self.shape, t.timestamp(), window_s)
+
+    def _controlled(
+        self, t: datetime, dt_s: float, natural_w: float, low_w: float, high_w: float, envelope: Envelope
+    ) -> float:
+        """Power over [t, t + dt): inside a window, the reference line moved by the commitment, held
+        within [low, high] (setpoint control); outside it, the natural power (return to baseline).
+        Without a reference (no readings before the window) the natural power moved by the commitment."""
+        c = self.commitment
+        if c is None or not c.active(t):
+            return natural_w
+        start, end = c.start.timestamp(), c.end.timestamp()
+        ref = self._reference
+        if ref is None or (ref.start_s, ref.end_s) != (start, end):
+            ref = self._reference = reference(self.history, self.shape, start, end)
+        if ref is None:
+            return apply_commitment(c, t, natural_w, envelope)
+        target = ref.at(t.timestamp() + dt_s / 2) + c.direction.sign * c.committed_w
+        return controlled_power(target, low_w, high_w)
+
+    def _record(self, t: datetime, dt_s: float, baseline_w: float, power_w: float) -> float:
         self.last_baseline_w = baseline_w
         self.last_power_w = 0.0 if self.in_outage(t) else power_w
+        self.history.add(t.timestamp(), dt_s, self.last_power_w)
         return self.last_power_w
 
 
@@ -116,8 +162,9 @@ class ProducerDer(_DerBase, Generic[P, S]):
         flex_up_w: float,
         flex_down_w: float,
         outages: Iterable[Outage] = (),
+        shape: Shape = flat,
     ) -> None:
-        super().__init__(kind, capacity_w, flex_up_w, flex_down_w, outages)
+        super().__init__(kind, capacity_w, flex_up_w, flex_down_w, outages, shape)
         self.params, self.state, self._step_fn = params, state, step_fn
         self.headroom_w = self.limit_w(Direction.UP)
         self.available_w = 0.0
@@ -127,8 +174,9 @@ class ProducerDer(_DerBase, Generic[P, S]):
         _check_dt(dt_s)
         self.state, self.available_w = self._step_fn(self.params, self.state, t, dt_s, rng)
         baseline = curtailed_baseline_w(self.available_w, self.headroom_w)
-        power = apply_commitment(self.commitment, t, baseline, producer_envelope(self.available_w))
-        return self._record(t, baseline, power)
+        envelope = producer_envelope(self.available_w)
+        power = self._controlled(t, dt_s, baseline, envelope.min_w, envelope.max_w, envelope)
+        return self._record(t, dt_s, baseline, power)
 
     def feasible_w(self, direction: Direction, duration_s: float) -> float:
         """Room at the last step (persistence forecast of the weather), capped by the contract."""
@@ -137,7 +185,9 @@ class ProducerDer(_DerBase, Generic[P, S]):
 
 
 class ConsumerDer(_DerBase):
-    """A load: UP draws less (never below 0 W), DOWN draws more (up to its capacity)."""
+    """A load: UP draws less (never below 0 W), DOWN draws more (up to its capacity). In a window its
+    energy manager shifts controllable load by at most the 25 % rule's share of its capacity around
+    what the household draws."""
 
     def __init__(
         self,
@@ -148,15 +198,18 @@ class ConsumerDer(_DerBase):
         flex_down_w: float,
         outages: Iterable[Outage] = (),
     ) -> None:
-        super().__init__(Kind.CONSUMER, capacity_w, flex_up_w, flex_down_w, outages)
+        super().__init__(Kind.CONSUMER, capacity_w, flex_up_w, flex_down_w, outages, params.profile.at_epoch)
         self.params, self.state = params, state
 
     def step(self, t: datetime, dt_s: float, rng: np.random.Generator) -> float:
         """Advance and return the mean power over [t, t + dt) (W, <= 0)."""
         _check_dt(dt_s)
         self.state, baseline = load.step(self.params, self.state, t, dt_s, rng)
-        power = apply_commitment(self.commitment, t, baseline, consumer_envelope(self.capacity_w))
-        return self._record(t, baseline, power)
+        envelope = consumer_envelope(self.capacity_w)
+        reach = RULE_SHARE * self.capacity_w
+        low, high = envelope.clamp(baseline - reach), envelope.clamp(baseline + reach)
+        power = self._controlled(t, dt_s, baseline, low, high, envelope)
+        return self._record(t, dt_s, baseline, power)
 
     def feasible_w(self, direction: Direction, duration_s: float) -> float:
         """Room around the last baseline, capped by the contract."""
@@ -194,7 +247,11 @@ class BatteryDer(_DerBase):
             target = 0.0
         state = replace(self.state, setpoint_w=target)
         self.state, power = battery.step(self.params, state, t, dt_s, rng)
-        return self._record(t, self.baseline_setpoint_w, power)
+        return self._record(t, dt_s, self.baseline_setpoint_w, power)
+
+    def baseline_risk_w(self, t: datetime, window_s: float) -> float | None:
+        """0 W: an idle battery's baseline is its setpoint, exactly known."""
+        return 0.0
 
     def feasible_w(self, direction: Direction, duration_s: float) -> float:
         """What the battery can hold for `duration_s` from its SoC, capped by the contract."""
@@ -207,6 +264,19 @@ class BatteryDer(_DerBase):
         return battery_envelope(charge, discharge)
 
 
+WARM_UP_S = 3 * 3600.0
+"""How much past a new DER runs through before its first reading: the meter history a real prosumer
+has, which its baseline risk estimate needs (`domain.delivery.baseline_risk_w`)."""
+
+
+def warm_up(der: Der, until: datetime, rng: np.random.Generator, dt_s: float = 120.0) -> None:
+    """Runs `der` (no commitment) over the `WARM_UP_S` before `until`, filling its history."""
+    steps = int(WARM_UP_S // dt_s)
+    t0 = until.timestamp() - steps * dt_s
+    for k in range(steps):
+        der.step(datetime.fromtimestamp(t0 + k * dt_s, until.tzinfo), dt_s, rng)
+
+
 def make_der(entry: PopulationEntry, profiles: Profiles, outages: Iterable[Outage] = ()) -> Der:
     """Build the DER of a population entry, its initial state drawn from the entry's INIT stream."""
     rng = entry.rng(Stream.INIT)
@@ -214,7 +284,10 @@ def make_der(entry: PopulationEntry, profiles: Profiles, outages: Iterable[Outag
     limits = (terms.capacity_w, terms.flex_up_w, terms.flex_down_w)
     if isinstance(spec, solar.PvSystem):
         sp = solar.SolarParams(spec, profiles.pv(spec.lat, spec.lon, spec.tilt_deg, spec.azimuth_deg))
-        return ProducerDer(Kind.SOLAR, sp, solar.initial_state(sp, rng), solar.step, *limits, outages=outages)
+        state = solar.initial_state(sp, rng)
+        return ProducerDer(
+            Kind.SOLAR, sp, state, solar.step, *limits, outages=outages, shape=sp.profile.clear.at_epoch
+        )
     if isinstance(spec, wind.WindParams):
         return ProducerDer(
             Kind.WIND, spec, wind.initial_state(spec, rng), wind.step, *limits, outages=outages

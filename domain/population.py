@@ -70,6 +70,7 @@ class Stream(IntEnum):
     INIT = 0  # initial model state
     RUNTIME = 1  # stepping the model
     BEHAVIOUR = 2  # decisions of the prosumer agent (willingness, renegotiation)
+    WARM_UP = 3  # the model's past before the first reading (`domain.der.warm_up`)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,154 @@
+"""Delivering a commitment so that the settlement can see it (rules R6, R7, R10): pure functions.
+
+The aggregator measures a delivery against a *before/after interpolated baseline*: the mean power in
+the `BASELINE_MARGIN_S` before the window and in the same span after it, joined by a straight line
+(`aggregator.baseline`). A DER that simply adds its commitment to whatever the weather or the
+household does is measured with all of that noise: a passing cloud during a 20-minute window moves a
+7 kWp roof by more than its whole commitment. Real flexibility providers therefore do two things, and
+so do our prosumers:
+
+1. **Setpoint control in the window.** At the window start the DER fixes its reference: the mean power
+   it delivered over the margin before the window (the same readings the aggregator holds), carried
+   forward along the DER's predictable shape (the clear-sky curve of a PV roof, the standard load
+   profile of a household; flat for wind) to the expected level after the window, as a straight line
+   like the aggregator's. During the window it holds `reference + sign x committed` at its grid
+   connection, as far as it physically can: a producer curtails anywhere between 0 and what the
+   weather gives; a consumer's energy manager shifts controllable load by up to the 25 % rule's share
+   of its capacity around what the household draws (appliance peaks beyond that still show).
+2. **Knowing its risk before it accepts.** What setpoint control cannot remove is the error of the
+   baseline itself: the level after the window differs from the projection by the weather and the
+   household's own changes. The DER estimates that error from its own history (`baseline_risk_w`): the
+   root mean square of `(after - projected after) / 2` over every past before/after pair of the same
+   geometry. A prosumer declines when that risk would make a delivery within the tolerance unlikely
+   (`prosumer.decision`): accepting what it cannot prove only earns penalties and a lower reputation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+BASELINE_MARGIN_S = 900.0
+"""The settlement's before/after span (R6: 15 minutes of notification and of return to baseline)."""
+
+HISTORY_S = 6 * 3600.0
+"""How much of its own output a DER remembers to estimate its reference and its risk."""
+
+RISK_STRIDE_S = 300.0
+"""Spacing of the before/after pairs `baseline_risk_w` averages over."""
+
+MIN_RISK_PAIRS = 3
+"""Fewer pairs than this: the DER does not know its variability yet (`baseline_risk_w` is None)."""
+
+Shape = Callable[[float], float]
+"""The predictable part of a DER's power at a Unix time, up to a factor (clear sky, load profile)."""
+
+
+def flat(_epoch_s: float) -> float:
+    return 1.0
+
+
+@dataclass(frozen=True)
+class Step:
+    start_s: float  # Unix s, simulated
+    dt_s: float
+    power_w: float  # mean over [start, start + dt), + to the grid
+
+
+class PowerHistory:
+    """The DER's delivered power, step by step, over the last `HISTORY_S` (sample and hold)."""
+
+    def __init__(self, horizon_s: float = HISTORY_S) -> None:
+        self.horizon_s = horizon_s
+        self.steps: deque[Step] = deque()
+
+    def add(self, start_s: float, dt_s: float, power_w: float) -> None:
+        self.steps.append(Step(start_s, dt_s, power_w))
+        while self.steps and self.steps[0].start_s < start_s - self.horizon_s:
+            self.steps.popleft()
+
+    @property
+    def first_s(self) -> float | None:
+        return self.steps[0].start_s if self.steps else None
+
+    def mean(self, start_s: float, end_s: float) -> float | None:
+        """Time-weighted mean power over [start, end), or None unless the steps cover 90 % of it."""
+        energy, covered = 0.0, 0.0
+        for s in self.steps:
+            overlap = min(s.start_s + s.dt_s, end_s) - max(s.start_s, start_s)
+            if overlap > 0:
+                energy += s.power_w * overlap
+                covered += overlap
+        if end_s <= start_s or covered < 0.9 * (end_s - start_s):
+            return None
+        return energy / covered
+
+
+def shape_mean(shape: Shape, start_s: float, end_s: float, points: int = 7) -> float:
+    """Mean of `shape` over [start, end), sampled at `points` evenly spaced midpoints."""
+    span = (end_s - start_s) / points
+    return sum(shape(start_s + (i + 0.5) * span) for i in range(points)) / points
+
+
+def projected_after_w(before_w: float, shape: Shape, start_s: float, end_s: float, margin_s: float) -> float:
+    """The level expected after the window [start, end) from the level before it, along `shape`."""
+    shape_before = shape_mean(shape, start_s - margin_s, start_s)
+    shape_after = shape_mean(shape, end_s, end_s + margin_s)
+    if shape_before <= 1e-9 or not math.isfinite(shape_before):
+        return before_w
+    return before_w * shape_after / shape_before
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The baseline the DER expects the settlement to draw through its window: a straight line."""
+
+    start_s: float
+    end_s: float
+    before_w: float
+    after_w: float
+
+    def at(self, epoch_s: float) -> float:
+        share = min(1.0, max(0.0, (epoch_s - self.start_s) / (self.end_s - self.start_s)))
+        return self.before_w + (self.after_w - self.before_w) * share
+
+
+def reference(
+    history: PowerHistory, shape: Shape, start_s: float, end_s: float, margin_s: float = BASELINE_MARGIN_S
+) -> Reference | None:
+    """The line from the mean power before the window to its projection after it (None without the
+    readings before the window, e.g. a DER that just started: it then follows its natural output)."""
+    before = history.mean(start_s - margin_s, start_s)
+    if before is None:
+        return None
+    return Reference(start_s, end_s, before, projected_after_w(before, shape, start_s, end_s, margin_s))
+
+
+def baseline_risk_w(
+    history: PowerHistory, shape: Shape, now_s: float, window_s: float, margin_s: float = BASELINE_MARGIN_S
+) -> float | None:
+    """Root mean square of the baseline error a window of `window_s` would carry, from past before/after
+    pairs in the history: for each, `(after - projected after) / 2` (the mean error of the straight
+    line over the window). None while the history holds fewer than `MIN_RISK_PAIRS` pairs."""
+    first = history.first_s
+    if first is None:
+        return None
+    span = 2 * margin_s + window_s
+    errors = []
+    a = now_s - span
+    while a >= first:
+        start, end = a + margin_s, a + margin_s + window_s
+        before, after = history.mean(a, start), history.mean(end, end + margin_s)
+        if before is not None and after is not None:
+            errors.append((after - projected_after_w(before, shape, start, end, margin_s)) / 2.0)
+        a -= RISK_STRIDE_S
+    if len(errors) < MIN_RISK_PAIRS:
+        return None
+    return math.sqrt(sum(e * e for e in errors) / len(errors))
+
+
+def controlled_power(target_w: float, low_w: float, high_w: float) -> float:
+    """The power a controller reaches when it aims at `target_w` and can move within [low, high]."""
+    return min(max(target_w, low_w), high_w)
