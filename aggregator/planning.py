@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from domain.delivery import BASELINE_MARGIN_S
+
 
 @dataclass(frozen=True)
 class DispatchPolicy:
@@ -23,7 +25,7 @@ class DispatchPolicy:
     acceptance_share: float = 0.6  # share of the lead time during which prosumers answer
     min_acceptance_blocks: int = 3  # the acceptance window lasts at least this many blocks
     min_selection_blocks: int = 2  # between deadline and start, for the reputation selection
-    baseline_margin_s: float = 900.0  # simulated seconds before and after the window (R6: 15 min)
+    baseline_margin_s: float = BASELINE_MARGIN_S  # simulated s before and after the window (R6: 15 min)
     reading_grace_s: float = 3.0  # real seconds to wait for readings after the margin
     settle_batch: int = 200  # deliveries per recordDeliveries transaction (233 fit 80% of 8M gas)
     select_batch: int = 400  # candidates per select transaction (~13.3k gas each)

@@ -29,7 +29,7 @@ import numpy as np
 from eth_account import Account
 
 from domain.clock import SimClock
-from domain.der import make_der
+from domain.der import make_der, warm_up
 from domain.outages import OutageModel, sample_outages
 from domain.population import PopulationEntry, Stream, sample_entry
 from domain.profiles import Profiles
@@ -126,6 +126,7 @@ class Agent:
             np.random.default_rng(streams[0]),
         )
         der = make_der(entry, self.profiles or Profiles(s.profile_cache_dir), outages)
+        warm_up(der, clock.sim_time(self._wall()), entry.rng(Stream.WARM_UP))
         chain = ChainSide.connect(s, key)
         owner = f"{chain.address}@{chain.d.registry.address}"  # the counter belongs to this DER contract
         meter = Meter(der, clock, entry.rng(Stream.RUNTIME), load_energy(s.meter_file(), owner))

@@ -15,7 +15,12 @@ Checks, in order, each with the reason code it declines with (`contracts.types.D
 3. nothing to commit (no contracted flexibility that way) -> UNSPECIFIED;
 4. it cannot move that much now: a battery -> STATE_OF_CHARGE (its charge cannot sustain it for the
    duration), others -> INSUFFICIENT_FORECAST (persistence of the last step's weather or load);
-5. the willingness draw says no -> UNWILLING.
+5. it could not prove it: the settlement baseline's expected error (`domain.delivery.baseline_risk_w`,
+   from its own history; unknown while the history is short) exceeds `max_risk_share` of the amount
+   -> INSUFFICIENT_FORECAST. The contract pays only deliveries within 10 %: a weather- or
+   household-driven DER whose baseline alone wanders by more than that earns penalties and a lower
+   reputation by accepting, so a prudent prosumer declines;
+6. the willingness draw says no -> UNWILLING.
 
 Otherwise it accepts (fair) or applies (reputation). Outages are unforeseen (R12): only an ongoing
 one counts, never a future one from the schedule.
@@ -29,6 +34,9 @@ from enum import StrEnum
 from contracts.types import DeclineReason, Direction, SourceKind, Strategy
 
 MAX_SHARE_DIVISOR = 4  # the contract's 25 % rule
+MAX_RISK_SHARE = 0.05
+"""Default prudence: accept only when the baseline's expected error (RMS) is at most 5 % of the amount,
+half the contract's 10 % tolerance (an error ~N(0, sigma) then stays inside it ~95 % of the time)."""
 
 
 class Action(StrEnum):
@@ -59,6 +67,7 @@ class DerView:
     max_duration_s: int
     feasible_w: float  # what the DER can move in that direction for the duration, right now
     in_outage: bool
+    baseline_risk_w: float | None = 0.0  # expected settlement baseline error (RMS); None = unknown yet
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,13 @@ def commitment_w(request: RequestView, capacity_w: int, flex_w: int) -> int:
     return min(flex_w, cap)
 
 
-def decide(request: RequestView, der: DerView, willingness: float, draw: float) -> Decision:
+def decide(
+    request: RequestView,
+    der: DerView,
+    willingness: float,
+    draw: float,
+    max_risk_share: float = MAX_RISK_SHARE,
+) -> Decision:
     """The answer to `request`; `draw` is uniform in [0, 1) and says no when >= `willingness`."""
     amount = commitment_w(request, der.capacity_w, der.flex_w)
     if der.in_outage:
@@ -99,6 +114,20 @@ def decide(request: RequestView, der: DerView, willingness: float, draw: float) 
         )
         return _decline(
             amount, reason, f"can move {der.feasible_w:.0f} W {_way(request)} now, {amount} W needed"
+        )
+    risk = der.baseline_risk_w
+    if risk is None:
+        return _decline(
+            amount,
+            DeclineReason.INSUFFICIENT_FORECAST,
+            "too little history to know how far the settlement baseline wanders",
+        )
+    if risk > max_risk_share * amount:
+        return _decline(
+            amount,
+            DeclineReason.INSUFFICIENT_FORECAST,
+            f"too variable to prove: the baseline wanders by ~{risk:.0f} W, more than "
+            f"{max_risk_share:.0%} of {amount} W",
         )
     if draw >= willingness:
         return _decline(amount, DeclineReason.UNWILLING, f"not willing (draw {draw:.2f} >= {willingness:g})")

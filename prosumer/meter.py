@@ -142,6 +142,11 @@ class Meter:
         with self._lock:
             return self.der.feasible_w(Direction(int(direction)), duration_s)
 
+    def baseline_risk_w(self, now_real: float, duration_s: float) -> float | None:
+        """The settlement baseline's expected error for a window of `duration_s` (simulated s)."""
+        with self._lock:
+            return self.der.baseline_risk_w(self.clock.sim_time(now_real), duration_s)
+
     def in_outage(self, now_real: float) -> bool:
         with self._lock:
             return self.der.in_outage(self.clock.sim_time(now_real))

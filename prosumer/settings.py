@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from prosumer.decision import MAX_RISK_SHARE
+
 DAY_S = 86_400.0
 
 
@@ -114,6 +116,14 @@ class ProsumerSettings(BaseSettings):
     # ------------------------------------------------------------------ behaviour (R7, R8, R12)
     willingness: float = Field(
         0.95, ge=0, le=1, description="Probability of taking part in a request it can serve."
+    )
+    max_risk_share: float = Field(
+        MAX_RISK_SHARE,
+        ge=0,
+        description=(
+            "Accept only when the settlement baseline's expected error is at most this share of the "
+            "commitment (prosumer.decision); higher values take more risk of penalties."
+        ),
     )
     outage_rate_per_hour: float = Field(0.02, ge=0, description="Outages per simulated hour (Poisson, R12).")
     outage_mean_duration_s: float = Field(

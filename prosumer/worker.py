@@ -213,8 +213,15 @@ class ChainWorker:
             self.terms.max_duration_s,
             self.meter.feasible_w(view.direction, view.duration_s),
             self.meter.in_outage(now),
+            self.meter.baseline_risk_w(now, view.duration_s),
         )
-        decision = decide(view, der, self.settings.willingness, float(self.rngs.decisions.random()))
+        decision = decide(
+            view,
+            der,
+            self.settings.willingness,
+            float(self.rngs.decisions.random()),
+            self.settings.max_risk_share,
+        )
         try:
             if decision.action == Action.ACCEPT:
                 power = self.chain.accept(view.request_id)

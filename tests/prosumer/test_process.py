@@ -106,7 +106,8 @@ def assert_delivered(
     delivered, inside = measured(service, clock, p.address, req)
     assert abs(delivered - committed_wh) <= 0.1 * committed_wh, (delivered, committed_wh)
     assert c.delivered_wh == round(delivered)  # what the aggregator recorded on chain
-    assert len(inside) >= 20 and {r["status"] for r in inside} == {"modulating"}
+    # a restart mid-window leaves a gap of a few readings; the rest of the window is modulated
+    assert len(inside) >= 15 and {r["status"] for r in inside} == {"modulating"}
     return delivered
 
 
