@@ -122,3 +122,33 @@ def test_commitment_mirrors_the_contract(
 ) -> None:
     request = make_request(strategy=strategy, power_w=power, total_flex_w=total)
     assert commitment_w(request, capacity, flex) == expected
+
+
+@pytest.mark.parametrize(
+    ("risk", "action"),
+    [
+        (0.0, Action.ACCEPT),
+        (50.0, Action.ACCEPT),  # exactly 5 % of the 1,000 W share
+        (50.1, Action.DECLINE),
+        (None, Action.DECLINE),  # it does not know its variability yet
+    ],
+)
+def test_it_declines_what_it_could_not_prove(risk: float | None, action: Action) -> None:
+    decision = decide(make_request(), make_der_view(baseline_risk_w=risk), 1.0, DRAW_YES)
+    assert decision.action == action
+    if action == Action.DECLINE:
+        assert decision.reason == DeclineReason.INSUFFICIENT_FORECAST
+        assert "baseline" in decision.why
+
+
+def test_a_braver_prosumer_takes_more_risk() -> None:
+    view = make_der_view(baseline_risk_w=200.0)
+    assert decide(make_request(), view, 1.0, DRAW_YES).action == Action.DECLINE
+    assert decide(make_request(), view, 1.0, DRAW_YES, max_risk_share=0.25).action == Action.ACCEPT
+
+
+def test_infeasibility_wins_over_risk_and_risk_over_unwillingness() -> None:
+    infeasible = make_der_view(feasible_w=0.0, baseline_risk_w=None)
+    assert decide(make_request(), infeasible, 0.0, 0.99).reason == DeclineReason.STATE_OF_CHARGE
+    risky = make_der_view(baseline_risk_w=None)
+    assert decide(make_request(), risky, 0.0, 0.99).reason == DeclineReason.INSUFFICIENT_FORECAST
