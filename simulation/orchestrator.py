@@ -23,6 +23,7 @@ import httpx
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from flexsim.errors import ChainError
 from simulation import collect
+from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
 from simulation.processes import ProcessGroup
 from simulation.report import write_csvs, write_html, write_plots
@@ -81,6 +82,7 @@ def _run_strategy(
             _play(scenario, run, group, progress)
         progress("collecting results from the chain and the aggregator's database")
         data = _collect(scenario, run)
+        export_logs(run.deployment, out / "chain-logs.json")  # the chain's own record, for audits
     finally:
         if anvil:
             anvil.stop()

@@ -1,0 +1,54 @@
+"""The raw chain record of a run: every log of the three contracts, as the node returned it.
+
+An embedded chain stops with the run, so each run folder keeps `chain-logs.json` (address, topics,
+data, block, transaction, log index, and the block timestamps) for anyone to re-read and check
+without flexsim, e.g. with `scripts/audit_run.py`. On a public chain the same check can read the chain
+itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+
+from contracts.deployment import Deployment
+
+LOG_RANGE_BLOCKS = 2_000
+
+
+def export_logs(d: Deployment, path: Path, range_blocks: int = LOG_RANGE_BLOCKS) -> int:
+    """Writes every log of the deployment's contracts to `path`; returns how many."""
+    w3 = d.chain.w3
+    c = d.manifest.contracts
+    addresses: list[ChecksumAddress] = [Web3.to_checksum_address(a) for a in (c.registry, c.token, c.market)]
+    first, last = d.manifest.block, int(w3.eth.block_number)
+    logs: list[dict[str, Any]] = []
+    for start in range(first, last + 1, range_blocks):
+        end = min(start + range_blocks - 1, last)
+        for log in w3.eth.get_logs({"address": addresses, "fromBlock": start, "toBlock": end}):
+            logs.append(
+                {
+                    "address": log["address"],
+                    "topics": ["0x" + bytes(t).hex() for t in log["topics"]],
+                    "data": "0x" + bytes(log["data"]).hex(),
+                    "blockNumber": int(log["blockNumber"]),
+                    "transactionHash": "0x" + bytes(log["transactionHash"]).hex(),
+                    "logIndex": int(log["logIndex"]),
+                }
+            )
+    blocks = sorted({entry["blockNumber"] for entry in logs})
+    times = {n: int(w3.eth.get_block(n)["timestamp"]) for n in blocks}
+    record = {
+        "chain_id": d.chain.chain_id,
+        "contracts": {"registry": c.registry, "token": c.token, "market": c.market},
+        "from_block": first,
+        "to_block": last,
+        "block_timestamps": {str(n): t for n, t in times.items()},
+        "logs": logs,
+    }
+    path.write_text(json.dumps(record, indent=1))
+    return len(logs)
