@@ -1,6 +1,9 @@
 """Measuring delivered flexibility from stored readings (rule R10): pure functions.
 
-Method ("before/after interpolated baseline"):
+Two methods. Producers (solar, wind) that report their available power are measured against it
+(`measure_available`, below); everything else against a before/after interpolated baseline.
+
+Method 1, "before/after interpolated baseline" (`measure`):
 
 1. The *baseline* is what the prosumer would have done without the request. It is estimated from the
    prosumer's own readings in the `margin_s` before the window (the notification lead period) and the
@@ -20,6 +23,18 @@ so reduces its own measured delivery.
 When one side has no readings (an outage, a prosumer that just joined) the other side alone is used;
 with no readings on either side, or none in the window, nothing can be measured and the delivery counts
 as zero (which the contract judges non-compliant): no data, no proof of delivery.
+
+For a single roof or wind turbine this baseline is too noisy to judge a 10 % tolerance: a cloud
+passing in the 15 minutes after the window moves the "after" level by as much as a whole commitment.
+
+Method 2, "available power" (`measure_available`), as Germany's Redispatch 2.0 settles curtailed
+renewables: with every reading a producer reports the power the weather allowed over the same span
+(`available_w`, its inverter's or turbine controller's available active power). A producer that keeps
+up-headroom runs at `max(0, available - headroom)` outside windows; its headroom is read from its own
+readings around the window (the median of `available - power` where it produced), and the readings
+must agree on it (else the reports are not plausible and method 1 applies). The delivery is the
+integral over the window of `power - max(0, available - headroom)`, signed in the requested
+direction: exact whatever the weather does, and what the weather took away is not delivered.
 """
 
 from __future__ import annotations
@@ -34,6 +49,7 @@ UP, DOWN = 0, 1
 class Sample:
     t: float  # simulated epoch seconds
     power_w: float  # positive = delivered to the grid
+    available_w: float | None = None  # producers: what the weather allowed
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,38 @@ def measure(
     excess_ws = excess_ws * span / covered if covered > 0 else 0.0
     sign = 1.0 if direction == UP else -1.0
     return Delivery(sign * excess_ws / 3600.0, before, after, in_window, measurable=True)
+
+
+HEADROOM_SPREAD_W = 1.0
+"""How far `available - power` may vary around a window before the available-power reports are not
+plausible (they are exact for a producer running at its curtailed baseline; 1 W allows rounding)."""
+
+
+def measure_available(
+    samples: Sequence[Sample], direction: int, start: float, end: float, margin_s: float = 900.0
+) -> Delivery | None:
+    """Delivered energy (Wh) over [start, end) against the producer's available power minus its
+    headroom, or None when the readings do not support the method (a reading in the window without
+    available power, or reports around the window that disagree on the headroom)."""
+    ordered = sorted(samples, key=lambda s: s.t)
+    inside = [s for s in ordered if start <= s.t < end]
+    if not inside or any(s.available_w is None for s in inside):
+        return None
+    around = [
+        s.available_w - s.power_w
+        for s in ordered
+        if s.available_w is not None
+        and s.power_w > HEADROOM_SPREAD_W
+        and (start - margin_s <= s.t < start or end <= s.t < end + margin_s)
+    ]
+    if around and max(around) - min(around) > HEADROOM_SPREAD_W:
+        return None
+    headroom = sorted(around)[len(around) // 2] if around else 0.0
+    with_baseline = [Sample(s.t, s.power_w - max(0.0, (s.available_w or 0.0) - headroom)) for s in ordered]
+    excess_ws, covered = _integrate(with_baseline, start, end, lambda _t: 0.0)
+    excess_ws = excess_ws * (end - start) / covered if covered > 0 else 0.0
+    sign = 1.0 if direction == UP else -1.0
+    return Delivery(sign * excess_ws / 3600.0, None, None, len(inside), measurable=True)
 
 
 def _integrate(

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aggregator.baseline import Delivery, Sample, measure
+from aggregator.baseline import Delivery, Sample, measure, measure_available
 from aggregator.planning import DispatchPolicy, batches
 from aggregator.store import ReadingFilter
 from contracts.deployment import Deployment
@@ -41,8 +41,9 @@ def measure_participant(
     rows = ctx.store.query(
         ReadingFilter(prosumer=prosumer.lower(), start=start - margin, end=end + margin), MAX_SAMPLES
     )
-    samples = [Sample(r.t, r.power_w) for r in rows]
-    return measure(samples, int(info.direction), start, end, margin)
+    samples = [Sample(r.t, r.power_w, r.available_w) for r in rows]
+    by_available = measure_available(samples, int(info.direction), start, end, margin)
+    return by_available or measure(samples, int(info.direction), start, end, margin)
 
 
 def unsettled(d: Deployment, info: RequestInfo, participants: list[str]) -> list[str]:

@@ -21,9 +21,20 @@ from aggregator.tables import Reading
 
 log = logging.getLogger(__name__)
 
-# (prosumer, seq, t, kind, power_w, energy_wh, soc, status, received_at) in the table's column order
-Row = tuple[str, int, float, int, float, float, float | None, int, float]
-COLUMNS = ("prosumer", "seq", "t", "kind", "power_w", "energy_wh", "soc", "status", "received_at")
+# (prosumer, seq, t, kind, power_w, energy_wh, soc, status, received_at, available_w)
+Row = tuple[str, int, float, int, float, float, float | None, int, float, float | None]
+COLUMNS = (
+    "prosumer",
+    "seq",
+    "t",
+    "kind",
+    "power_w",
+    "energy_wh",
+    "soc",
+    "status",
+    "received_at",
+    "available_w",
+)
 KEY_CHUNK = 400
 
 readings = Reading.__table__

@@ -62,6 +62,7 @@ class Reading(Base):
     soc: Mapped[float | None] = mapped_column(Double, nullable=True)
     status: Mapped[int] = mapped_column(SmallInteger)
     received_at: Mapped[float] = mapped_column(Double)
+    available_w: Mapped[float | None] = mapped_column(Double, nullable=True)
 
     __table_args__ = (
         Index("ix_readings_prosumer_t", "prosumer", "t"),

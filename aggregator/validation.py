@@ -15,6 +15,9 @@ from aggregator.store import Row
 from aggregator.wire import STATUS_CODES, ReadingIn
 from contracts.types import SourceKind
 
+PRODUCERS = (SourceKind.SOLAR, SourceKind.WIND)
+AVAILABLE_SLACK_W = 0.01  # rounding between a reading's power and its available power
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -42,6 +45,22 @@ def check_reading(reading: ReadingIn, session: ProsumerSession, now_sim: float, 
         )
     if reading.soc is not None and session.kind != SourceKind.BATTERY:
         return f"soc is only for batteries; this prosumer is registered as {session.kind.name.lower()}"
+    if reading.available_w is not None:
+        if session.kind not in PRODUCERS:
+            return (
+                f"available_w is only for producers (solar, wind); this prosumer is registered as "
+                f"{session.kind.name.lower()}"
+            )
+        if reading.available_w > limit:
+            return (
+                f"available_w = {reading.available_w:g} W exceeds {limits.power_factor:g} x the registered "
+                f"capacity of {session.capacity_w} W"
+            )
+        if reading.power_w > reading.available_w + AVAILABLE_SLACK_W:
+            return (
+                f"power_w = {reading.power_w:g} W exceeds available_w = {reading.available_w:g} W: a "
+                "producer cannot deliver more than the weather allows"
+            )
     return None
 
 
@@ -56,4 +75,5 @@ def to_row(reading: ReadingIn, session: ProsumerSession, received_at: float) -> 
         reading.soc,
         STATUS_CODES[reading.status],
         received_at,
+        reading.available_w,
     )

@@ -126,6 +126,14 @@ class ReadingIn(BaseModel):
     energy_wh: float = Field(description="Meter counter: net energy delivered to the grid since start, Wh")
     soc: float | None = Field(None, ge=0.0, le=1.0, description="State of charge 0..1 (batteries only)")
     status: ReadingStatus = ReadingStatus.OK
+    available_w: float | None = Field(
+        None,
+        ge=0.0,
+        description=(
+            "Producers only: the power the weather allowed over the same span (the inverter's or turbine "
+            "controller's available active power), W; a producer's delivery is measured against it"
+        ),
+    )
 
 
 class ReadingAck(BaseModel):
@@ -184,6 +192,7 @@ class ReadingOut(BaseModel):
     energy_wh: float
     soc: float | None
     status: ReadingStatus
+    available_w: float | None = None
 
 
 class BucketOut(BaseModel):

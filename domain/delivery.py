@@ -1,26 +1,32 @@
 """Delivering a commitment so that the settlement can see it (rules R6, R7, R10): pure functions.
 
-The aggregator measures a delivery against a *before/after interpolated baseline*: the mean power in
-the `BASELINE_MARGIN_S` before the window and in the same span after it, joined by a straight line
-(`aggregator.baseline`). A DER that simply adds its commitment to whatever the weather or the
-household does is measured with all of that noise: a passing cloud during a 20-minute window moves a
-7 kWp roof by more than its whole commitment. Real flexibility providers therefore do two things, and
-so do our prosumers:
+How a delivery is measured depends on the kind (`aggregator.baseline`):
+
+- a producer reports the power its inverter or turbine controller could give (`available_w`) and is
+  measured against that, exactly (the available-power method of Germany's Redispatch 2.0);
+- a battery's baseline is its setpoint, exactly known;
+- a consumer is measured against a *before/after interpolated baseline*: the mean power in the
+  `BASELINE_MARGIN_S` before the window and in the same span after it, joined by a straight line.
+
+A household that simply adds its commitment to whatever it draws is measured with all of its noise:
+a kettle during a 20-minute window moves a home by more than its whole commitment. So consumers do
+what real flexibility providers do:
 
 1. **Setpoint control in the window.** At the window start the DER fixes its reference: the mean power
    it delivered over the margin before the window (the same readings the aggregator holds), carried
-   forward along the DER's predictable shape (the clear-sky curve of a PV roof, the standard load
-   profile of a household; flat for wind) to the expected level after the window, as a straight line
-   like the aggregator's. During the window it holds `reference + sign x committed` at its grid
-   connection, as far as it physically can: a producer curtails anywhere between 0 and what the
-   weather gives; a consumer's energy manager shifts controllable load by up to the 25 % rule's share
-   of its capacity around what the household draws (appliance peaks beyond that still show).
+   forward along its predictable shape (the standard load profile) to the expected level after the
+   window, as a straight line like the aggregator's. During the window its energy manager holds
+   `reference + sign x committed` at the grid connection, shifting controllable load by up to the 25 %
+   rule's share of its capacity around what the household draws (appliance peaks beyond that show).
 2. **Knowing its risk before it accepts.** What setpoint control cannot remove is the error of the
-   baseline itself: the level after the window differs from the projection by the weather and the
-   household's own changes. The DER estimates that error from its own history (`baseline_risk_w`): the
-   root mean square of `(after - projected after) / 2` over every past before/after pair of the same
-   geometry. A prosumer declines when that risk would make a delivery within the tolerance unlikely
+   baseline itself: the level after the window differs from the projection by the household's own
+   changes. The DER estimates that error from its own history (`baseline_risk_w`): the root mean
+   square of `(after - projected after) / 2` over every past before/after pair of the same geometry.
+   A prosumer declines when that risk would make a delivery within the tolerance unlikely
    (`prosumer.decision`): accepting what it cannot prove only earns penalties and a lower reputation.
+
+Every kind knows its risk (`domain.der.Der.delivery_risk_w`): a producer's is the weather taking away
+the room it needs during the window (`shortfall_risk_w`), a battery's is 0.
 """
 
 from __future__ import annotations
@@ -143,6 +149,34 @@ def baseline_risk_w(
         before, after = history.mean(a, start), history.mean(end, end + margin_s)
         if before is not None and after is not None:
             errors.append((after - projected_after_w(before, shape, start, end, margin_s)) / 2.0)
+        a -= RISK_STRIDE_S
+    if len(errors) < MIN_RISK_PAIRS:
+        return None
+    return math.sqrt(sum(e * e for e in errors) / len(errors))
+
+
+def shortfall_risk_w(
+    available: PowerHistory, room: Callable[[float], float], amount_w: float, now_s: float, window_s: float
+) -> float | None:
+    """A producer's delivery risk: the weather. Over every past window of `window_s` in the history that
+    *started* with room for `amount_w` (as the DER has now, or it would not be asked), the mean
+    shortfall `max(0, amount - room)` over the window, where `room(available power)` is how far it
+    could move then; returns their root mean square (W), None with fewer than `MIN_RISK_PAIRS`."""
+    steps = list(available.steps)
+    if not steps:
+        return None
+    errors = []
+    a = now_s - window_s
+    while a >= steps[0].start_s:
+        end = a + window_s
+        inside = [s for s in steps if s.start_s < end and s.start_s + s.dt_s > a]
+        first = next((s for s in inside if s.start_s <= a), None)
+        if first is not None and room(first.power_w) >= amount_w:
+            short = sum(
+                max(0.0, amount_w - room(s.power_w)) * (min(s.start_s + s.dt_s, end) - max(s.start_s, a))
+                for s in inside
+            )
+            errors.append(short / window_s)
         a -= RISK_STRIDE_S
     if len(errors) < MIN_RISK_PAIRS:
         return None

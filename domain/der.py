@@ -27,6 +27,7 @@ from domain.delivery import (
     controlled_power,
     flat,
     reference,
+    shortfall_risk_w,
 )
 from domain.errors import FlexibilityError, ParameterError
 from domain.flexibility import (
@@ -63,7 +64,9 @@ class Der(Protocol):
     def cancel(self) -> None: ...
     def limit_w(self, direction: Direction) -> float: ...
     def feasible_w(self, direction: Direction, duration_s: float) -> float: ...
-    def baseline_risk_w(self, t: datetime, window_s: float) -> float | None: ...
+    def delivery_risk_w(
+        self, t: datetime, direction: Direction, amount_w: float, window_s: float
+    ) -> float | None: ...
     def in_outage(self, t: datetime) -> bool: ...
 
 
@@ -114,9 +117,12 @@ class _DerBase:
         """True when `t` lies in an outage of the schedule."""
         return in_outage(self.outages, t)
 
-    def baseline_risk_w(self, t: datetime, window_s: float) -> float | None:
-        """The settlement baseline's expected error (W, RMS) for a window of `window_s` from its own
-        history; None while it does not know yet (see `domain.delivery.baseline_risk_w`)."""
+    def delivery_risk_w(
+        self, t: datetime, direction: Direction, amount_w: float, window_s: float
+    ) -> float | None:
+        """How far (W, RMS) the measured delivery of `amount_w` over `window_s` may miss it: here the
+        settlement baseline's error, from its own history; None while it does not know yet (see
+        `domain.delivery.baseline_risk_w`)."""
         return baseline_risk_w(self.history, self.shape, t.timestamp(), window_s)
 
     def _controlled(
@@ -150,7 +156,13 @@ def _check_dt(dt_s: float) -> None:
 
 
 class ProducerDer(_DerBase, Generic[P, S]):
-    """Solar or wind: baseline curtailed by the up-headroom; UP releases it, DOWN curtails more."""
+    """Solar or wind: baseline curtailed by the up-headroom; UP releases it, DOWN curtails more.
+
+    Its inverter (or turbine controller) measures the power the weather allows, `available_w`, and
+    reports it with every reading; the settlement measures a producer's delivery against
+    `available - headroom` (the available-power method of Germany's Redispatch 2.0), not against a
+    before/after baseline. So in a window it moves its *current* baseline by the commitment, and its
+    baseline risk is 0: what it cannot deliver is what the weather takes, not a measuring error."""
 
     def __init__(
         self,
@@ -162,21 +174,36 @@ class ProducerDer(_DerBase, Generic[P, S]):
         flex_up_w: float,
         flex_down_w: float,
         outages: Iterable[Outage] = (),
-        shape: Shape = flat,
     ) -> None:
-        super().__init__(kind, capacity_w, flex_up_w, flex_down_w, outages, shape)
+        super().__init__(kind, capacity_w, flex_up_w, flex_down_w, outages)
         self.params, self.state, self._step_fn = params, state, step_fn
         self.headroom_w = self.limit_w(Direction.UP)
         self.available_w = 0.0
+        self.available_history = PowerHistory()
 
     def step(self, t: datetime, dt_s: float, rng: np.random.Generator) -> float:
         """Advance and return the mean power over [t, t + dt) (W, >= 0)."""
         _check_dt(dt_s)
         self.state, self.available_w = self._step_fn(self.params, self.state, t, dt_s, rng)
         baseline = curtailed_baseline_w(self.available_w, self.headroom_w)
-        envelope = producer_envelope(self.available_w)
-        power = self._controlled(t, dt_s, baseline, envelope.min_w, envelope.max_w, envelope)
-        return self._record(t, dt_s, baseline, power)
+        power = apply_commitment(self.commitment, t, baseline, producer_envelope(self.available_w))
+        power = self._record(t, dt_s, baseline, power)
+        if self.in_outage(t):
+            self.available_w = 0.0  # offline: nothing available to deliver or to curtail
+        self.available_history.add(t.timestamp(), dt_s, self.available_w)
+        return power
+
+    def delivery_risk_w(
+        self, t: datetime, direction: Direction, amount_w: float, window_s: float
+    ) -> float | None:
+        """The weather's risk: settled against its measured available power (see the class), a producer
+        misses only what the weather takes away from the room it needs (`shortfall_risk_w`)."""
+        h = self.headroom_w
+
+        def room(available: float) -> float:
+            return min(h, available) if direction is Direction.UP else max(0.0, available - h)
+
+        return shortfall_risk_w(self.available_history, room, amount_w, t.timestamp(), window_s)
 
     def feasible_w(self, direction: Direction, duration_s: float) -> float:
         """Room at the last step (persistence forecast of the weather), capped by the contract."""
@@ -249,8 +276,11 @@ class BatteryDer(_DerBase):
         self.state, power = battery.step(self.params, state, t, dt_s, rng)
         return self._record(t, dt_s, self.baseline_setpoint_w, power)
 
-    def baseline_risk_w(self, t: datetime, window_s: float) -> float | None:
-        """0 W: an idle battery's baseline is its setpoint, exactly known."""
+    def delivery_risk_w(
+        self, t: datetime, direction: Direction, amount_w: float, window_s: float
+    ) -> float | None:
+        """0 W: an idle battery's baseline is its setpoint, exactly known, and `feasible_w` already
+        checked that its charge sustains the amount."""
         return 0.0
 
     def feasible_w(self, direction: Direction, duration_s: float) -> float:
@@ -266,7 +296,7 @@ class BatteryDer(_DerBase):
 
 WARM_UP_S = 3 * 3600.0
 """How much past a new DER runs through before its first reading: the meter history a real prosumer
-has, which its baseline risk estimate needs (`domain.delivery.baseline_risk_w`)."""
+has, which its risk estimates need (`Der.delivery_risk_w`)."""
 
 
 def warm_up(der: Der, until: datetime, rng: np.random.Generator, dt_s: float = 120.0) -> None:
@@ -284,10 +314,7 @@ def make_der(entry: PopulationEntry, profiles: Profiles, outages: Iterable[Outag
     limits = (terms.capacity_w, terms.flex_up_w, terms.flex_down_w)
     if isinstance(spec, solar.PvSystem):
         sp = solar.SolarParams(spec, profiles.pv(spec.lat, spec.lon, spec.tilt_deg, spec.azimuth_deg))
-        state = solar.initial_state(sp, rng)
-        return ProducerDer(
-            Kind.SOLAR, sp, state, solar.step, *limits, outages=outages, shape=sp.profile.clear.at_epoch
-        )
+        return ProducerDer(Kind.SOLAR, sp, solar.initial_state(sp, rng), solar.step, *limits, outages=outages)
     if isinstance(spec, wind.WindParams):
         return ProducerDer(
             Kind.WIND, spec, wind.initial_state(spec, rng), wind.step, *limits, outages=outages

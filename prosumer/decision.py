@@ -15,11 +15,11 @@ Checks, in order, each with the reason code it declines with (`contracts.types.D
 3. nothing to commit (no contracted flexibility that way) -> UNSPECIFIED;
 4. it cannot move that much now: a battery -> STATE_OF_CHARGE (its charge cannot sustain it for the
    duration), others -> INSUFFICIENT_FORECAST (persistence of the last step's weather or load);
-5. it could not prove it: the settlement baseline's expected error (`domain.delivery.baseline_risk_w`,
-   from its own history; unknown while the history is short) exceeds `max_risk_share` of the amount
-   -> INSUFFICIENT_FORECAST. The contract pays only deliveries within 10 %: a weather- or
-   household-driven DER whose baseline alone wanders by more than that earns penalties and a lower
-   reputation by accepting, so a prudent prosumer declines;
+5. it could not deliver it provably: how far its measured delivery may miss the amount (`risk_w`,
+   `domain.der.Der.delivery_risk_w` from its own history: the weather taking away a producer's room,
+   the settlement baseline's error for a household; unknown while the history is short) exceeds
+   `max_risk_share` of the amount -> INSUFFICIENT_FORECAST. The contract pays only deliveries within
+   10 %: accepting what it cannot deliver provably earns penalties and a lower reputation;
 6. the willingness draw says no -> UNWILLING.
 
 Otherwise it accepts (fair) or applies (reputation). Outages are unforeseen (R12): only an ongoing
@@ -67,7 +67,7 @@ class DerView:
     max_duration_s: int
     feasible_w: float  # what the DER can move in that direction for the duration, right now
     in_outage: bool
-    baseline_risk_w: float | None = 0.0  # expected settlement baseline error (RMS); None = unknown yet
+    risk_w: float | None = 0.0  # how far its measured delivery may miss (RMS, W); None = unknown yet
 
 
 @dataclass(frozen=True)
@@ -115,19 +115,19 @@ def decide(
         return _decline(
             amount, reason, f"can move {der.feasible_w:.0f} W {_way(request)} now, {amount} W needed"
         )
-    risk = der.baseline_risk_w
+    risk = der.risk_w
     if risk is None:
         return _decline(
             amount,
             DeclineReason.INSUFFICIENT_FORECAST,
-            "too little history to know how far the settlement baseline wanders",
+            "too little history to know how far its measured delivery may miss",
         )
     if risk > max_risk_share * amount:
         return _decline(
             amount,
             DeclineReason.INSUFFICIENT_FORECAST,
-            f"too variable to prove: the baseline wanders by ~{risk:.0f} W, more than "
-            f"{max_risk_share:.0%} of {amount} W",
+            f"too variable to deliver provably: its measured delivery may miss by ~{risk:.0f} W, more "
+            f"than {max_risk_share:.0%} of {amount} W",
         )
     if draw >= willingness:
         return _decline(amount, DeclineReason.UNWILLING, f"not willing (draw {draw:.2f} >= {willingness:g})")

@@ -45,10 +45,11 @@ class Reading:
     energy_wh: float  # meter counter at `timestamp`
     soc: float | None
     status: str  # ok | outage | modulating
+    available_w: float | None = None  # producers: what the weather allowed over the same span
 
     def wire(self) -> dict[str, Any]:
         """The JSON body of `aggregator.wire.ReadingIn`."""
-        return {
+        body = {
             "seq": self.seq,
             "timestamp": self.timestamp.isoformat(),
             "power_w": self.power_w,
@@ -56,6 +57,9 @@ class Reading:
             "soc": self.soc,
             "status": self.status,
         }
+        if self.available_w is not None:
+            body["available_w"] = self.available_w
+        return body
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,8 @@ class Meter:
             self.energy_wh += power * dt / 3600.0
             status = self._status(t)
             soc = _soc(self.der)
-        return Reading(round(taken_real * 1000), taken_real, t, power, energy, soc, status)
+            available = getattr(self.der, "available_w", None)
+        return Reading(round(taken_real * 1000), taken_real, t, power, energy, soc, status, available)
 
     def edges(self) -> tuple[float, ...]:
         """Real times of the current window's start and end (none without a window)."""
@@ -142,10 +147,14 @@ class Meter:
         with self._lock:
             return self.der.feasible_w(Direction(int(direction)), duration_s)
 
-    def baseline_risk_w(self, now_real: float, duration_s: float) -> float | None:
-        """The settlement baseline's expected error for a window of `duration_s` (simulated s)."""
+    def delivery_risk_w(
+        self, now_real: float, direction: ChainDirection, amount_w: float, duration_s: float
+    ) -> float | None:
+        """How far a delivery of `amount_w` over `duration_s` (simulated s) may miss (see
+        `Der.delivery_risk_w`)."""
         with self._lock:
-            return self.der.baseline_risk_w(self.clock.sim_time(now_real), duration_s)
+            t = self.clock.sim_time(now_real)
+            return self.der.delivery_risk_w(t, Direction(int(direction)), amount_w, duration_s)
 
     def in_outage(self, now_real: float) -> bool:
         with self._lock:

@@ -30,7 +30,7 @@ from domain.outages import Outage
 from flexsim.errors import ContractRevert, FlexsimError
 from prosumer.chain_side import ChainSide
 from prosumer.contract import after_outage, renegotiation
-from prosumer.decision import Action, DerView, RequestView, decide
+from prosumer.decision import Action, DerView, RequestView, commitment_w, decide
 from prosumer.events import EventFollower, MarketEvent
 from prosumer.meter import Meter
 from prosumer.settings import ProsumerSettings
@@ -206,6 +206,7 @@ class ChainWorker:
             log.info("request %d: acceptance closed at %d; not answering", view.request_id, known.deadline)
             return
         flex = self.terms.flex_up_w if view.direction == Direction.UP else self.terms.flex_down_w
+        amount = commitment_w(view, self.terms.capacity_w, flex)
         der = DerView(
             self.terms.kind,
             self.terms.capacity_w,
@@ -213,7 +214,7 @@ class ChainWorker:
             self.terms.max_duration_s,
             self.meter.feasible_w(view.direction, view.duration_s),
             self.meter.in_outage(now),
-            self.meter.baseline_risk_w(now, view.duration_s),
+            self.meter.delivery_risk_w(now, view.direction, amount, view.duration_s),
         )
         decision = decide(
             view,

@@ -98,6 +98,7 @@ def _reading_out(r: Reading) -> ReadingOut:
         energy_wh=r.energy_wh,
         soc=r.soc,
         status=STATUS_NAMES[r.status],
+        available_w=r.available_w,
     )
 
 

@@ -248,7 +248,7 @@ def raw_ceiling(database_url: str, size: int, total: int) -> dict[str, Any]:
     sql = insert_sql(engine.dialect.name, "readings_ceiling")
     now = time.time()
     rows = [
-        (f"0x{p:040x}", s, now + s, 0, 4000.0, 5.0 * s, None, 0, now)
+        (f"0x{p:040x}", s, now + s, 0, 4000.0, 5.0 * s, None, 0, now, None)
         for s in range(total // 64)
         for p in range(64)
     ]

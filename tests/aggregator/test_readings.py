@@ -37,6 +37,9 @@ def stored(api: TestClient, **params: str) -> list[dict]:
         ({"status": "broken"}, "'ok', 'outage' or 'modulating'"),
         ({"colour": "red"}, "Extra inputs are not permitted"),
         ({"energy_wh": None}, "energy_wh"),
+        ({"available_w": -1.0}, "greater than or equal to 0"),
+        ({"available_w": 3_000.0}, "exceeds available_w = 3000 W"),  # power 4,000 W: more than the sun
+        ({"available_w": 12_001.0}, "available_w = 12001 W exceeds 1.5 x"),
     ],
 )
 def test_invalid_readings_are_refused_with_the_reason(
@@ -185,3 +188,16 @@ def test_rejections_are_counted(api: TestClient, logged: dict) -> None:
     api.post("/readings/batch", json={"readings": [make_reading(2, soc=3)]}, headers=logged["solar"])
     metrics = api.get("/metrics").text
     assert "flexsim_aggregator_readings_rejected_total 3" in metrics
+
+
+def test_available_power_is_stored_for_producers_and_refused_for_others(
+    api: TestClient, logged: dict
+) -> None:
+    ok = api.post("/readings", json=make_reading(1, available_w=4_500.0), headers=logged["solar"])
+    assert ok.is_success, ok.text
+    reply = api.post(
+        "/readings", json=make_reading(1, power_w=-500.0, available_w=0.0), headers=logged["consumer"]
+    )
+    assert reply.status_code == 422 and "available_w is only for producers" in reply.json()["detail"]
+    (row,) = stored(api)
+    assert row["available_w"] == 4_500.0

@@ -21,7 +21,7 @@ def row(
     status: int = 0,
     soc: float | None = None,
 ) -> Row:
-    return (prosumer, seq, t, kind, power, seq * 10.0, soc, status, 1.0)
+    return (prosumer, seq, t, kind, power, seq * 10.0, soc, status, 1.0, None)
 
 
 def test_insert_says_stored_or_duplicate_per_row(db: Database) -> None:

@@ -134,21 +134,21 @@ def test_commitment_mirrors_the_contract(
     ],
 )
 def test_it_declines_what_it_could_not_prove(risk: float | None, action: Action) -> None:
-    decision = decide(make_request(), make_der_view(baseline_risk_w=risk), 1.0, DRAW_YES)
+    decision = decide(make_request(), make_der_view(risk_w=risk), 1.0, DRAW_YES)
     assert decision.action == action
     if action == Action.DECLINE:
         assert decision.reason == DeclineReason.INSUFFICIENT_FORECAST
-        assert "baseline" in decision.why
+        assert "miss" in decision.why
 
 
 def test_a_braver_prosumer_takes_more_risk() -> None:
-    view = make_der_view(baseline_risk_w=200.0)
+    view = make_der_view(risk_w=200.0)
     assert decide(make_request(), view, 1.0, DRAW_YES).action == Action.DECLINE
     assert decide(make_request(), view, 1.0, DRAW_YES, max_risk_share=0.25).action == Action.ACCEPT
 
 
 def test_infeasibility_wins_over_risk_and_risk_over_unwillingness() -> None:
-    infeasible = make_der_view(feasible_w=0.0, baseline_risk_w=None)
+    infeasible = make_der_view(feasible_w=0.0, risk_w=None)
     assert decide(make_request(), infeasible, 0.0, 0.99).reason == DeclineReason.STATE_OF_CHARGE
-    risky = make_der_view(baseline_risk_w=None)
+    risky = make_der_view(risk_w=None)
     assert decide(make_request(), risky, 0.0, 0.99).reason == DeclineReason.INSUFFICIENT_FORECAST

@@ -129,3 +129,17 @@ def test_the_energy_counter_survives_a_restart_of_the_same_contract_only(tmp_pat
     assert load_energy(path, "0xA@0xOther") == 0.0  # a new deployment starts a new meter
     path.write_text("not json")
     assert load_energy(path, "0xA@0xR") == 0.0
+
+
+def test_a_producer_reports_what_the_weather_allowed_and_others_do_not(tmp_path: Path) -> None:
+    entry = sample_entry(SEED, indices_of(Kind.SOLAR, 1)[0])
+    outage = Outage(SIM0 + timedelta(minutes=30), SIM0 + timedelta(minutes=50))
+    der = make_der(entry, Profiles(tmp_path), [outage])
+    readings = run(Meter(der, SimClock(SIM0, SPEED, REAL0), entry.rng(Stream.RUNTIME)), 60)
+    assert all(r.available_w is not None and 0 <= r.power_w <= r.available_w for r in readings)
+    assert any(r.available_w and r.available_w > r.power_w for r in readings)  # it keeps headroom
+    offline = [r for r in readings if r.status == "outage"]
+    assert offline and all(r.available_w == 0 for r in offline)  # nothing to curtail while offline
+    assert "available_w" in readings[0].wire()
+    battery = run(battery_meter(tmp_path), 5)
+    assert all(r.available_w is None and "available_w" not in r.wire() for r in battery)
