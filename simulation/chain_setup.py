@@ -92,7 +92,10 @@ def prepare_chain(
         first_block = int(chain.rpc(lambda: chain.w3.eth.block_number, "block number"))
     if external:
         _save(d, out.parent / "deployment" / "manifest.json")
-    manifest = _save(d, out / "deployment" / "manifest.json", block=first_block)
+    # From here on the deployment starts at this strategy's first block: the aggregator's chain sync,
+    # the report and its cross-check read this strategy's events only, not earlier runs'.
+    d.manifest = d.manifest.model_copy(update={"block": first_block})
+    manifest = _save(d, out / "deployment" / "manifest.json")
     _record(out, scenario, chain, d, source if reused else None, aggregator, funder, plan)
     run = StrategyRun(strategy, out, d, aggregator, rpc_url, manifest, scenario.sim_start, 0.0)
     run.funder, run.funding = funder, plan
@@ -125,14 +128,13 @@ def _keep(d: Deployment, settings: ChainSettings, external: bool, progress: Prog
     return kept
 
 
-def _save(d: Deployment, path: Path, block: int | None = None) -> Path:
-    manifest = d.manifest if block is None else d.manifest.model_copy(update={"block": block})
+def _save(d: Deployment, path: Path) -> Path:
     abis = {
         "Registry": list(d.registry.contract.abi),
         "FlexToken": list(d.token.contract.abi),
         "FlexibilityMarket": list(d.market.contract.abi),
     }
-    return manifest.save(path, abis)  # type: ignore[arg-type]
+    return d.manifest.save(path, abis)  # type: ignore[arg-type]
 
 
 def _market(path: Path) -> str:

@@ -18,6 +18,7 @@ from contracts.anvil import AnvilConfig, dev_keys, start_anvil
 from contracts.chain import Chain
 from contracts.sender import Sender
 from simulation.scenario import load_scenario
+from tests.simulation.test_run_e2e import tiny
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.chain]
 
@@ -113,3 +114,26 @@ def test_a_volta_like_run_through_the_volta_settings_settles_on_the_reused_deplo
         assert all(0 < b < ran_on["funding_per_prosumer_wei"] for b in funded)  # they spent some gas
         spent = FUNDER_START - chain.balance(funder.address)
         assert 4 * ran_on["funding_per_prosumer_wei"] <= spent < 10**16
+
+
+def test_both_strategies_share_one_deployment_kept_for_later_runs(tmp_path: Path) -> None:
+    """`--rpc-url` turns the embedded `quick` scenario into a run on an external (automining) anvil:
+    the first strategy deploys and keeps the manifest, the second reuses it and clears the first's
+    registrations; each report counts its own requests only. No keys set: anvil's, the deployer funds."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(tiny().to_toml())
+    with start_anvil(AnvilConfig(accounts=2)) as anvil:
+        out = tmp_path / "results"
+        run = ["run", "--scenario", str(scenario), "--rpc-url", anvil.rpc_url, "--out", str(out)]
+        flexsim(run, {}, tmp_path, 300)
+
+    kept = json.loads((tmp_path / "deployment" / "chain-31337" / "manifest.json").read_text())
+    for strategy, how in (("fair", "new"), ("reputation", f"reused {out / 'deployment' / 'manifest.json'}")):
+        ran_on = json.loads((out / strategy / "chain.json").read_text())
+        assert (ran_on["mode"], ran_on["deployment"]) == ("rpc", how)
+        assert ran_on["contracts"] == kept["contracts"]
+        summary = json.loads((out / strategy / "summary.json").read_text())
+        settled = summary["requests"].get("settled", 0)
+        assert settled >= 1, (strategy, summary["requests"])
+        assert summary["cross_check"]["matches"] and summary["cross_check"]["settled_on_chain"] == settled
+    assert len(json.loads((out / "reputation" / "prosumer-keys.json").read_text())) == 4
