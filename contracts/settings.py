@@ -28,6 +28,22 @@ class ChainSettings(BaseSettings):
     funder_key: SecretStr | None = Field(
         None, description="Key that funds prosumer accounts with native tokens (VT on Volta)."
     )
+    aggregator_key: SecretStr | None = Field(
+        None,
+        description="Key holding the aggregator role of the deployment a run uses; the deployer's "
+        "key when unset (`flexsim deploy` makes the deployer the aggregator unless told otherwise).",
+    )
+    manifest: Path | None = Field(
+        None, description="`flexsim run` on an external chain: reuse this deployment manifest."
+    )
+    redeploy: bool = Field(
+        False, description="`flexsim run` on an external chain: deploy anew instead of reusing one."
+    )
+    deployments_dir: Path = Field(
+        Path("deployment"),
+        description="Where `flexsim run` keeps each external chain's deployment "
+        "(<dir>/chain-<id>/manifest.json), reused by later runs on that chain.",
+    )
     fee_mode: Literal["eip1559", "legacy"] = Field("eip1559", description="Transaction type to send.")
     priority_fee_gwei: Decimal = Field(
         Decimal("0.1"), ge=0, description="EIP-1559 tip; web3's default of 1-1.5 gwei overpays on EW chains."

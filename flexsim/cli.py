@@ -74,6 +74,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from contracts.settings import ChainSettings
     from simulation.orchestrator import default_out, run_scenario
     from simulation.scenario import load_scenario
 
@@ -82,7 +83,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if args.prosumers is not None and scenario.ramp.initial > args.prosumers:
         scenario = scenario.with_overrides(**{"ramp.initial": args.prosumers})
-    summaries = run_scenario(scenario, args.out or default_out(scenario), progress=_progress)
+    given = {"rpc_url": args.rpc_url, "manifest": args.manifest, "redeploy": args.redeploy or None}
+    chain = ChainSettings(**{k: v for k, v in given.items() if v is not None})  # options over CHAIN_*
+    summaries = run_scenario(scenario, args.out or default_out(scenario), progress=_progress, chain=chain)
     print(json.dumps({s: _headline(v) for s, v in summaries.items()}, indent=2))
     return 0
 
@@ -228,6 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=["fair", "reputation", "both"], default=None)
     p.add_argument(
         "--out", type=Path, default=None, help="results folder (default results/<scenario>-<time>)"
+    )
+    p.add_argument(
+        "--rpc-url", default=None, help="run on this chain instead of the scenario's (over CHAIN_RPC_URL)"
+    )
+    p.add_argument("--manifest", type=Path, default=None, help="reuse this deployment (over CHAIN_MANIFEST)")
+    p.add_argument(
+        "--redeploy",
+        action="store_true",
+        help="deploy anew on an external chain instead of reusing deployment/chain-<id>/manifest.json",
     )
     p.set_defaults(handler=cmd_run)
 

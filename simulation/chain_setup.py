@@ -1,11 +1,22 @@
-"""The chain side of a run: deploy (or reuse a manifest), the prosumer keys, and their funding (R14).
+"""The chain side of a run: connect (chain id checked first), deploy or reuse a deployment, the
+prosumer keys, and their funding (R14).
 
-Everything here is the same code path for an embedded anvil, any RPC URL and the Volta testnet.
+Everything here is one code path for an embedded anvil, a Volta-like anvil and the Volta testnet;
+only the keys differ (an embedded anvil signs with its development keys).
+
+Which deployment a strategy uses, on an external chain, first match wins:
+1. the one an earlier strategy of this run used (`<run>/deployment/manifest.json`: `both` shares it);
+2. the manifest given (`--manifest`, `CHAIN_MANIFEST`, the scenario's `chain.manifest`);
+3. the one kept from an earlier run on this chain (`deployment/chain-<id>/manifest.json`), unless
+   `--redeploy`;
+4. a new deployment, kept there for later runs.
+On a public chain a deployment costs gas and leaves contracts behind, so reuse is the default.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,16 +25,18 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils import keccak
 
-from contracts.deploy import write_manifest
+from contracts.chain import Chain
 from contracts.deployment import Deployment
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
-from flexsim.errors import ConfigError
-from simulation.bootstrap import deploy_new
+from simulation.bootstrap import aggregator_key, attach, check_aggregator, deploy_new, funder_key
+from simulation.chain_target import embedded_settings, kept_manifest
+from simulation.funding import FundingPlan, check_funder, fund, plan_funding
+from simulation.leftovers import clear_leftovers
 from simulation.scenario import Scenario
 
+log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-LOCAL_FUNDING_WEI = 10**18
 
 
 @dataclass
@@ -33,9 +46,11 @@ class StrategyRun:
     deployment: Deployment
     aggregator: Sender
     rpc_url: str
-    manifest: Path
+    manifest: Path  # this strategy's copy: its `block` is where the strategy's own events begin
     sim_start: datetime
     real_start: float
+    funder: Sender | None = None
+    funding: FundingPlan | None = None
 
 
 def prosumer_key(seed: int, index: int) -> str:
@@ -44,17 +59,110 @@ def prosumer_key(seed: int, index: int) -> str:
 
 
 def prepare_chain(
-    scenario: Scenario, strategy: str, out: Path, rpc_url: str, progress: Progress
+    scenario: Scenario,
+    strategy: str,
+    out: Path,
+    rpc_url: str,
+    progress: Progress,
+    settings: ChainSettings | None = None,
 ) -> StrategyRun:
-    settings = ChainSettings(chain_id=scenario.chain.chain_id)  # type: ignore[call-arg]
-    manifest = out / "deployment" / "manifest.json"
+    """Gets `scenario.chain` (as `chain_target.effective_chain` resolved it) ready for one strategy."""
+    settings = settings or ChainSettings()
+    external = scenario.chain.mode != "embedded"
+    if not external:
+        settings = embedded_settings(settings)
+    expected = settings.model_copy(update={"chain_id": scenario.chain.chain_id})
+    chain = Chain.from_settings(expected, rpc_url=rpc_url)  # the chain id is checked before anything else
+    aggregator = Sender(chain, aggregator_key(chain, settings))
+    funder = Sender(chain, funder_key(chain, settings))
+    plan = plan_funding(scenario, float(settings.gas_margin), chain.max_fee_per_gas())
+    n = scenario.population.count
+    check_funder(chain, funder.address, plan.cost([plan.per_prosumer_wei] * n), f"{n} prosumer accounts")
+    source = _manifest_to_reuse(scenario, settings, chain.chain_id, out.parent) if external else None
+    reused = source is not None
+    if source is None:
+        d, _ = deploy_new(rpc_url, settings, aggregator.address, progress, chain=chain)
+        source = _keep(d, settings, external, progress)
+        first_block = d.manifest.block
+    else:
+        progress(f"reusing the deployment in {source} (market {_market(source)})")
+        d = attach(chain, source)
+        check_aggregator(d, aggregator.address, source)
+        clear_leftovers(d, aggregator, progress)
+        first_block = int(chain.rpc(lambda: chain.w3.eth.block_number, "block number"))
+    if external:
+        _save(d, out.parent / "deployment" / "manifest.json")
+    # From here on the deployment starts at this strategy's first block: the aggregator's chain sync,
+    # the report and its cross-check read this strategy's events only, not earlier runs'.
+    d.manifest = d.manifest.model_copy(update={"block": first_block})
+    manifest = _save(d, out / "deployment" / "manifest.json")
+    _record(out, scenario, chain, d, source if reused else None, aggregator, funder, plan)
+    run = StrategyRun(strategy, out, d, aggregator, rpc_url, manifest, scenario.sim_start, 0.0)
+    run.funder, run.funding = funder, plan
+    return run
+
+
+def _manifest_to_reuse(
+    scenario: Scenario, settings: ChainSettings, chain_id: int, run_dir: Path
+) -> Path | None:
+    shared = run_dir / "deployment" / "manifest.json"
+    if shared.is_file():
+        return shared
     if scenario.chain.manifest:
-        raise ConfigError("reusing a manifest needs the aggregator key of that deployment: not supported yet")
-    d, aggregator = deploy_new(rpc_url, settings, progress=progress)
-    assert d.artifacts is not None
-    write_manifest(d, d.artifacts, manifest)
-    sim_start = scenario.sim_start
-    return StrategyRun(strategy, out, d, aggregator, rpc_url, manifest, sim_start, 0.0)
+        return Path(scenario.chain.manifest)
+    kept = kept_manifest(settings, chain_id)
+    if kept.is_file() and not settings.redeploy:
+        return kept
+    return None
+
+
+def _keep(d: Deployment, settings: ChainSettings, external: bool, progress: Progress) -> Path | None:
+    """Keeps a new deployment on an external chain where later runs find it."""
+    if not external:
+        return None
+    kept = _save(d, kept_manifest(settings, d.chain.chain_id))
+    progress(
+        f"deployed; manifest kept at {kept}: later runs on chain {d.chain.chain_id} reuse it "
+        "(`flexsim run --redeploy` deploys anew)"
+    )
+    return kept
+
+
+def _save(d: Deployment, path: Path) -> Path:
+    abis = {
+        "Registry": list(d.registry.contract.abi),
+        "FlexToken": list(d.token.contract.abi),
+        "FlexibilityMarket": list(d.market.contract.abi),
+    }
+    return d.manifest.save(path, abis)  # type: ignore[arg-type]
+
+
+def _market(path: Path) -> str:
+    return str(json.loads(path.read_text())["contracts"]["market"])
+
+
+def _record(
+    out: Path,
+    scenario: Scenario,
+    chain: Chain,
+    d: Deployment,
+    source: Path | None,
+    aggregator: Sender,
+    funder: Sender,
+    plan: FundingPlan,
+) -> None:
+    """`chain.json`: the chain this strategy ran on, and how (no keys)."""
+    info = {
+        "rpc_url": chain.rpc_url,
+        "chain_id": chain.chain_id,
+        "mode": scenario.chain.mode,
+        "deployment": f"reused {source}" if source else "new",
+        "contracts": d.manifest.contracts.model_dump(),
+        "aggregator": aggregator.address,
+        "funder": funder.address,
+        "funding_per_prosumer_wei": plan.per_prosumer_wei,
+    }
+    (out / "chain.json").write_text(json.dumps(info, indent=2))
 
 
 def prosumer_keys(scenario: Scenario, out: Path) -> list[str]:
@@ -72,7 +180,5 @@ def prosumer_keys(scenario: Scenario, out: Path) -> list[str]:
 
 
 def fund_prosumers(run: StrategyRun, keys: list[str], progress: Progress) -> None:
-    progress(f"funding {len(keys)} prosumer accounts with native tokens for gas (R14)")
-    hashes = [run.aggregator.submit_value(Account.from_key(k).address, LOCAL_FUNDING_WEI) for k in keys]
-    for h in hashes:
-        run.aggregator.wait(h)
+    assert run.funder is not None and run.funding is not None, "prepare_chain sets the funder"
+    fund(run.funder, run.funding, [Account.from_key(k).address for k in keys], progress)

@@ -21,10 +21,12 @@ from typing import Any
 import httpx
 
 from contracts.anvil import AnvilConfig, free_port, start_anvil
+from contracts.settings import ChainSettings
 from flexsim.errors import ChainError
 from simulation import collect
 from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
+from simulation.chain_target import effective_chain, embedded_chain_id
 from simulation.processes import ProcessGroup
 from simulation.report import write_csvs, write_html, write_plots
 from simulation.scenario import Scenario
@@ -35,13 +37,15 @@ Progress = Callable[[str], None]
 SETTLE_GRACE_S = 120.0
 
 
-def run_scenario(scenario: Scenario, out: Path, progress: Progress) -> dict[str, Any]:
+def run_scenario(
+    scenario: Scenario, out: Path, progress: Progress, chain: ChainSettings | None = None
+) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.toml").write_text(scenario.to_toml())
     summaries, plots = {}, {}
     for strategy in scenario.strategies:
         progress(f"--- strategy {strategy} ---")
-        summary, names = _run_strategy(scenario, strategy, out / strategy, progress)
+        summary, names = _run_strategy(scenario, strategy, out / strategy, progress, chain)
         summaries[strategy], plots[strategy] = summary, names
     report = write_html(out, scenario.to_toml(), summaries, plots)
     (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries), indent=2))
@@ -60,16 +64,18 @@ def _run_info(scenario: Scenario, summaries: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_strategy(
-    scenario: Scenario, strategy: str, out: Path, progress: Progress
+    scenario: Scenario, strategy: str, out: Path, progress: Progress, chain: ChainSettings | None = None
 ) -> tuple[dict[str, Any], list[str]]:
     out.mkdir(parents=True, exist_ok=True)
+    settings = chain or ChainSettings()
+    scenario = effective_chain(scenario, settings)  # CHAIN_* settings over the scenario's [chain]
     c = scenario.chain
     anvil = None
     if c.mode == "embedded":
         progress("starting an embedded anvil chain (London)")
         anvil = start_anvil(
             AnvilConfig(
-                chain_id=73799 if c.block_time_s else 31337,
+                chain_id=embedded_chain_id(c),
                 block_time_s=c.block_time_s or None,
                 gas_limit=c.gas_limit,
                 accounts=2,
@@ -77,7 +83,7 @@ def _run_strategy(
         )
     try:
         rpc_url = anvil.rpc_url if anvil else c.rpc_url
-        run = prepare_chain(scenario, strategy, out, rpc_url, progress)
+        run = prepare_chain(scenario, strategy, out, rpc_url, progress, settings)
         with ProcessGroup(out / "logs") as group:
             _play(scenario, run, group, progress)
         progress("collecting results from the chain and the aggregator's database")

@@ -1,0 +1,78 @@
+"""What earlier runs left on a reused deployment, cleared before a new run starts.
+
+A run's prosumers stay registered when it ends (their processes stop; their contracts run for 30
+simulated days). On a reused deployment their flexibility would still count in the fair shares of
+the next run's requests, so the aggregator terminates every registration still in force. A request
+left open by an interrupted run would block the next one (one request at a time): it is cancelled
+when its window has not started yet; otherwise the run stops with what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from contracts.anvil import chain_time
+from contracts.deployment import Deployment
+from contracts.sender import Sender
+from contracts.types import RequestStatus
+from flexsim.errors import ChainError
+
+log = logging.getLogger(__name__)
+
+LOG_RANGE = 2_000
+
+
+def clear_leftovers(d: Deployment, aggregator: Sender, progress: Callable[[str], None]) -> None:
+    close_open_request(d, aggregator, progress)
+    terminate_registrations(d, aggregator, progress)
+
+
+def close_open_request(d: Deployment, aggregator: Sender, progress: Callable[[str], None]) -> None:
+    rid = d.market.current_request_id()
+    if rid == 0:
+        return
+    info = d.market.request(rid)
+    if info.status != RequestStatus.OPEN:
+        return
+    if chain_time(d.chain.w3) < info.start:
+        progress(f"cancelling request {rid}, left open by an earlier run before its window started")
+        d.market.cancel_request(aggregator, rid)
+        return
+    end = datetime.fromtimestamp(info.end, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    raise ChainError(
+        f"request {rid} on market {d.market.address} was left open by an earlier run (window until {end}) "
+        "and can no longer be cancelled; a new run cannot open requests until it is settled: deploy "
+        "anew with `flexsim run --redeploy`"
+    )
+
+
+def registered(d: Deployment) -> list[str]:
+    """Every account that ever registered on this deployment, in order of first registration."""
+    event = d.registry.contract.events.Registered()
+    head = int(d.chain.rpc(lambda: d.chain.w3.eth.block_number, "block number"))
+    seen: dict[str, None] = {}
+    for start in range(d.manifest.block, head + 1, LOG_RANGE):
+        stop = min(head, start + LOG_RANGE - 1)
+        logs = d.chain.rpc(
+            lambda a=start, b=stop: event.get_logs(from_block=a, to_block=b),  # type: ignore[misc]
+            "Registered logs",
+        )
+        seen.update((str(e["args"]["prosumer"]), None) for e in logs)
+    return list(seen)
+
+
+def terminate_registrations(d: Deployment, aggregator: Sender, progress: Callable[[str], None]) -> int:
+    """Terminates every registration still in force; returns how many."""
+    if d.registry.totals()[2] == 0:
+        return 0
+    stale = [p for p in registered(d) if d.registry.registration_of(p).terms.capacity_w != 0]
+    if not stale:
+        return 0
+    progress(f"terminating {len(stale)} registrations left by earlier runs on this deployment")
+    fn = d.registry.contract.functions.terminate
+    hashes = [aggregator.submit(fn(p)) for p in stale]
+    for h in hashes:
+        aggregator.wait(h, "terminate")
+    return len(stale)
