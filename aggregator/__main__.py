@@ -39,6 +39,7 @@ def settings_from(args: argparse.Namespace) -> AggregatorSettings:
 
     from aggregator.settings import AggregatorSettings
     from flexsim.errors import ConfigError
+    from flexsim.validation import problems
 
     overrides = {
         name: value
@@ -48,10 +49,7 @@ def settings_from(args: argparse.Namespace) -> AggregatorSettings:
     try:
         return AggregatorSettings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"AGGREGATOR_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid aggregator settings: {problems}") from None
+        raise ConfigError(f"invalid aggregator settings: {problems(exc, 'AGGREGATOR_')}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -46,6 +46,7 @@ def load_settings(args: argparse.Namespace) -> ProsumerSettings:
     from pydantic import ValidationError
 
     from flexsim.errors import ConfigError
+    from flexsim.validation import problems
     from prosumer.settings import ProsumerSettings
 
     names = ("aggregator_url", "rpc_url", "manifest", "seed", "index", "key_file")
@@ -53,9 +54,7 @@ def load_settings(args: argparse.Namespace) -> ProsumerSettings:
     try:
         return ProsumerSettings(**overrides)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid setting PROSUMER_{field.upper()}: {first['msg']}") from None
+        raise ConfigError(f"invalid prosumer settings: {problems(exc, 'PROSUMER_')}") from None
 
 
 def configure_logging(who: str, level: int = logging.INFO) -> None:

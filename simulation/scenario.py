@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from flexsim.errors import ConfigError
+from flexsim.validation import problems
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -154,10 +155,7 @@ def validate(data: dict[str, object], source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(scenario)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"invalid scenario {source}: {problems}") from None
+        raise ConfigError(f"invalid scenario {source}: {problems(exc, whole='(scenario)')}") from None
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
