@@ -105,3 +105,12 @@ def test_two_draws_are_taken_whatever_happens() -> None:
     assert renegotiation(MODEL, MODEL, 60, 0.0, 0.0, False, c) is None
     d.random(), d.random()
     assert c.random() == d.random()
+
+
+def test_the_models_codes_are_the_chains() -> None:
+    """`domain` stays free of the chain package; its enums must keep the chain's codes."""
+    from contracts.types import Direction as ChainDirection
+    from domain.kinds import Direction
+
+    assert {k.name: k.value for k in Kind} == {k.name: k.value for k in SourceKind}
+    assert {d.name: d.value for d in Direction} == {d.name: d.value for d in ChainDirection}
