@@ -25,7 +25,6 @@ from domain.delivery import (
     Shape,
     baseline_risk_w,
     controlled_power,
-    flat,
     reference,
     shortfall_risk_w,
 )
@@ -71,17 +70,11 @@ class Der(Protocol):
 
 
 class _DerBase:
-    """Contract limits, the current commitment, the outage schedule and the power history (for setpoint
-    control and the baseline risk, `domain.delivery`) shared by every kind."""
+    """Contract limits, the current commitment, the outage schedule and the history of delivered power
+    shared by every kind."""
 
     def __init__(
-        self,
-        kind: Kind,
-        capacity_w: float,
-        flex_up_w: float,
-        flex_down_w: float,
-        outages: Iterable[Outage],
-        shape: Shape = flat,
+        self, kind: Kind, capacity_w: float, flex_up_w: float, flex_down_w: float, outages: Iterable[Outage]
     ) -> None:
         self.kind = kind
         self.capacity_w = float(capacity_w)
@@ -90,9 +83,7 @@ class _DerBase:
         self.commitment: Commitment | None = None
         self.last_power_w = 0.0
         self.last_baseline_w = 0.0
-        self.shape = shape
         self.history = PowerHistory()
-        self._reference: Reference | None = None
 
     def limit_w(self, direction: Direction) -> float:
         """The most this DER may be asked to move in `direction` (contract and 25 % rule)."""
@@ -111,37 +102,10 @@ class _DerBase:
     def cancel(self) -> None:
         """Drop the current commitment (back to baseline at once)."""
         self.commitment = None
-        self._reference = None
 
     def in_outage(self, t: datetime) -> bool:
         """True when `t` lies in an outage of the schedule."""
         return in_outage(self.outages, t)
-
-    def delivery_risk_w(
-        self, t: datetime, direction: Direction, amount_w: float, window_s: float
-    ) -> float | None:
-        """How far (W, RMS) the measured delivery of `amount_w` over `window_s` may miss it: here the
-        settlement baseline's error, from its own history; None while it does not know yet (see
-        `domain.delivery.baseline_risk_w`)."""
-        return baseline_risk_w(self.history, self.shape, t.timestamp(), window_s)
-
-    def _controlled(
-        self, t: datetime, dt_s: float, natural_w: float, low_w: float, high_w: float, envelope: Envelope
-    ) -> float:
-        """Power over [t, t + dt): inside a window, the reference line moved by the commitment, held
-        within [low, high] (setpoint control); outside it, the natural power (return to baseline).
-        Without a reference (no readings before the window) the natural power moved by the commitment."""
-        c = self.commitment
-        if c is None or not c.active(t):
-            return natural_w
-        start, end = c.start.timestamp(), c.end.timestamp()
-        ref = self._reference
-        if ref is None or (ref.start_s, ref.end_s) != (start, end):
-            ref = self._reference = reference(self.history, self.shape, start, end)
-        if ref is None:
-            return apply_commitment(c, t, natural_w, envelope)
-        target = ref.at(t.timestamp() + dt_s / 2) + c.direction.sign * c.committed_w
-        return controlled_power(target, low_w, high_w)
 
     def _record(self, t: datetime, dt_s: float, baseline_w: float, power_w: float) -> float:
         self.last_baseline_w = baseline_w
@@ -225,8 +189,15 @@ class ConsumerDer(_DerBase):
         flex_down_w: float,
         outages: Iterable[Outage] = (),
     ) -> None:
-        super().__init__(Kind.CONSUMER, capacity_w, flex_up_w, flex_down_w, outages, params.profile.at_epoch)
+        super().__init__(Kind.CONSUMER, capacity_w, flex_up_w, flex_down_w, outages)
         self.params, self.state = params, state
+        self.shape: Shape = params.profile.at_epoch  # the standard load profile's predictable part
+        self._reference: Reference | None = None
+
+    def cancel(self) -> None:
+        """Drop the current commitment and its reference (back to baseline at once)."""
+        super().cancel()
+        self._reference = None
 
     def step(self, t: datetime, dt_s: float, rng: np.random.Generator) -> float:
         """Advance and return the mean power over [t, t + dt) (W, <= 0)."""
@@ -242,6 +213,32 @@ class ConsumerDer(_DerBase):
         """Room around the last baseline, capped by the contract."""
         envelope = consumer_envelope(self.capacity_w)
         return feasible_w(direction, self.last_baseline_w, envelope, self.limit_w(direction))
+
+    def delivery_risk_w(
+        self, t: datetime, direction: Direction, amount_w: float, window_s: float
+    ) -> float | None:
+        """How far (W, RMS) the measured delivery of `amount_w` over `window_s` may miss it: the
+        settlement baseline's error, from its own history; None while it does not know yet (see
+        `domain.delivery.baseline_risk_w`)."""
+        return baseline_risk_w(self.history, self.shape, t.timestamp(), window_s)
+
+    def _controlled(
+        self, t: datetime, dt_s: float, natural_w: float, low_w: float, high_w: float, envelope: Envelope
+    ) -> float:
+        """Power over [t, t + dt): inside a window, the reference line moved by the commitment, held
+        within [low, high] (setpoint control); outside it, the natural power (return to baseline).
+        Without a reference (no readings before the window) the natural power moved by the commitment."""
+        c = self.commitment
+        if c is None or not c.active(t):
+            return natural_w
+        start, end = c.start.timestamp(), c.end.timestamp()
+        ref = self._reference
+        if ref is None or (ref.start_s, ref.end_s) != (start, end):
+            ref = self._reference = reference(self.history, self.shape, start, end)
+        if ref is None:
+            return apply_commitment(c, t, natural_w, envelope)
+        target = ref.at(t.timestamp() + dt_s / 2) + c.direction.sign * c.committed_w
+        return controlled_power(target, low_w, high_w)
 
 
 class BatteryDer(_DerBase):
