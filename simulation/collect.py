@@ -47,6 +47,7 @@ class RunData:
     balances: dict[str, int]
     reputations: dict[str, int]
     grid: list[dict[str, Any]] = field(default_factory=list)
+    launches: list[dict[str, Any]] = field(default_factory=list)  # prosumers started and removed
 
 
 def chain_events(d: Deployment) -> list[ChainEvent]:

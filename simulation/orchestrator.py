@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from contracts.anvil import AnvilConfig, free_port, start_anvil
 from flexsim.errors import ChainError
 from simulation import collect
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
+from simulation.launch import FleetLauncher
 from simulation.processes import ProcessGroup
+from simulation.ramp import Removal, plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots
 from simulation.scenario import Scenario
 from simulation.summary import summarise
@@ -103,6 +106,11 @@ def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: P
         "SIM_SPEED": str(scenario.speed),
         "SIM_REAL_START_EPOCH": str(run.real_start),
     }
+    ramp = scenario.ramp
+    steps = [_RampStep(st.at_s, st.indices) for st in ramp_steps(ramp, scenario.population.count)]
+    fleet = FleetLauncher.start(
+        group, run.out, _prosumer_env(scenario, run, url, clock_env), keys, ramp.delay_ms
+    )
     progress(f"starting the aggregator at {url}")
     aggregator = group.start(
         "aggregator",
@@ -121,35 +129,8 @@ def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: P
         },
     )
     _wait_healthy(url, aggregator)
-    prosumer_env = {
-        "PROSUMER_AGGREGATOR_URL": url,
-        "PROSUMER_RPC_URL": run.rpc_url,
-        "PROSUMER_MANIFEST": str(run.manifest),
-        "PROSUMER_SEED": str(scenario.seed),
-        "PROSUMER_READING_INTERVAL_S": str(scenario.reading_interval_s),
-        "PROSUMER_OUTAGE_RATE_PER_HOUR": str(scenario.incidents.outage_rate_per_hour),
-        "PROSUMER_OUTAGE_MEAN_DURATION_S": str(scenario.incidents.outage_mean_duration_s),
-        "PROSUMER_RENEGOTIATION_RATE_PER_HOUR": str(scenario.incidents.renegotiation_rate_per_hour),
-        "PROSUMER_RENEGOTIATION_AFTER_OUTAGE_RATE_PER_HOUR": str(
-            scenario.incidents.renegotiation_after_outage_rate_per_hour
-        ),
-        **{f"PROSUMER_{k}": v for k, v in clock_env.items()},
-    }
-
-    def start_prosumer(i: int) -> None:
-        group.start(
-            f"prosumer-{i:04d}",
-            "prosumer",
-            {**prosumer_env, "PROSUMER_INDEX": str(i), "PROSUMER_KEY": keys[i]},
-        )
-
-    ramp = scenario.ramp
     progress(f"starting {ramp.initial} prosumers, {ramp.delay_ms} ms apart")
-    started = 0
-    for i in range(ramp.initial):
-        start_prosumer(i)
-        started += 1
-        time.sleep(ramp.delay_ms / 1000)
+    steps[0].launch(fleet, progress)
     progress("starting the grid operator")
     grid = group.start(
         "grid_operator",
@@ -165,34 +146,86 @@ def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: P
             "GRID_SETTLE_TIMEOUT_S": str(SETTLE_GRACE_S + scenario.real_duration_s),
         },
     )
-    until = ramp.until or scenario.population.count
-    next_add = run.real_start + ramp.every_s / scenario.speed
     end = run.real_start + scenario.real_duration_s
+    pending: list[_RampStep | _RemovalStep] = [
+        *steps[1:],
+        *(_RemovalStep(r) for r in plan_removals(scenario)),
+    ]
+    pending.sort(key=lambda x: x.at_s)
     last_note = 0.0
-    while time.time() < end or grid.running:
-        now = time.time()
-        if ramp.add and started < until and now >= next_add:
-            for _ in range(min(ramp.add, until - started)):
-                start_prosumer(started)
-                started += 1
-            next_add += ramp.every_s / scenario.speed
-        if not aggregator.running:
-            raise ChainError(
-                f"the aggregator stopped (exit {aggregator.process.returncode}):\n{aggregator.tail()}"
-            )
-        if now - last_note >= 10:
-            sim_h = max(0.0, (now - run.real_start) * scenario.speed / 3600)
-            alive = sum(1 for c in group.children if c.name.startswith("prosumer") and c.running)
-            progress(
-                f"simulated {sim_h:5.2f} h of {scenario.duration_s / 3600:.2f}; {alive} prosumers running"
-            )
-            last_note = now
-        if now > end + SETTLE_GRACE_S + scenario.real_duration_s:
-            progress("the grid operator is still waiting for settlements; stopping")
-            break
-        time.sleep(0.5)
+    try:
+        while time.time() < end or grid.running:
+            now = time.time()
+            while pending and run.real_start + pending[0].at_s / scenario.speed <= now:
+                pending.pop(0).launch(fleet, progress)
+            if not aggregator.running:
+                raise ChainError(
+                    f"the aggregator stopped (exit {aggregator.process.returncode}):\n{aggregator.tail()}"
+                )
+            fleet.check()
+            if now - last_note >= 10:
+                sim_h = max(0.0, (now - run.real_start) * scenario.speed / 3600)
+                removed = sum(1 for e in fleet.events if e.kind == "remove")
+                progress(
+                    f"simulated {sim_h:5.2f} h of {scenario.duration_s / 3600:.2f}; "
+                    f"{fleet.running()} prosumers running, {removed} removed"
+                )
+                last_note = now
+            if now > end + SETTLE_GRACE_S + scenario.real_duration_s:
+                progress("the grid operator is still waiting for settlements; stopping")
+                break
+            time.sleep(0.5)
+    finally:
+        fleet.write(run.out / "prosumers.json")
     if grid.process.returncode not in (0, None):
         progress(f"grid operator exited with {grid.process.returncode}: {grid.tail(3)}")
+
+
+@dataclass(frozen=True)
+class _RampStep:
+    at_s: float
+    indices: tuple[int, ...]
+
+    def launch(self, fleet: FleetLauncher, progress: Progress) -> None:
+        if self.at_s > 0:
+            progress(f"adding {len(self.indices)} prosumers (DER arrivals)")
+        fleet.launch(list(self.indices))
+
+
+@dataclass(frozen=True)
+class _RemovalStep:
+    removal: Removal
+
+    @property
+    def at_s(self) -> float:
+        return self.removal.at_s
+
+    def launch(self, fleet: FleetLauncher, progress: Progress) -> None:
+        i = self.removal.index
+        if fleet.remove(i):
+            progress(f"removing prosumer {i} ({fleet.addresses[i]}): SIGUSR1, it removes its DER contract")
+        else:
+            progress(f"prosumer {i} is not running: nothing to remove")
+
+
+def _prosumer_env(
+    scenario: Scenario, run: StrategyRun, url: str, clock_env: dict[str, str]
+) -> dict[str, str]:
+    incidents = scenario.incidents
+    return {
+        "PROSUMER_AGGREGATOR_URL": url,
+        "PROSUMER_RPC_URL": run.rpc_url,
+        "PROSUMER_MANIFEST": str(run.manifest),
+        "PROSUMER_SEED": str(scenario.seed),
+        "PROSUMER_READING_INTERVAL_S": str(scenario.reading_interval_s),
+        "PROSUMER_OUTAGE_RATE_PER_HOUR": str(incidents.outage_rate_per_hour),
+        "PROSUMER_OUTAGE_MEAN_DURATION_S": str(incidents.outage_mean_duration_s),
+        "PROSUMER_RENEGOTIATION_RATE_PER_HOUR": str(incidents.renegotiation_rate_per_hour),
+        "PROSUMER_RENEGOTIATION_AFTER_OUTAGE_RATE_PER_HOUR": str(
+            incidents.renegotiation_after_outage_rate_per_hour
+        ),
+        **{f"PROSUMER_{k}": v for k, v in clock_env.items()},
+    }
 
 
 def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
@@ -206,6 +239,9 @@ def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
     grid_file = run.out / "grid_operator.json"
     if grid_file.is_file():
         data.grid = json.loads(grid_file.read_text())
+    launches = run.out / "prosumers.json"
+    if launches.is_file():
+        data.launches = json.loads(launches.read_text())
     return data
 
 

@@ -98,6 +98,26 @@ def cross_check(run: RunData) -> dict[str, Any]:
     return {"settled_on_chain": len(chain), "matches": not mismatches, "mismatches": mismatches}
 
 
+def removals(run: RunData) -> dict[str, Any]:
+    """Injected removals (SIGUSR1 to a running prosumer) against the `Removed` events on chain."""
+    asked = [e for e in run.launches if e["kind"] == "remove"]
+    on_chain = {str(e.args["prosumer"]).lower() for e in run.events if e.name == "Removed"}
+    return {
+        "injected": len(asked),
+        "removed_on_chain": len(on_chain),
+        "injected_and_on_chain": sum(1 for e in asked if e["address"].lower() in on_chain),
+        "prosumers": [
+            {
+                "index": e["index"],
+                "address": e["address"],
+                "real_t": e["real_t"],
+                "on_chain": e["address"].lower() in on_chain,
+            }
+            for e in asked
+        ],  # fmt: skip
+    }
+
+
 def summarise(run: RunData) -> dict[str, Any]:
     chain = settled_on_chain(run)
     totals = {
@@ -145,5 +165,7 @@ def summarise(run: RunData) -> dict[str, Any]:
             if run.reading_latency
             else None
         ),
+        "prosumers_started": sum(1 for e in run.launches if e["kind"] == "start"),
+        "removals": removals(run),
         "cross_check": cross_check(run),
     }
