@@ -17,8 +17,9 @@ so a killed parent leaves no prosumer behind.
 Two ways to start the children:
 
 - at once (default): every prosumer of `--first .. --first+count-1`, `--stagger-ms` apart;
-- on command (`--on-command`): the parent preloads that range and forks only when a line
-  `start I J K` arrives on its standard input (the prosumers I, J, K, `--stagger-ms` apart); the end
+- on command (`--on-command`): the parent forks only when a line `start I J K` arrives on its
+  standard input (the prosumers I, J, K of that range, `--stagger-ms` apart), preloading their
+  entries and profiles first (so each ramp step pays only for its own prosumers); the end
   of its input (the process that drove it is gone) stops every child. `flexsim run` ramps its
   population this way (R13).
 
@@ -73,9 +74,11 @@ class FleetOptions:
     log_dir: Path | None = None
 
 
-def preload(settings: ProsumerSettings, indices: list[int]) -> tuple[Profiles, dict[int, PopulationEntry]]:
+def preload(
+    settings: ProsumerSettings, indices: list[int], profiles: Profiles | None = None
+) -> tuple[Profiles, dict[int, PopulationEntry]]:
     """The population entries and their profiles, loaded into one shared `Profiles` memo."""
-    profiles = Profiles(settings.profile_cache_dir)
+    profiles = profiles or Profiles(settings.profile_cache_dir)
     entries = {i: sample_entry(settings.seed, i) for i in indices}
     for entry in entries.values():
         make_der(entry, profiles)  # reads (or computes) every profile this DER needs, once
@@ -107,7 +110,7 @@ def parse_command(line: str, known: set[int]) -> list[int]:
     indices = [int(w) for w in words[1:]]
     unknown = [i for i in indices if i not in known]
     if unknown:
-        raise ConfigError(f"fleet command {line.strip()!r}: prosumer {unknown[0]} is not preloaded")
+        raise ConfigError(f"fleet command {line.strip()!r}: prosumer {unknown[0]} is outside --first/--count")
     return indices
 
 
@@ -118,6 +121,7 @@ class _Fleet:
     profiles: Profiles
     entries: dict[int, PopulationEntry]
     keys: dict[int, str]
+    allowed: set[int]
     children: dict[int, int] = field(default_factory=dict)  # pid -> index
     record: dict[int, dict[str, int | None]] = field(default_factory=dict)  # index -> pid, exit
     stopping: bool = False
@@ -128,7 +132,21 @@ class _Fleet:
         for pid in list(self.children):
             _kill(pid, signal.SIGTERM)
 
+    def load(self, indices: list[int]) -> None:
+        """Preloads the entries and profiles of `indices` not loaded yet, then freezes the heap again
+        (a fleet on command loads each ramp step's prosumers when it is asked to start them)."""
+        todo = [i for i in indices if i not in self.entries]
+        if not todo:
+            return
+        started = time.monotonic()
+        _, entries = preload(self.settings, todo, self.profiles)
+        self.entries.update(entries)
+        gc.collect()
+        gc.freeze()
+        log.info("preloaded %d prosumers in %.1f s", len(todo), time.monotonic() - started)
+
     def fork(self, indices: list[int]) -> None:
+        self.load(indices)
         for n, i in enumerate(indices):
             if self.stopping:
                 break
@@ -190,12 +208,8 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
     if not indices:
         raise ConfigError("a fleet needs at least one prosumer (--count >= 1)")
     keys = load_keys(opts.keys_file, indices) if opts.keys_file else {}
-    started = time.monotonic()
-    profiles, entries = preload(settings, indices)
-    log.info("preloaded %d prosumers in %.1f s", len(indices), time.monotonic() - started)
-    gc.collect()
-    gc.freeze()
-    fleet = _Fleet(settings, opts, profiles, entries, keys)
+    fleet = _Fleet(settings, opts, Profiles(settings.profile_cache_dir), {}, keys, set(indices))
+    fleet.load([] if opts.on_command else indices)  # on command: each step loads its own prosumers
     signal.signal(signal.SIGTERM, fleet.stop)
     signal.signal(signal.SIGINT, fleet.stop)
     fleet.write_map()
@@ -221,7 +235,7 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
         *lines, pending = pending.split(b"\n")
         for line in lines:
             if line.strip():
-                fleet.fork(parse_command(line.decode(errors="replace"), set(entries)))
+                fleet.fork(parse_command(line.decode(errors="replace"), fleet.allowed))
     fleet.reap()
     log.info("fleet stopped (%d of %d children failed)", fleet.failed, len(fleet.record))
     return 0 if fleet.failed == 0 else 1

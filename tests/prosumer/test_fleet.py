@@ -49,3 +49,26 @@ def test_the_fleet_benchmark_measures_forked_prosumers() -> None:
     assert set(targets) == {"prosumer_processes", "uss_mb_max", "share_within_2s"}
     assert targets["prosumer_processes"] == {"measured": 3, "target_min": 100, "met": False}
     assert targets["uss_mb_max"]["target_max"] == 40.0 and "cpus" in report["machine"]
+
+
+def test_fleet_commands_name_prosumers_of_its_range() -> None:
+    from prosumer.fleet import parse_command
+
+    assert parse_command("start 3 4 5\n", {3, 4, 5, 6}) == [3, 4, 5]
+    with pytest.raises(ConfigError, match="expected 'start I"):
+        parse_command("stop 3", {3})
+    with pytest.raises(ConfigError, match="prosumer 9 is outside"):
+        parse_command("start 3 9", {3})
+
+
+def test_a_keys_file_needs_a_key_for_every_prosumer(tmp_path: Path) -> None:
+    from prosumer.fleet import load_keys
+
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(["ab" * 32, "0x" + "cd" * 32]))
+    assert load_keys(path, [0, 1]) == {0: "0x" + "ab" * 32, 1: "0x" + "cd" * 32}
+    with pytest.raises(ConfigError, match="prosumer 2 needs entry 2"):
+        load_keys(path, [1, 2])
+    path.write_text('{"0": "x"}')
+    with pytest.raises(ConfigError, match="JSON list of hex keys"):
+        load_keys(path, [0])
