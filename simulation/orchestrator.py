@@ -23,14 +23,17 @@ import httpx
 
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from flexsim.errors import ChainError
-from simulation import collect
+from simulation import collect, watch
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
 from simulation.launch import FleetLauncher
 from simulation.processes import ProcessGroup
 from simulation.ramp import Removal, plan_removals, ramp_steps
-from simulation.report import write_csvs, write_html, write_plots
+from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
 from simulation.scenario import Scenario
+from simulation.stress import headline
+from simulation.stress_run import stress_of
 from simulation.summary import summarise
+from simulation.watch import Watcher
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -87,19 +90,37 @@ def _run_strategy(
     finally:
         if anvil:
             anvil.stop()
-    summary = summarise(data)
+    summary = summarise(data, scenario.speed, c.block_time_s)
     write_csvs(data, out)
     names = write_plots(data, out, lambda real: _sim(run, real, scenario.speed))
+    stress = stress_of(data)
+    if stress is not None:
+        (out / "stress.json").write_text(json.dumps(stress, indent=2))
+        summary["stress"] = {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
+        names.append(write_stress_plot(stress, out, run.strategy))
+        progress("stress: " + headline(stress).replace("\n", "; "))
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary, names
 
 
 def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    watcher = Watcher(run.rpc_url, f"{url}/metrics")
+    watcher.start()
+    try:
+        _play_watched(scenario, run, group, progress, url)
+    finally:
+        watcher.stop(run.out)
+
+
+def _play_watched(
+    scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress, url: str
+) -> None:
     keys = prosumer_keys(scenario, run.out)
     fund_prosumers(run, keys, progress)
     grid_token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    port = int(url.rsplit(":", 1)[1])
     run.real_start = time.time() + 5.0  # simulated time starts once the services are up
     clock_env = {
         "SIM_START": run.sim_start.isoformat(),
@@ -239,6 +260,7 @@ def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
     grid_file = run.out / "grid_operator.json"
     if grid_file.is_file():
         data.grid = json.loads(grid_file.read_text())
+    data.watch = watch.load(run.out)
     launches = run.out / "prosumers.json"
     if launches.is_file():
         data.launches = json.loads(launches.read_text())
