@@ -234,8 +234,12 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
         pending += chunk
         *lines, pending = pending.split(b"\n")
         for line in lines:
-            if line.strip():
+            if not line.strip():
+                continue
+            try:
                 fleet.fork(parse_command(line.decode(errors="replace"), fleet.allowed))
+            except ConfigError as exc:  # a bad line is the driver's bug: say so, keep the others running
+                log.error("%s", exc)
     fleet.reap()
     log.info("fleet stopped (%d of %d children failed)", fleet.failed, len(fleet.record))
     return 0 if fleet.failed == 0 else 1

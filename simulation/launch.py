@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,10 @@ from eth_account import Account
 
 from flexsim.errors import FlexsimError
 from simulation.processes import Child, ProcessGroup
+from simulation.ramp import Removal
 
 log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
 
 FLEET_STOP_TIMEOUT_S = 40.0  # children flush their readings (5 s) or finish a removal first
 
@@ -122,3 +125,34 @@ class FleetLauncher:
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps([e.__dict__ for e in self.events], indent=1))
+
+
+@dataclass(frozen=True)
+class RampStep:
+    """Prosumers that arrive together (a step of the ramp), `at_s` simulated seconds in."""
+
+    at_s: float
+    indices: tuple[int, ...]
+
+    def launch(self, fleet: FleetLauncher, progress: Progress) -> None:
+        if self.at_s > 0:
+            progress(f"adding {len(self.indices)} prosumers (DER arrivals)")
+        fleet.launch(list(self.indices))
+
+
+@dataclass(frozen=True)
+class RemovalStep:
+    """An injected removal, as a step of the run's timeline."""
+
+    removal: Removal
+
+    @property
+    def at_s(self) -> float:
+        return self.removal.at_s
+
+    def launch(self, fleet: FleetLauncher, progress: Progress) -> None:
+        i = self.removal.index
+        if fleet.remove(i):
+            progress(f"removing prosumer {i} ({fleet.addresses[i]}): SIGUSR1, it removes its DER contract")
+        else:
+            progress(f"prosumer {i} is not running: nothing to remove")

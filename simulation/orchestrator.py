@@ -14,7 +14,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,9 @@ from contracts.anvil import AnvilConfig, free_port, start_anvil
 from flexsim.errors import ChainError
 from simulation import collect, watch
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
-from simulation.launch import FleetLauncher
+from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.processes import ProcessGroup
-from simulation.ramp import Removal, plan_removals, ramp_steps
+from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
 from simulation.scenario import Scenario
 from simulation.stress import headline
@@ -128,7 +127,7 @@ def _play_watched(
         "SIM_REAL_START_EPOCH": str(run.real_start),
     }
     ramp = scenario.ramp
-    steps = [_RampStep(st.at_s, st.indices) for st in ramp_steps(ramp, scenario.population.count)]
+    steps = [RampStep(st.at_s, st.indices) for st in ramp_steps(ramp, scenario.population.count)]
     fleet = FleetLauncher.start(
         group, run.out, _prosumer_env(scenario, run, url, clock_env), keys, ramp.delay_ms
     )
@@ -168,9 +167,9 @@ def _play_watched(
         },
     )
     end = run.real_start + scenario.real_duration_s
-    pending: list[_RampStep | _RemovalStep] = [
+    pending: list[RampStep | RemovalStep] = [
         *steps[1:],
-        *(_RemovalStep(r) for r in plan_removals(scenario)),
+        *(RemovalStep(r) for r in plan_removals(scenario)),
     ]
     pending.sort(key=lambda x: x.at_s)
     last_note = 0.0
@@ -200,33 +199,6 @@ def _play_watched(
         fleet.write(run.out / "prosumers.json")
     if grid.process.returncode not in (0, None):
         progress(f"grid operator exited with {grid.process.returncode}: {grid.tail(3)}")
-
-
-@dataclass(frozen=True)
-class _RampStep:
-    at_s: float
-    indices: tuple[int, ...]
-
-    def launch(self, fleet: FleetLauncher, progress: Progress) -> None:
-        if self.at_s > 0:
-            progress(f"adding {len(self.indices)} prosumers (DER arrivals)")
-        fleet.launch(list(self.indices))
-
-
-@dataclass(frozen=True)
-class _RemovalStep:
-    removal: Removal
-
-    @property
-    def at_s(self) -> float:
-        return self.removal.at_s
-
-    def launch(self, fleet: FleetLauncher, progress: Progress) -> None:
-        i = self.removal.index
-        if fleet.remove(i):
-            progress(f"removing prosumer {i} ({fleet.addresses[i]}): SIGUSR1, it removes its DER contract")
-        else:
-            progress(f"prosumer {i} is not running: nothing to remove")
 
 
 def _prosumer_env(

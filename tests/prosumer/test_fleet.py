@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,30 @@ def test_a_keys_file_needs_a_key_for_every_prosumer(tmp_path: Path) -> None:
     path.write_text('{"0": "x"}')
     with pytest.raises(ConfigError, match="JSON list of hex keys"):
         load_keys(path, [0])
+
+
+def test_a_fleet_on_command_forks_what_it_is_told_and_stops_at_the_end_of_its_input(tmp_path: Path) -> None:
+    """Without a deployment each child stops at once with its own one-line error in its own log; the
+    parent records each child's pid and exit code, skips a bad command, and exits when its input ends."""
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(["ab" * 32, "cd" * 32, "ef" * 32]))
+    (tmp_path / "logs").mkdir()
+    cmd = [
+        sys.executable, "-m", "prosumer", "fleet", "--on-command", "--count", "3",
+        "--keys-file", str(keys), "--pid-map", str(tmp_path / "pids.json"),
+        "--log-dir", str(tmp_path / "logs"), "--manifest", str(tmp_path / "missing.json"),
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ("PROSUMER_KEY", "PROSUMER_KEY_FILE")}
+    env["PROSUMER_STATE_DIR"] = str(tmp_path / "state")
+    result = subprocess.run(
+        cmd, input="start 0 1\nbogus\n", capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 1  # its children failed
+    assert "fleet command 'bogus'" in result.stderr and "2 of 2 children failed" in result.stderr
+    pids = json.loads((tmp_path / "pids.json").read_text())
+    assert set(pids) == {"0", "1"} and pids["0"]["pid"] != pids["1"]["pid"]
+    assert pids["0"]["exit"] == pids["1"]["exit"] == 1
+    for i in (0, 1):
+        log = (tmp_path / "logs" / f"prosumer-000{i}.log").read_text()
+        assert f"prosumer {i}: no deployment manifest" in log
+    assert not (tmp_path / "logs" / "prosumer-0002.log").exists()
