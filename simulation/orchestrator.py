@@ -105,7 +105,8 @@ def _run_strategy(
 def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    watcher = Watcher(run.rpc_url, f"{url}/metrics")
+    local = scenario.chain.mode == "embedded"  # a public RPC is polled gently, its pool left alone
+    watcher = Watcher(run.rpc_url, f"{url}/metrics", poll_s=0.1 if local else 1.0, watch_pool=local)
     watcher.start()
     try:
         _play_watched(scenario, run, group, progress, url)

@@ -11,6 +11,7 @@ and the aggregator's `/metrics` every `metrics_every_s`, and writes three CSV fi
 - `metrics.csv`: real t, metric name, value (`writer_queue_rows`, `chain_lag_blocks`, ...).
 
 The node's `txpool_content` is an anvil / geth method; where it is missing the pool is not watched.
+On a public RPC (Volta) a run polls once a second and leaves the pool alone (`watch_pool=False`).
 """
 
 from __future__ import annotations
@@ -112,6 +113,7 @@ class Watcher(threading.Thread):
         poll_s: float = 0.1,
         pool_every_s: float = 0.25,
         metrics_every_s: float = 1.0,
+        watch_pool: bool = True,
     ) -> None:
         super().__init__(name="watcher", daemon=True)
         self.rpc_url, self.metrics_url = rpc_url, metrics_url
@@ -120,7 +122,7 @@ class Watcher(threading.Thread):
         self._halt = threading.Event()
         self._http = httpx.Client(timeout=5.0)
         self._last = -1
-        self._pool_ok = True
+        self._pool_ok = watch_pool
 
     def stop(self, out: Path | None = None) -> Watch:
         self._halt.set()

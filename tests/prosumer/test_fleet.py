@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,11 +89,17 @@ def test_a_fleet_on_command_forks_what_it_is_told_and_stops_at_the_end_of_its_in
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in ("PROSUMER_KEY", "PROSUMER_KEY_FILE")}
     env["PROSUMER_STATE_DIR"] = str(tmp_path / "state")
-    result = subprocess.run(
-        cmd, input="start 0 1\nbogus\n", capture_output=True, text=True, env=env, timeout=60
-    )
-    assert result.returncode == 1  # its children failed
-    assert "fleet command 'bogus'" in result.stderr and "2 of 2 children failed" in result.stderr
+    fleet = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    assert fleet.stdin is not None and fleet.stderr is not None
+    fleet.stdin.write("start 0 1\nbogus\n")
+    fleet.stdin.flush()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not both_exited(tmp_path / "pids.json"):
+        time.sleep(0.1)
+    fleet.stdin.close()  # the end of its commands: the parent stops
+    stderr = fleet.stderr.read()
+    assert fleet.wait(timeout=60) == 1  # its children failed
+    assert "fleet command 'bogus'" in stderr and "2 of 2 children failed" in stderr
     pids = json.loads((tmp_path / "pids.json").read_text())
     assert set(pids) == {"0", "1"} and pids["0"]["pid"] != pids["1"]["pid"]
     assert pids["0"]["exit"] == pids["1"]["exit"] == 1
@@ -100,3 +107,11 @@ def test_a_fleet_on_command_forks_what_it_is_told_and_stops_at_the_end_of_its_in
         log = (tmp_path / "logs" / f"prosumer-000{i}.log").read_text()
         assert f"prosumer {i}: no deployment manifest" in log
     assert not (tmp_path / "logs" / "prosumer-0002.log").exists()
+
+
+def both_exited(pid_map: Path) -> bool:
+    try:
+        pids = json.loads(pid_map.read_text())
+    except (OSError, ValueError):
+        return False
+    return len(pids) == 2 and all(r["exit"] is not None for r in pids.values())
