@@ -308,6 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin-token", default=None, help="that aggregator's admin token (for its clock)")
     p.set_defaults(handler=cmd_bench_fleet)
 
+    p = bench.add_parser("e2e", help="request latencies of the whole market against the chain's bound")
+    p.add_argument("--json", action="store_true", help="print the full JSON")
+    p.add_argument("--sizes", default="50,200", help="prosumer counts, comma-separated")
+    p.add_argument("--requests", type=int, default=4, help="requests per size (at most)")
+    p.add_argument("--speed", type=float, default=120.0, help="simulated seconds per real second")
+    p.add_argument("--out", type=Path, default=None, help="keep the runs' folders here")
+    p.set_defaults(handler=cmd_bench_e2e)
+
     p = sub.add_parser("prosumer", help="run a prosumer (PROSUMER_* settings), remove it, or run a fleet")
     from prosumer.__main__ import add_options as add_prosumer_options
 
@@ -345,6 +353,28 @@ def cmd_bench_fleet(args: argparse.Namespace) -> int:
         print(f"CPU {c['prosumers_ms_per_reading']} ms per reading; {r['within_2s']}/{r['taken']} within 2 s")
         for name, t in results["targets"].items():
             print(f"target {name}: {t['measured']}: {'met' if t['met'] else 'MISSED'}")
+    return 0
+
+
+def cmd_bench_e2e(args: argparse.Namespace) -> int:
+    from flexsim.bench.e2e import Options, run
+    from flexsim.errors import ConfigError
+
+    try:
+        sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--sizes {args.sizes!r}: give prosumer counts like 50,200") from None
+    opts = Options(sizes=sizes, requests=args.requests, speed=args.speed, out=args.out)
+    results = run(opts, progress=_progress)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for size in results["sizes"]:
+            for stage, v in size["stages"].items():
+                print(
+                    f"{size['prosumers']:4d} prosumers {stage:22} measured {v.get('measured_mean_s')} s, "
+                    f"bound {v.get('bound_mean_s')} s, ratio {v.get('ratio')}"
+                )
     return 0
 
 

@@ -3,7 +3,8 @@
     python -m prosumer [run]                  one prosumer (PROSUMER_* settings; options override them)
     python -m prosumer remove                 remove this prosumer's DER contract from the registry
     python -m prosumer fleet --count N        N prosumers (indices --first .. --first+N-1), each its own
-                                              process, forked from one preloaded parent
+                                              process, forked from one preloaded parent (at once, or
+                                              with --on-command when 'start I J' arrives on stdin)
 
 Exit codes: 0 after a clean stop (SIGTERM, SIGINT), 1 with a one-line reason on a setup error.
 """
@@ -39,6 +40,15 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=1, help="fleet: how many prosumers")
     parser.add_argument("--first", type=int, default=0, help="fleet: index of the first prosumer")
     parser.add_argument("--stagger-ms", type=float, default=20.0, help="fleet: delay between two starts")
+    parser.add_argument(
+        "--on-command", action="store_true",
+        help="fleet: preload the prosumers, fork them when 'start I J ...' arrives on stdin; EOF stops all",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keys-file", type=Path, default=None, help="fleet: JSON list of keys, entry I for I"
+    )
+    parser.add_argument("--pid-map", type=Path, default=None, help="fleet: keep {index: {pid, exit}} here")
+    parser.add_argument("--log-dir", type=Path, default=None, help="fleet: one log file per prosumer here")
 
 
 def load_settings(args: argparse.Namespace) -> ProsumerSettings:
@@ -76,10 +86,17 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     settings = load_settings(args)
     if args.action == "fleet":
-        from prosumer.fleet import run_fleet
+        from prosumer.fleet import FleetOptions, run_fleet
 
         configure_logging("fleet")
-        return run_fleet(settings, list(range(args.first, args.first + args.count)), args.stagger_ms / 1000)
+        opts = FleetOptions(
+            stagger_s=args.stagger_ms / 1000,
+            on_command=args.on_command,
+            keys_file=args.keys_file,
+            pid_map=args.pid_map,
+            log_dir=args.log_dir,
+        )
+        return run_fleet(settings, list(range(args.first, args.first + args.count)), opts)
     configure_logging(f"prosumer-{'auto' if settings.index is None else settings.index}")
     if args.action == "remove":
         from prosumer.agent import resolve_key

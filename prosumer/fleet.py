@@ -11,99 +11,266 @@ what every one of them needs is loaded once, in the parent, before it forks:
 
 Each child builds its DER from the shared profiles and opens its connections after the fork (no
 socket is shared). The parent forwards SIGTERM / SIGINT to its children, reaps them, and exits 0
-when they all stopped cleanly. Keys: one key file per prosumer in `state_dir` (created on first use),
-so PROSUMER_KEY and PROSUMER_KEY_FILE must be unset.
+when they all stopped cleanly. A child gets SIGTERM when the parent dies (Linux `PR_SET_PDEATHSIG`),
+so a killed parent leaves no prosumer behind.
+
+Two ways to start the children:
+
+- at once (default): every prosumer of `--first .. --first+count-1`, `--stagger-ms` apart;
+- on command (`--on-command`): the parent forks only when a line `start I J K` arrives on its
+  standard input (the prosumers I, J, K of that range, `--stagger-ms` apart), preloading their
+  entries and profiles first (so each ramp step pays only for its own prosumers); the end
+  of its input (the process that drove it is gone) stops every child. `flexsim run` ramps its
+  population this way (R13).
+
+Keys: one key file per prosumer in `state_dir` (created on first use), or `--keys-file`: a JSON list
+of hex keys where entry I is prosumer I's key. PROSUMER_KEY and PROSUMER_KEY_FILE must be unset.
+`--pid-map FILE` keeps a JSON map `{index: {"pid": P, "exit": code or null}}` up to date (written
+atomically after every fork and reap): how a driver signals one prosumer (SIGUSR1: remove its DER).
+`--log-dir DIR` sends each child's output to `DIR/prosumer-<index:04d>.log` instead of the parent's.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import json
 import logging
 import os
+import select
 import signal
+import tempfile
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
+
+from pydantic import SecretStr
 
 from domain.der import make_der
 from domain.population import PopulationEntry, sample_entry
 from domain.profiles import Profiles
 from flexsim.errors import ConfigError, FlexsimError
 from prosumer.agent import Agent
+from prosumer.identity import parse_key
 from prosumer.settings import ProsumerSettings
 
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+FORK_MASK = STOP_SIGNALS | {signal.SIGUSR1}  # held from fork until the agent handles them
+PR_SET_PDEATHSIG = 1
+POLL_S = 0.2
 
 
-def preload(settings: ProsumerSettings, indices: list[int]) -> tuple[Profiles, dict[int, PopulationEntry]]:
+@dataclass
+class FleetOptions:
+    """How a fleet starts its children (see the module docstring)."""
+
+    stagger_s: float = 0.02
+    on_command: bool = False
+    keys_file: Path | None = None
+    pid_map: Path | None = None
+    log_dir: Path | None = None
+
+
+def preload(
+    settings: ProsumerSettings, indices: list[int], profiles: Profiles | None = None
+) -> tuple[Profiles, dict[int, PopulationEntry]]:
     """The population entries and their profiles, loaded into one shared `Profiles` memo."""
-    profiles = Profiles(settings.profile_cache_dir)
+    profiles = profiles or Profiles(settings.profile_cache_dir)
     entries = {i: sample_entry(settings.seed, i) for i in indices}
     for entry in entries.values():
         make_der(entry, profiles)  # reads (or computes) every profile this DER needs, once
     return profiles, entries
 
 
-def run_fleet(settings: ProsumerSettings, indices: list[int], stagger_s: float = 0.02) -> int:
-    """Forks one prosumer process per index; returns 0 when every child stopped cleanly."""
+def load_keys(path: Path, indices: list[int]) -> dict[int, str]:
+    """Entry I of the JSON list in `path` is prosumer I's key; every index must have one."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the fleet's keys file {path}: {exc}") from None
+    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
+        raise ConfigError(f"the keys file {path} must hold a JSON list of hex keys (entry I for prosumer I)")
+    missing = [i for i in indices if i >= len(raw)]
+    if missing:
+        raise ConfigError(
+            f"the keys file {path} has {len(raw)} keys; prosumer {missing[0]} needs entry {missing[0]}: "
+            "write one key per prosumer of the fleet"
+        )
+    return {i: parse_key(raw[i], f"{path}[{i}]") for i in indices}
+
+
+def parse_command(line: str, known: set[int]) -> list[int]:
+    """`start I J K` -> [I, J, K]; anything else is a ConfigError naming the line."""
+    words = line.split()
+    if not words or words[0] != "start" or not all(w.isdigit() for w in words[1:]):
+        raise ConfigError(f"fleet command {line.strip()!r}: expected 'start I [J ...]'")
+    indices = [int(w) for w in words[1:]]
+    unknown = [i for i in indices if i not in known]
+    if unknown:
+        raise ConfigError(f"fleet command {line.strip()!r}: prosumer {unknown[0]} is outside --first/--count")
+    return indices
+
+
+@dataclass
+class _Fleet:
+    settings: ProsumerSettings
+    opts: FleetOptions
+    profiles: Profiles
+    entries: dict[int, PopulationEntry]
+    keys: dict[int, str]
+    allowed: set[int]
+    children: dict[int, int] = field(default_factory=dict)  # pid -> index
+    record: dict[int, dict[str, int | None]] = field(default_factory=dict)  # index -> pid, exit
+    stopping: bool = False
+    failed: int = 0
+
+    def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            _kill(pid, signal.SIGTERM)
+
+    def load(self, indices: list[int]) -> None:
+        """Preloads the entries and profiles of `indices` not loaded yet, then freezes the heap again
+        (a fleet on command loads each ramp step's prosumers when it is asked to start them)."""
+        todo = [i for i in indices if i not in self.entries]
+        if not todo:
+            return
+        started = time.monotonic()
+        _, entries = preload(self.settings, todo, self.profiles)
+        self.entries.update(entries)
+        gc.collect()
+        gc.freeze()
+        log.info("preloaded %d prosumers in %.1f s", len(todo), time.monotonic() - started)
+
+    def fork(self, indices: list[int]) -> None:
+        self.load(indices)
+        for n, i in enumerate(indices):
+            if self.stopping:
+                break
+            if i in self.record:
+                log.warning("prosumer %d was started already; not starting it again", i)
+                continue
+            if n:
+                time.sleep(self.opts.stagger_s)
+            signal.pthread_sigmask(signal.SIG_BLOCK, FORK_MASK)  # no stop() between fork and record
+            pid = os.fork()
+            if pid == 0:
+                os._exit(
+                    _child(self.settings, i, self.profiles, self.entries[i], self.keys.get(i), self.opts)
+                )
+            self.children[pid] = i
+            self.record[i] = {"pid": pid, "exit": None}
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)
+        self.write_map()
+
+    def reap(self) -> None:
+        changed = False
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            index = self.children.pop(pid, None)
+            code = os.waitstatus_to_exitcode(status)
+            if index is not None:
+                self.record[index]["exit"] = code
+                changed = True
+            if code != 0:
+                self.failed += 1
+                log.warning("prosumer %s (pid %d) exited with %d", index, pid, code)
+        if changed:
+            self.write_map()
+
+    def write_map(self) -> None:
+        path = self.opts.pid_map
+        if path is None:
+            return
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump({str(i): r for i, r in sorted(self.record.items())}, f)
+        os.replace(tmp, path)
+
+
+def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions | None = None) -> int:
+    """Forks one prosumer process per index (at once, or on command); 0 when every child stopped
+    cleanly."""
+    opts = opts or FleetOptions()
     if settings.key is not None or settings.key_file is not None:
         raise ConfigError(
             "a fleet needs one key per prosumer: unset PROSUMER_KEY and PROSUMER_KEY_FILE (each prosumer "
-            "keeps its key in PROSUMER_STATE_DIR/prosumer-<seed>-<index>.key)"
+            "keeps its key in PROSUMER_STATE_DIR/prosumer-<seed>-<index>.key, or give --keys-file)"
         )
     if not indices:
         raise ConfigError("a fleet needs at least one prosumer (--count >= 1)")
-    started = time.monotonic()
-    profiles, entries = preload(settings, indices)
-    log.info("preloaded %d prosumers in %.1f s; forking", len(indices), time.monotonic() - started)
-    gc.collect()
-    gc.freeze()
-    children: dict[int, int] = {}
-    stopping = False
-
-    def forward(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-        for pid in list(children):
-            _kill(pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for i in indices:
-        if stopping:
-            break
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # no forward() between fork and record
-        pid = os.fork()
-        if pid == 0:
-            os._exit(_child(settings, i, profiles, entries[i]))
-        children[pid] = i
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        time.sleep(stagger_s)
-    failed, forked = 0, len(children)
-    while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        index = children.pop(pid, None)
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            failed += 1
-            log.warning("prosumer %s (pid %d) exited with %d", index, pid, code)
-    log.info("fleet stopped (%d of %d children failed)", failed, forked)
-    return 0 if failed == 0 else 1
+    keys = load_keys(opts.keys_file, indices) if opts.keys_file else {}
+    fleet = _Fleet(settings, opts, Profiles(settings.profile_cache_dir), {}, keys, set(indices))
+    fleet.load([] if opts.on_command else indices)  # on command: each step loads its own prosumers
+    signal.signal(signal.SIGTERM, fleet.stop)
+    signal.signal(signal.SIGINT, fleet.stop)
+    fleet.write_map()
+    if not opts.on_command:
+        fleet.fork(indices)
+    pending = b""
+    listening = opts.on_command
+    while fleet.children or (listening and not fleet.stopping):
+        fleet.reap()
+        if not listening or fleet.stopping:
+            time.sleep(POLL_S)
+            continue
+        ready, _, _ = select.select([0], [], [], POLL_S)
+        if not ready:
+            continue
+        chunk = os.read(0, 4096)
+        if not chunk:  # whoever drove the fleet is gone: stop
+            log.info("end of commands: stopping %d prosumers", len(fleet.children))
+            listening = False
+            fleet.stop()
+            continue
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                fleet.fork(parse_command(line.decode(errors="replace"), fleet.allowed))
+            except ConfigError as exc:  # a bad line is the driver's bug: say so, keep the others running
+                log.error("%s", exc)
+    fleet.reap()
+    log.info("fleet stopped (%d of %d children failed)", fleet.failed, len(fleet.record))
+    return 0 if fleet.failed == 0 else 1
 
 
-def _child(settings: ProsumerSettings, index: int, profiles: Profiles, entry: PopulationEntry) -> int:
+def _child(
+    settings: ProsumerSettings,
+    index: int,
+    profiles: Profiles,
+    entry: PopulationEntry,
+    key: str | None,
+    opts: FleetOptions,
+) -> int:
     from prosumer.__main__ import configure_logging
 
     code = 1
     try:
+        _die_with_parent()
+        if opts.on_command:  # the parent's command pipe is not the child's to read
+            _replace_fd(0, os.devnull, os.O_RDONLY)
+        if opts.log_dir is not None:
+            path = opts.log_dir / f"prosumer-{index:04d}.log"
+            _replace_fd(1, str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            _replace_fd(2, str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         configure_logging(f"prosumer-{index}")
-        agent = Agent(settings.model_copy(update={"index": index}), profiles=profiles, entry=entry)
+        update: dict[str, object] = {"index": index}
+        if key is not None:
+            update["key"] = SecretStr(key)
+        agent = Agent(settings.model_copy(update=update), profiles=profiles, entry=entry)
         agent.install_signals()
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # a stop sent meanwhile arrives now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)  # a signal sent meanwhile arrives now
         code = agent.run()
     except FlexsimError as exc:
         log.error("prosumer %d: %s", index, exc)
@@ -112,6 +279,24 @@ def _child(settings: ProsumerSettings, index: int, profiles: Profiles, entry: Po
     finally:
         logging.shutdown()
     return code
+
+
+def _die_with_parent() -> None:
+    """SIGTERM this process when the fleet's parent dies (Linux); elsewhere a no-op."""
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _replace_fd(target: int, path: str, flags: int) -> None:
+    fd = os.open(path, flags, 0o644)
+    os.dup2(fd, target)
+    os.close(fd)
 
 
 def _kill(pid: int, sig: int) -> None:

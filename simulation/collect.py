@@ -14,6 +14,7 @@ from aggregator.db import Database
 from aggregator.store import ReadingFilter, ReadingStore
 from aggregator.tables import FlexRequest, RequestResponse
 from contracts.deployment import Deployment
+from simulation.watch import Watch
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class RunData:
     balances: dict[str, int]
     reputations: dict[str, int]
     grid: list[dict[str, Any]] = field(default_factory=list)
+    launches: list[dict[str, Any]] = field(default_factory=list)  # prosumers started and removed
+    watch: Watch = field(default_factory=Watch)  # blocks as they appeared, tx pool, aggregator metrics
 
 
 def chain_events(d: Deployment) -> list[ChainEvent]:

@@ -23,14 +23,19 @@ import httpx
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.settings import ChainSettings
 from flexsim.errors import ChainError
-from simulation import collect
+from simulation import collect, watch
 from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
 from simulation.chain_target import effective_chain, embedded_chain_id
+from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.processes import ProcessGroup
-from simulation.report import write_csvs, write_html, write_plots
+from simulation.ramp import plan_removals, ramp_steps
+from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
 from simulation.scenario import Scenario
+from simulation.stress import headline
+from simulation.stress_run import stress_of
 from simulation.summary import summarise
+from simulation.watch import Watcher
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -92,25 +97,49 @@ def _run_strategy(
     finally:
         if anvil:
             anvil.stop()
-    summary = summarise(data)
+    summary = summarise(data, scenario.speed, c.block_time_s)
     write_csvs(data, out)
     names = write_plots(data, out, lambda real: _sim(run, real, scenario.speed))
+    stress = stress_of(data)
+    if stress is not None:
+        (out / "stress.json").write_text(json.dumps(stress, indent=2))
+        summary["stress"] = {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
+        names.append(write_stress_plot(stress, out, run.strategy))
+        progress("stress: " + headline(stress).replace("\n", "; "))
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     return summary, names
 
 
 def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    local = scenario.chain.mode == "embedded"  # a public RPC is polled gently, its pool left alone
+    watcher = Watcher(run.rpc_url, f"{url}/metrics", poll_s=0.1 if local else 1.0, watch_pool=local)
+    watcher.start()
+    try:
+        _play_watched(scenario, run, group, progress, url)
+    finally:
+        watcher.stop(run.out)
+
+
+def _play_watched(
+    scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress, url: str
+) -> None:
     keys = prosumer_keys(scenario, run.out)
     fund_prosumers(run, keys, progress)
     grid_token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    port = int(url.rsplit(":", 1)[1])
     run.real_start = time.time() + 5.0  # simulated time starts once the services are up
     clock_env = {
         "SIM_START": run.sim_start.isoformat(),
         "SIM_SPEED": str(scenario.speed),
         "SIM_REAL_START_EPOCH": str(run.real_start),
     }
+    ramp = scenario.ramp
+    steps = [RampStep(st.at_s, st.indices) for st in ramp_steps(ramp, scenario.population.count)]
+    fleet = FleetLauncher.start(
+        group, run.out, _prosumer_env(scenario, run, url, clock_env), keys, ramp.delay_ms
+    )
     progress(f"starting the aggregator at {url}")
     aggregator = group.start(
         "aggregator",
@@ -129,35 +158,8 @@ def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: P
         },
     )
     _wait_healthy(url, aggregator)
-    prosumer_env = {
-        "PROSUMER_AGGREGATOR_URL": url,
-        "PROSUMER_RPC_URL": run.rpc_url,
-        "PROSUMER_MANIFEST": str(run.manifest),
-        "PROSUMER_SEED": str(scenario.seed),
-        "PROSUMER_READING_INTERVAL_S": str(scenario.reading_interval_s),
-        "PROSUMER_OUTAGE_RATE_PER_HOUR": str(scenario.incidents.outage_rate_per_hour),
-        "PROSUMER_OUTAGE_MEAN_DURATION_S": str(scenario.incidents.outage_mean_duration_s),
-        "PROSUMER_RENEGOTIATION_RATE_PER_HOUR": str(scenario.incidents.renegotiation_rate_per_hour),
-        "PROSUMER_RENEGOTIATION_AFTER_OUTAGE_RATE_PER_HOUR": str(
-            scenario.incidents.renegotiation_after_outage_rate_per_hour
-        ),
-        **{f"PROSUMER_{k}": v for k, v in clock_env.items()},
-    }
-
-    def start_prosumer(i: int) -> None:
-        group.start(
-            f"prosumer-{i:04d}",
-            "prosumer",
-            {**prosumer_env, "PROSUMER_INDEX": str(i), "PROSUMER_KEY": keys[i]},
-        )
-
-    ramp = scenario.ramp
     progress(f"starting {ramp.initial} prosumers, {ramp.delay_ms} ms apart")
-    started = 0
-    for i in range(ramp.initial):
-        start_prosumer(i)
-        started += 1
-        time.sleep(ramp.delay_ms / 1000)
+    steps[0].launch(fleet, progress)
     progress("starting the grid operator")
     grid = group.start(
         "grid_operator",
@@ -173,34 +175,59 @@ def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: P
             "GRID_SETTLE_TIMEOUT_S": str(SETTLE_GRACE_S + scenario.real_duration_s),
         },
     )
-    until = ramp.until or scenario.population.count
-    next_add = run.real_start + ramp.every_s / scenario.speed
     end = run.real_start + scenario.real_duration_s
+    pending: list[RampStep | RemovalStep] = [
+        *steps[1:],
+        *(RemovalStep(r) for r in plan_removals(scenario)),
+    ]
+    pending.sort(key=lambda x: x.at_s)
     last_note = 0.0
-    while time.time() < end or grid.running:
-        now = time.time()
-        if ramp.add and started < until and now >= next_add:
-            for _ in range(min(ramp.add, until - started)):
-                start_prosumer(started)
-                started += 1
-            next_add += ramp.every_s / scenario.speed
-        if not aggregator.running:
-            raise ChainError(
-                f"the aggregator stopped (exit {aggregator.process.returncode}):\n{aggregator.tail()}"
-            )
-        if now - last_note >= 10:
-            sim_h = max(0.0, (now - run.real_start) * scenario.speed / 3600)
-            alive = sum(1 for c in group.children if c.name.startswith("prosumer") and c.running)
-            progress(
-                f"simulated {sim_h:5.2f} h of {scenario.duration_s / 3600:.2f}; {alive} prosumers running"
-            )
-            last_note = now
-        if now > end + SETTLE_GRACE_S + scenario.real_duration_s:
-            progress("the grid operator is still waiting for settlements; stopping")
-            break
-        time.sleep(0.5)
+    try:
+        while time.time() < end or grid.running:
+            now = time.time()
+            while pending and run.real_start + pending[0].at_s / scenario.speed <= now:
+                pending.pop(0).launch(fleet, progress)
+            if not aggregator.running:
+                raise ChainError(
+                    f"the aggregator stopped (exit {aggregator.process.returncode}):\n{aggregator.tail()}"
+                )
+            fleet.check()
+            if now - last_note >= 10:
+                sim_h = max(0.0, (now - run.real_start) * scenario.speed / 3600)
+                removed = sum(1 for e in fleet.events if e.kind == "remove")
+                progress(
+                    f"simulated {sim_h:5.2f} h of {scenario.duration_s / 3600:.2f}; "
+                    f"{fleet.running()} prosumers running, {removed} removed"
+                )
+                last_note = now
+            if now > end + SETTLE_GRACE_S + scenario.real_duration_s:
+                progress("the grid operator is still waiting for settlements; stopping")
+                break
+            time.sleep(0.5)
+    finally:
+        fleet.write(run.out / "prosumers.json")
     if grid.process.returncode not in (0, None):
         progress(f"grid operator exited with {grid.process.returncode}: {grid.tail(3)}")
+
+
+def _prosumer_env(
+    scenario: Scenario, run: StrategyRun, url: str, clock_env: dict[str, str]
+) -> dict[str, str]:
+    incidents = scenario.incidents
+    return {
+        "PROSUMER_AGGREGATOR_URL": url,
+        "PROSUMER_RPC_URL": run.rpc_url,
+        "PROSUMER_MANIFEST": str(run.manifest),
+        "PROSUMER_SEED": str(scenario.seed),
+        "PROSUMER_READING_INTERVAL_S": str(scenario.reading_interval_s),
+        "PROSUMER_OUTAGE_RATE_PER_HOUR": str(incidents.outage_rate_per_hour),
+        "PROSUMER_OUTAGE_MEAN_DURATION_S": str(incidents.outage_mean_duration_s),
+        "PROSUMER_RENEGOTIATION_RATE_PER_HOUR": str(incidents.renegotiation_rate_per_hour),
+        "PROSUMER_RENEGOTIATION_AFTER_OUTAGE_RATE_PER_HOUR": str(
+            incidents.renegotiation_after_outage_rate_per_hour
+        ),
+        **{f"PROSUMER_{k}": v for k, v in clock_env.items()},
+    }
 
 
 def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
@@ -214,6 +241,10 @@ def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
     grid_file = run.out / "grid_operator.json"
     if grid_file.is_file():
         data.grid = json.loads(grid_file.read_text())
+    data.watch = watch.load(run.out)
+    launches = run.out / "prosumers.json"
+    if launches.is_file():
+        data.launches = json.loads(launches.read_text())
     return data
 
 

@@ -1,8 +1,10 @@
 """The child processes of a run, and the guarantee that none outlives it.
 
 Every child is started through a `ProcessGroup`; leaving the group (normally, on an error, or on
-Ctrl-C) sends SIGTERM to every child still running, waits, and SIGKILLs what did not stop. A child's
-output goes to its own log file in the run folder.
+Ctrl-C) sends SIGTERM to every child still running, waits, and SIGKILLs what did not stop, then does
+the same to any process those children started that is still alive (a prosumer fleet's forked
+children, should their parent have died first). A child's output goes to its own log file in the run
+folder.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import psutil
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +29,7 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    stop_timeout_s: float | None = None
 
     @property
     def running(self) -> bool:
@@ -44,8 +49,17 @@ class ProcessGroup:
         self.children: list[Child] = []
         log_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(self, name: str, module: str, env: dict[str, str], args: list[str] | None = None) -> Child:
-        """Runs `python -m module` with `env` added to this process's environment."""
+    def start(
+        self,
+        name: str,
+        module: str,
+        env: dict[str, str],
+        args: list[str] | None = None,
+        stdin_pipe: bool = False,
+        stop_timeout_s: float | None = None,
+    ) -> Child:
+        """Runs `python -m module` with `env` added to this process's environment; with `stdin_pipe`
+        its standard input is a pipe the caller writes to (`child.process.stdin`)."""
         log_path = self.log_dir / f"{name}.log"
         out = log_path.open("wb")
         process = subprocess.Popen(
@@ -53,10 +67,10 @@ class ProcessGroup:
             env={**os.environ, **env},
             stdout=out,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
         )
         out.close()
-        child = Child(name, process, log_path)
+        child = Child(name, process, log_path, stop_timeout_s)
         self.children.append(child)
         return child
 
@@ -64,7 +78,7 @@ class ProcessGroup:
         if child.running:
             child.process.send_signal(signal.SIGTERM)
             try:
-                child.process.wait(timeout=timeout_s or self.stop_timeout_s)
+                child.process.wait(timeout=timeout_s or child.stop_timeout_s or self.stop_timeout_s)
             except subprocess.TimeoutExpired:
                 log.warning("%s did not stop on SIGTERM; killing it", child.name)
                 child.process.kill()
@@ -73,18 +87,25 @@ class ProcessGroup:
 
     def stop_all(self) -> None:
         running = [c for c in self.children if c.running]
+        descendants = _descendants([c.process.pid for c in running])
         for c in running:
             c.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + self.stop_timeout_s
+        start = time.monotonic()
         for c in running:
+            deadline = start + (c.stop_timeout_s or self.stop_timeout_s)
             try:
                 c.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 log.warning("%s did not stop on SIGTERM; killing it", c.name)
                 c.process.kill()
                 c.process.wait()
+        for c in running:
+            if c.process.stdin is not None:
+                c.process.stdin.close()
+        _stop_strays(descendants, self.stop_timeout_s)
 
     def pids(self) -> list[int]:
+        """The running children's pids (not their own children)."""
         return [c.process.pid for c in self.children if c.running]
 
     def __enter__(self) -> ProcessGroup:
@@ -94,3 +115,37 @@ class ProcessGroup:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop_all()
+
+
+def _descendants(pids: list[int]) -> list[psutil.Process]:
+    out = []
+    for pid in pids:
+        try:
+            out.extend(psutil.Process(pid).children(recursive=True))
+        except psutil.Error:
+            continue
+    return out
+
+
+def _stop_strays(procs: list[psutil.Process], timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL, the processes of `procs` still alive (their parent is stopped)."""
+    alive = [p for p in procs if _alive(p)]
+    for p in alive:
+        log.warning("process %d (started by a stopped child) is still running; stopping it", p.pid)
+        try:
+            p.terminate()
+        except psutil.Error:
+            continue
+    _, still = psutil.wait_procs(alive, timeout=timeout_s)
+    for p in still:
+        try:
+            p.kill()
+        except psutil.Error:
+            continue
+
+
+def _alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -129,6 +129,59 @@ def _latency(run: RunData, ax: Any, _s: Any) -> None:
     ax.set(title="reading latency (taken -> committed) during the ramp", xlabel="real s", ylabel="s")
 
 
+def write_stress_plot(stress: dict[str, Any], out: Path, strategy: str) -> str:
+    """`stress.png`: each measure's p95 per prosumer level against its threshold (dashed)."""
+    from simulation.stress import THRESHOLDS
+
+    fig, axes = plt.subplots(2, 2, figsize=(8, 5.4), dpi=100)
+    levels = stress["levels"]
+    for ax, t in zip(axes.flat, THRESHOLDS, strict=True):
+        points = [(lv["prosumers"], lv[t.name]) for lv in levels if lv[t.name] is not None]
+        ax.plot([p for p, _ in points], [v for _, v in points], "o-", ms=3)
+        ax.axhline(t.limit, color="tab:red", ls="--", lw=1)
+        first = stress["measures"][t.name]["degraded_at_prosumers"]
+        if first is not None:
+            ax.axvline(first, color="tab:red", lw=0.8)
+        ax.set_title(f"{t.name} (p95)", fontsize=9)
+        ax.set_xlabel("prosumers running", fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"where it stops keeping up ({strategy}); dashed: threshold", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out / "stress.png")
+    plt.close(fig)
+    return "stress.png"
+
+
+def _stress_section(summaries: dict[str, dict[str, Any]]) -> str:
+    rows = []
+    for strategy, s in summaries.items():
+        for name, v in (s.get("stress") or {}).get("measures", {}).items():
+            where = (
+                f"degraded at {v['degraded_at_prosumers']} prosumers (p95 {v['value_there']})"
+                if v["degraded_at_prosumers"] is not None
+                else f"kept up to {v['judged_up_to_prosumers']} prosumers (worst p95 {v['worst']})"
+            )
+            rows.append(
+                f"<tr><td>{html.escape(strategy)}</td><td>{html.escape(name)}</td>"
+                f"<td>p95 &gt; {v['threshold']} {html.escape(v['unit'])}</td>"
+                f"<td>{html.escape(where)}</td></tr>"
+            )
+    if not rows:
+        return ""
+    return (
+        "<h2>Where it stops keeping up</h2><p>Per level of running prosumers, the 95th percentile of each "
+        "measure; the first level over its threshold (<code>stress.json</code>, <code>stress.png</code>)."
+        "</p><table><tr><th>strategy</th><th>measure</th><th>degraded when</th><th>result</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _removals_cell(s: dict[str, Any]) -> str:
+    r = s.get("removals") or {}
+    return f"{s.get('prosumers_started', '-')} / {r.get('injected', 0)} ({r.get('removed_on_chain', 0)})"
+
+
 def write_html(
     out: Path, scenario_toml: str, summaries: dict[str, dict[str, Any]], plots: dict[str, list[str]]
 ) -> Path:
@@ -148,6 +201,7 @@ def write_html(
         ("latency: acceptances recorded, mean s", lambda s: s["latency_s"]["acceptances_recorded"]["mean"]),
         ("latency: settlement final, mean s", lambda s: s["latency_s"]["settlement_final"]["mean"]),
         ("readings stored within 2 s", lambda s: s["readings_within_2s"]),
+        ("prosumers started / removed (removals on chain)", _removals_cell),
         ("chain totals = database totals", lambda s: s["cross_check"]["matches"]),
     ]
     head = "".join(f"<th>{html.escape(s)}</th>" for s in strategies)
@@ -165,6 +219,7 @@ def write_html(
 <style>{STYLE}</style>
 </head><body><h1>flexsim run report</h1>
 <h2>Key numbers</h2><table><tr><th></th>{head}</tr>{body}</table>
+{_stress_section(summaries)}
 <h2>Plots</h2><table><tr>{head}</tr>{figures}</table>
 <h2>Scenario as run</h2><pre>{html.escape(scenario_toml)}</pre>
 <p>Full figures: <code>summary.json</code>; time series: the CSV files in each strategy's folder.</p>

@@ -4,17 +4,20 @@ Totals come from the chain (the `RequestSettled` events) and are cross-checked a
 aggregator's database. Latencies run from the moment the grid operator's request reached the
 aggregator (its `created_at`) to (a) the request announced on chain, which is when every prosumer
 following the chain can be notified, (b) the last acceptance or candidacy recorded on chain (for the
-reputation strategy, the selection), (c) the settlement final on chain. Chain times are block
-timestamps, whole seconds: the latencies have 1 s resolution.
+reputation strategy, the selection), (c) the settlement final on chain. A chain event's time is when
+its block appeared, as the run's watcher saw it (within 0.1 s, `simulation.watch`); without a watch,
+the block's timestamp (whole seconds: 1 s resolution).
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from statistics import mean
 from typing import Any
 
+from simulation.bounds import bound_summary, request_bounds
 from simulation.collect import RunData
 
 TOKEN = 10**18
@@ -35,11 +38,19 @@ def settled_on_chain(run: RunData) -> dict[int, dict[str, int]]:
     }
 
 
+def event_time(run: RunData) -> Callable[[int, int], float]:
+    """(block, block timestamp) -> when the block appeared: the watcher's time, else the timestamp."""
+    seen = {b.number: b.seen_at for b in run.watch.blocks}
+    return lambda block, stamp: seen.get(block, float(stamp))
+
+
 def latencies(run: RunData) -> list[dict[str, Any]]:
-    by_chain: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    by_chain: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    when = event_time(run)
+    watched = bool(run.watch.blocks)
     for e in run.events:
         if e.contract == "Market" and "requestId" in e.args:
-            by_chain[int(e.args["requestId"])][e.name].append(e.timestamp)
+            by_chain[int(e.args["requestId"])][e.name].append(when(e.block, e.timestamp))
     out = []
     for req in run.requests:
         cid = req.get("chain_request_id")
@@ -52,18 +63,20 @@ def latencies(run: RunData) -> list[dict[str, Any]]:
             {
                 "request_id": req["id"],
                 "chain_request_id": int(cid),
-                "notified_s": _delta(seen.get("FlexibilityRequested"), sent),
-                "acceptances_recorded_s": _delta(joins, sent) if joins else None,
-                "settlement_final_s": _delta(seen.get("RequestSettled"), sent),
+                "notified_s": _delta(seen.get("FlexibilityRequested"), sent, watched),
+                "acceptances_recorded_s": _delta(joins, sent, watched) if joins else None,
+                "settlement_final_s": _delta(seen.get("RequestSettled"), sent, watched),
             }
         )
     return out
 
 
-def _delta(stamps: list[int] | None, since: float) -> float | None:
-    """Seconds from `since` to the last of `stamps`. Block timestamps are whole seconds (the block's
-    second, truncated), so `since` is truncated too: latencies have 1 s resolution."""
-    return float(max(stamps) - math.floor(since)) if stamps else None
+def _delta(stamps: list[float] | None, since: float, watched: bool) -> float | None:
+    """Seconds from `since` to the last of `stamps`. A whole-second block timestamp is the block's
+    second, truncated, so `since` is truncated too (1 s resolution); a watched time is used as is."""
+    if not stamps:
+        return None
+    return round(max(stamps) - (since if watched else math.floor(since)), 3)
 
 
 def gas_summary(run: RunData) -> dict[str, Any]:
@@ -98,7 +111,42 @@ def cross_check(run: RunData) -> dict[str, Any]:
     return {"settled_on_chain": len(chain), "matches": not mismatches, "mismatches": mismatches}
 
 
-def summarise(run: RunData) -> dict[str, Any]:
+def removals(run: RunData) -> dict[str, Any]:
+    """Injected removals (SIGUSR1 to a running prosumer) against the `Removed` events on chain."""
+    asked = [e for e in run.launches if e["kind"] == "remove"]
+    on_chain = {str(e.args["prosumer"]).lower() for e in run.events if e.name == "Removed"}
+    return {
+        "injected": len(asked),
+        "removed_on_chain": len(on_chain),
+        "injected_and_on_chain": sum(1 for e in asked if e["address"].lower() in on_chain),
+        "prosumers": [
+            {
+                "index": e["index"],
+                "address": e["address"],
+                "real_t": e["real_t"],
+                "on_chain": e["address"].lower() in on_chain,
+            }
+            for e in asked
+        ],  # fmt: skip
+    }
+
+
+def latency_bounds(run: RunData, speed: float, block_time_s: float) -> dict[str, Any] | None:
+    """Measured latencies against the lower bound of block time and gas limit (`simulation.bounds`);
+    None without watched blocks or on a chain that mines per transaction."""
+    if not run.watch.blocks or block_time_s <= 0:
+        return None
+    gas_limit = min(b.gas_limit for b in run.watch.blocks)
+    rows = request_bounds(run, latencies(run), speed, block_time_s, gas_limit)
+    return {
+        "block_time_s": block_time_s,
+        "gas_limit": gas_limit,
+        "stages": bound_summary(rows),
+        "per_request": rows,
+    }
+
+
+def summarise(run: RunData, speed: float | None = None, block_time_s: float = 0.0) -> dict[str, Any]:
     chain = settled_on_chain(run)
     totals = {
         k: sum(r[k] for r in chain.values()) for k in ("requestedWh", "committedWh", "deliveredWh", "paid")
@@ -139,11 +187,14 @@ def summarise(run: RunData) -> dict[str, Any]:
             ),
         },
         "latency_per_request": lat,
+        "latency_bound": latency_bounds(run, speed, block_time_s) if speed else None,
         "reading_latency_s": _stats([d for _, d in run.reading_latency]),
         "readings_within_2s": (
             round(sum(1 for _, d in run.reading_latency if d <= 2.0) / len(run.reading_latency), 4)
             if run.reading_latency
             else None
         ),
+        "prosumers_started": sum(1 for e in run.launches if e["kind"] == "start"),
+        "removals": removals(run),
         "cross_check": cross_check(run),
     }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,67 @@ def test_the_fleet_benchmark_measures_forked_prosumers() -> None:
     assert set(targets) == {"prosumer_processes", "uss_mb_max", "share_within_2s"}
     assert targets["prosumer_processes"] == {"measured": 3, "target_min": 100, "met": False}
     assert targets["uss_mb_max"]["target_max"] == 40.0 and "cpus" in report["machine"]
+
+
+def test_fleet_commands_name_prosumers_of_its_range() -> None:
+    from prosumer.fleet import parse_command
+
+    assert parse_command("start 3 4 5\n", {3, 4, 5, 6}) == [3, 4, 5]
+    with pytest.raises(ConfigError, match="expected 'start I"):
+        parse_command("stop 3", {3})
+    with pytest.raises(ConfigError, match="prosumer 9 is outside"):
+        parse_command("start 3 9", {3})
+
+
+def test_a_keys_file_needs_a_key_for_every_prosumer(tmp_path: Path) -> None:
+    from prosumer.fleet import load_keys
+
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(["ab" * 32, "0x" + "cd" * 32]))
+    assert load_keys(path, [0, 1]) == {0: "0x" + "ab" * 32, 1: "0x" + "cd" * 32}
+    with pytest.raises(ConfigError, match="prosumer 2 needs entry 2"):
+        load_keys(path, [1, 2])
+    path.write_text('{"0": "x"}')
+    with pytest.raises(ConfigError, match="JSON list of hex keys"):
+        load_keys(path, [0])
+
+
+def test_a_fleet_on_command_forks_what_it_is_told_and_stops_at_the_end_of_its_input(tmp_path: Path) -> None:
+    """Without a deployment each child stops at once with its own one-line error in its own log; the
+    parent records each child's pid and exit code, skips a bad command, and exits when its input ends."""
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(["ab" * 32, "cd" * 32, "ef" * 32]))
+    (tmp_path / "logs").mkdir()
+    cmd = [
+        sys.executable, "-m", "prosumer", "fleet", "--on-command", "--count", "3",
+        "--keys-file", str(keys), "--pid-map", str(tmp_path / "pids.json"),
+        "--log-dir", str(tmp_path / "logs"), "--manifest", str(tmp_path / "missing.json"),
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ("PROSUMER_KEY", "PROSUMER_KEY_FILE")}
+    env["PROSUMER_STATE_DIR"] = str(tmp_path / "state")
+    fleet = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    assert fleet.stdin is not None and fleet.stderr is not None
+    fleet.stdin.write("start 0 1\nbogus\n")
+    fleet.stdin.flush()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not both_exited(tmp_path / "pids.json"):
+        time.sleep(0.1)
+    fleet.stdin.close()  # the end of its commands: the parent stops
+    stderr = fleet.stderr.read()
+    assert fleet.wait(timeout=60) == 1  # its children failed
+    assert "fleet command 'bogus'" in stderr and "2 of 2 children failed" in stderr
+    pids = json.loads((tmp_path / "pids.json").read_text())
+    assert set(pids) == {"0", "1"} and pids["0"]["pid"] != pids["1"]["pid"]
+    assert pids["0"]["exit"] == pids["1"]["exit"] == 1
+    for i in (0, 1):
+        log = (tmp_path / "logs" / f"prosumer-000{i}.log").read_text()
+        assert f"prosumer {i}: no deployment manifest" in log
+    assert not (tmp_path / "logs" / "prosumer-0002.log").exists()
+
+
+def both_exited(pid_map: Path) -> bool:
+    try:
+        pids = json.loads(pid_map.read_text())
+    except (OSError, ValueError):
+        return False
+    return len(pids) == 2 and all(r["exit"] is not None for r in pids.values())

@@ -97,3 +97,21 @@ def test_no_process_is_left_behind_when_the_run_fails(tmp_path: Path) -> None:
     killer.join(timeout=5)
     time.sleep(0.5)
     assert not left_behind(before)
+
+
+def test_injected_removals_reach_the_chain_and_the_summary(tmp_path: Path) -> None:
+    """Half of the prosumers are removed at seeded times: each got SIGUSR1 in its own forked process,
+    removed its DER contract on chain and stopped; the summary counts them."""
+    before = children_of_this_process()
+    summaries = run_scenario(
+        tiny(strategy="fair", **{"incidents.removal_share": 0.5}), tmp_path, progress=lambda _m: None
+    )
+    removals = summaries["fair"]["removals"]
+    assert removals["injected"] == 2
+    assert removals["removed_on_chain"] == 2 and removals["injected_and_on_chain"] == 2
+    assert summaries["fair"]["prosumers_started"] == 4
+    pids = json.loads((tmp_path / "fair" / "fleet-pids.json").read_text())
+    assert len({r["pid"] for r in pids.values()}) == 4  # each prosumer its own process
+    assert all(r["exit"] == 0 for r in pids.values())
+    assert (tmp_path / "fair" / "logs" / "prosumer-0000.log").is_file()
+    assert not left_behind(before)
