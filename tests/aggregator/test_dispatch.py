@@ -85,7 +85,9 @@ def write_readings(w: World, p: Sender, start: int, end: int, extra_w: float) ->
     rows, t, seq = [], s0 - 900, 0
     while t < s1 + 900:
         power = BASE_W + (extra_w if s0 <= t < s1 else 0.0)
-        rows.append((p.address.lower(), seq, t, int(SourceKind.SOLAR), power, 0.0, None, 0, time.time()))
+        rows.append(
+            (p.address.lower(), seq, t, int(SourceKind.SOLAR), power, 0.0, None, 0, time.time(), None)
+        )
         t, seq = t + 10, seq + 1
     w.ctx.store.insert(rows)
 

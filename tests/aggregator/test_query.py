@@ -96,7 +96,17 @@ def test_csv_export(api: TestClient) -> None:
         and rows[0]["soc"] == ""
         and rows[0]["status"] == "ok"
     )
-    assert list(rows[0]) == ["prosumer", "kind", "seq", "timestamp", "power_w", "energy_wh", "soc", "status"]
+    assert list(rows[0]) == [
+        "prosumer",
+        "kind",
+        "seq",
+        "timestamp",
+        "power_w",
+        "energy_wh",
+        "soc",
+        "status",
+        "available_w",
+    ]
     buckets = list(
         csv.DictReader(
             io.StringIO(

@@ -53,11 +53,22 @@ def test_empty_batch(db: Database) -> None:
 
 def test_a_failed_batch_stores_nothing(db: Database) -> None:
     store = ReadingStore(db)
-    bad = ("0x" + "aa" * 30, 1, T, 0, 1.0, 1.0, None, 0, 1.0)  # prosumer longer than the column (PostgreSQL)
+    bad = (
+        "0x" + "aa" * 30,
+        1,
+        T,
+        0,
+        1.0,
+        1.0,
+        None,
+        0,
+        1.0,
+        None,
+    )  # prosumer longer than the column (PostgreSQL)
     rows = (
         [row(seq=1), bad]
         if db.dialect == "postgresql"
-        else [row(seq=1), (A, 2, None, 0, 1.0, 1.0, None, 0, 1.0)]
+        else [row(seq=1), (A, 2, None, 0, 1.0, 1.0, None, 0, 1.0, None)]
     )
     with pytest.raises(Exception):  # noqa: B017 - driver-specific integrity / data errors
         store.insert(rows)  # type: ignore[arg-type]

@@ -141,7 +141,9 @@ def test_stop_commits_what_is_queued(tmp_path: Path) -> None:
 
     async def scenario() -> list[list[bool]]:
         writer.start()
-        futures = [writer.submit([("0x" + "aa" * 20, i, 1.0, 0, 0.0, 0.0, None, 0, 0.0)]) for i in range(10)]
+        futures = [
+            writer.submit([("0x" + "aa" * 20, i, 1.0, 0, 0.0, 0.0, None, 0, 0.0, None)]) for i in range(10)
+        ]
         await asyncio.to_thread(writer.stop)  # returns once the queue is drained
         assert not writer.alive
         return list(await asyncio.gather(*futures))
