@@ -61,23 +61,36 @@ def settle(
     participants: list[str],
     policy: DispatchPolicy,
 ) -> RequestResult:
-    """Records every unsettled participant's delivery, finalises, returns the chain's result."""
+    """Records every unsettled participant's delivery, finalises, returns the chain's result.
+
+    The delivery batches and `finalise` are sent one after the other without waiting for each to be
+    mined (one sender, consecutive nonces, so the chain keeps their order): they share blocks instead
+    of taking one block each. Any of them failing raises when its receipt is read; a resumed
+    settlement then records only what is still unrecorded."""
     todo = unsettled(d, info, participants)
     measured = {p: measure_participant(ctx, p, info, policy) for p in todo}
-    for batch in batches(todo, policy.settle_batch):
-        receipt = d.market.record_deliveries(
-            sender, info.request_id, batch, [measured[p].delivered_wh_int for p in batch]
-        )
-        log.info(
-            "request %s: recorded %d deliveries (gas %d, tx %s)",
-            info.request_id,
-            len(batch),
-            receipt.gas_used,
-            receipt.tx_hash,
-        )
     unmeasurable = [p for p, m in measured.items() if not m.measurable]
     if unmeasurable:
         log.warning("request %s: no readings to measure %d participants", info.request_id, len(unmeasurable))
-    receipt = d.market.finalise(sender, info.request_id)
-    log.info("request %s: finalised (tx %s)", info.request_id, receipt.tx_hash)
+    sent = [
+        (
+            len(batch),
+            d.market.submit_record_deliveries(
+                sender, info.request_id, batch, [measured[p].delivered_wh_int for p in batch]
+            ),
+        )
+        for batch in batches(todo, policy.settle_batch)
+    ]
+    final = d.market.submit_finalise(sender, info.request_id)
+    for count, tx_hash in sent:
+        receipt = sender.wait(tx_hash, "recordDeliveries")
+        log.info(
+            "request %s: recorded %d deliveries (gas %d, tx %s)",
+            info.request_id,
+            count,
+            receipt.gas_used,
+            receipt.tx_hash,
+        )
+    receipt = sender.wait(final, "finalise")
+    log.info("request %s: finalised (gas %d, tx %s)", info.request_id, receipt.gas_used, receipt.tx_hash)
     return d.market.result(info.request_id)

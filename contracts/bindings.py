@@ -26,6 +26,10 @@ from contracts.types import (
     Terms,
 )
 
+FINALISE_GAS = 150_000
+"""Gas limit for a `finalise` sent before the deliveries it closes are mined: it uses about 41,000
+(`flexsim bench gas`) whatever the number of participants (no loop over them)."""
+
 
 class _Binding:
     def __init__(self, chain: Chain, address: str, abi: list[dict[str, Any]]) -> None:
@@ -38,6 +42,10 @@ class _Binding:
 
     def _tx(self, sender: Sender, name: str, *args: Any, gas: int | None = None) -> Receipt:
         return sender.transact(self.contract.functions[name](*args), gas=gas)
+
+    def _submit(self, sender: Sender, name: str, *args: Any, gas: int | None = None) -> str:
+        """Sends without waiting (`Sender.submit`); returns the transaction hash."""
+        return sender.submit(self.contract.functions[name](*args), gas=gas)
 
     def events(self, receipt: Receipt, name: str) -> list[Any]:
         """Decoded events named `name` from a receipt (others ignored)."""
@@ -189,8 +197,20 @@ class MarketBinding(_Binding):
             sender, "recordDeliveries", request_id, [_cs(p) for p in prosumers], list(delivered_wh)
         )
 
+    def submit_record_deliveries(
+        self, sender: Sender, request_id: int, prosumers: Sequence[str], delivered_wh: Sequence[int]
+    ) -> str:
+        return self._submit(
+            sender, "recordDeliveries", request_id, [_cs(p) for p in prosumers], list(delivered_wh)
+        )
+
     def finalise(self, sender: Sender, request_id: int) -> Receipt:
         return self._tx(sender, "finalise", request_id)
+
+    def submit_finalise(self, sender: Sender, request_id: int, gas: int = FINALISE_GAS) -> str:
+        """`finalise` sent behind deliveries not mined yet: its gas cannot be estimated before they
+        are (it would revert), so it gets a fixed limit well above what it uses."""
+        return self._submit(sender, "finalise", request_id, gas=gas)
 
     def set_aggregator(self, sender: Sender, aggregator: str) -> Receipt:
         return self._tx(sender, "setAggregator", _cs(aggregator))
