@@ -32,6 +32,7 @@ from typing import Any
 from aggregator.planning import DispatchPolicy, plan
 from simulation.collect import RunData
 
+ROUNDING_S = 0.001  # latencies are rounded to the millisecond
 STAGES = ("notified", "acceptances_recorded", "settlement_final")
 STAGE_FUNCTIONS = {
     "fair": ("accept",),
@@ -125,7 +126,9 @@ def request_bounds(
                 "ratio": round(got / b, 3) if got is not None and b > 0 else None,
             }
         if m.get("settlement_final_s") is not None:
-            previous_final = created + m["settlement_final_s"]
+            # the block that settled it is seen at created + settlement_final_s (rounded to 1 ms): the
+            # next request's transactions can only be in a later block
+            previous_final = created + m["settlement_final_s"] + ROUNDING_S
         out.append(row)
     return out
 

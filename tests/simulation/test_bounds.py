@@ -78,5 +78,20 @@ def test_a_request_queued_behind_another_is_bounded_from_when_that_one_settled()
          "acceptances_recorded_s": 55.0, "settlement_final_s": 100.0},
     ]  # fmt: skip
     first, second = request_bounds(data, measured, speed=120.0, block_time_s=5.0, gas_limit=8_000_000)
-    assert second["queued_behind_previous_s"] == pytest.approx(101.5 + 53.5 - 110.2)
+    assert second["queued_behind_previous_s"] == pytest.approx(101.5 + 53.5 - 110.2, abs=0.002)
     assert second["notified"]["bound_s"] == pytest.approx(160.0 - 110.2)  # first block after 155
+
+
+def test_a_queued_request_is_not_bounded_by_the_block_that_settled_the_one_before() -> None:
+    """The first request settled in the block seen at 150.0; its rounded latency puts that a hair
+    before the block: the next request's open transaction still goes in the block after (155)."""
+    data = run_data(101.5, second=110.2)
+    measured = [
+        {"request_id": 1, "chain_request_id": 1, "notified_s": 8.5,
+         "acceptances_recorded_s": 13.5, "settlement_final_s": 48.4996},
+        {"request_id": 2, "chain_request_id": 2, "notified_s": 44.8,
+         "acceptances_recorded_s": 49.8, "settlement_final_s": 100.0},
+    ]  # fmt: skip
+    _, second = request_bounds(data, measured, speed=120.0, block_time_s=5.0, gas_limit=8_000_000)
+    assert second["notified"]["bound_s"] == pytest.approx(155.0 - 110.2)
+    assert second["notified"]["ratio"] == 1.0
