@@ -33,6 +33,7 @@ from domain.der import make_der, warm_up
 from domain.outages import OutageModel, sample_outages
 from domain.population import PopulationEntry, Stream, sample_entry
 from domain.profiles import Profiles
+from flexsim.errors import ContractRevert
 from prosumer.chain_side import ChainSide
 from prosumer.contract import chain_terms
 from prosumer.identity import load_or_create_key, parse_key
@@ -112,7 +113,7 @@ class Agent:
         """Runs until stopped; 0 after a clean stop. Setup errors raise `FlexsimError`."""
         s = self.settings
         if self.stop_event.is_set():  # stopped before it started (a fleet stopping while it forks)
-            return 0
+            return self._remove_only() if self._remove_asked else 0
         key = resolve_key(s)
         if self.entry is None:
             self.entry = sample_entry(s.seed, index_of(Account.from_key(key).address))
@@ -152,6 +153,15 @@ class Agent:
         finally:
             self.shutdown(meter, uplink, owner)
         return 0 if not self._remove_asked or self.worker.removed.is_set() else 1
+
+    def _remove_only(self) -> int:
+        """Asked to leave before it started: removes its DER contract if one is registered, then exits."""
+        chain = ChainSide.connect(self.settings, resolve_key(self.settings))
+        try:
+            chain.remove()
+        except ContractRevert as exc:  # e.g. NotRegistered: nothing to remove
+            log.info("removal before start: %s", exc)
+        return 0
 
     def loop(self, meter: Meter, buffer: ReadingBuffer, owner: str) -> None:
         """Takes a reading at every reading time until stopped."""

@@ -40,3 +40,24 @@ def test_replicas_fund_themselves_from_one_funder_at_once(tmp_path: Path) -> Non
         with ThreadPoolExecutor(6) as pool:  # six replicas contend for the funder's nonce
             balances = list(pool.map(lambda side: side.ensure_funded(), sides))
     assert balances == [25 * 10**16] * 6
+
+
+@pytest.mark.chain
+def test_a_removal_asked_before_the_start_still_removes_the_contract(tmp_path: Path) -> None:
+    """SIGUSR1 can reach a forked prosumer before it runs: the agent then only removes its contract."""
+    from contracts.types import SourceKind, Terms
+    from prosumer.agent import Agent
+
+    with start_anvil() as anvil:
+        manifest = deploy_to(anvil.rpc_url, tmp_path / "manifest.json")
+        key = dev_keys(3)[2]
+        settings = ProsumerSettings(  # type: ignore[call-arg]
+            _env_file=None, rpc_url=anvil.rpc_url, manifest=manifest, key=SecretStr(key), index=0, seed=3
+        )
+        side = ChainSide.connect(settings, key)
+        side.ensure_registered(Terms(SourceKind.BATTERY, 4_000, 0, 1_000, 1_000, 3_600, 10**17, 10**17))
+        assert side.registration().active
+        agent = Agent(settings)
+        agent._on_remove(0, None)  # what SIGUSR1 does, before run()
+        assert agent.run() == 0
+        assert not side.registration().active
