@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_SAMPLES = 200_000
+MEASURE_CHUNK = 50  # prosumers per store query (at 1 reading per 5 s, 50 x 600 readings of a window)
 
 
 @dataclass(frozen=True)
@@ -32,18 +33,29 @@ def sim_epoch(ctx: AppContext, real_epoch: float) -> float:
     return ctx.clock.clock.sim_time(real_epoch).timestamp()
 
 
-def measure_participant(
-    ctx: AppContext, prosumer: str, info: RequestInfo, policy: DispatchPolicy
-) -> Delivery:
-    """The prosumer's delivered energy in the request's window (simulated time), from the store."""
+def measure_participants(
+    ctx: AppContext, prosumers: list[str], info: RequestInfo, policy: DispatchPolicy
+) -> dict[str, Delivery]:
+    """Each prosumer's delivered energy in the request's window (simulated time), from the store: one
+    query per `MEASURE_CHUNK` prosumers, not one each."""
     start, end = sim_epoch(ctx, info.start), sim_epoch(ctx, info.end)
     margin = policy.baseline_margin_s
-    rows = ctx.store.query(
-        ReadingFilter(prosumer=prosumer.lower(), start=start - margin, end=end + margin), MAX_SAMPLES
-    )
-    samples = [Sample(r.t, r.power_w, r.available_w) for r in rows]
-    by_available = measure_available(samples, int(info.direction), start, end, margin)
-    return by_available or measure(samples, int(info.direction), start, end, margin)
+    out: dict[str, Delivery] = {}
+    for chunk in batches(prosumers, MEASURE_CHUNK):
+        wanted = tuple(p.lower() for p in chunk)
+        lo, hi = start - margin, end + margin
+        rows = ctx.store.query(ReadingFilter(prosumers=wanted, start=lo, end=hi), MAX_SAMPLES)
+        if len(rows) >= MAX_SAMPLES:  # too many for one query: one per prosumer, as many as it has
+            each = (ctx.store.query(ReadingFilter(prosumer=w, start=lo, end=hi), MAX_SAMPLES) for w in wanted)
+            rows = [r for own in each for r in own]
+        samples: dict[str, list[Sample]] = {p: [] for p in wanted}
+        for r in rows:
+            samples[r.prosumer].append(Sample(r.t, r.power_w, r.available_w))
+        for p in chunk:
+            own = samples[p.lower()]
+            by_available = measure_available(own, int(info.direction), start, end, margin)
+            out[p] = by_available or measure(own, int(info.direction), start, end, margin)
+    return out
 
 
 def unsettled(d: Deployment, info: RequestInfo, participants: list[str]) -> list[str]:
@@ -68,7 +80,7 @@ def settle(
     of taking one block each. Any of them failing raises when its receipt is read; a resumed
     settlement then records only what is still unrecorded."""
     todo = unsettled(d, info, participants)
-    measured = {p: measure_participant(ctx, p, info, policy) for p in todo}
+    measured = measure_participants(ctx, todo, info, policy)
     unmeasurable = [p for p, m in measured.items() if not m.measurable]
     if unmeasurable:
         log.warning("request %s: no readings to measure %d participants", info.request_id, len(unmeasurable))

@@ -56,12 +56,15 @@ class ReadingFilter:
     start: float | None = None  # simulated epoch s, inclusive
     end: float | None = None  # simulated epoch s, exclusive
     incidents_only: bool = False
+    prosumers: tuple[str, ...] | None = None  # lower-case addresses: any of them
 
     def clauses(self) -> list[ColumnElement[bool]]:
         c = readings.c
         out: list[ColumnElement[bool]] = []
         if self.prosumer is not None:
             out.append(c.prosumer == self.prosumer)
+        if self.prosumers is not None:
+            out.append(c.prosumer.in_(self.prosumers))
         if self.kind is not None:
             out.append(c.kind == self.kind)
         if self.start is not None:

@@ -88,6 +88,9 @@ def test_query_filters(db: Database) -> None:
     seqs = lambda f: [(r.prosumer, r.seq) for r in store.query(f, 100)]  # noqa: E731
     assert seqs(ReadingFilter()) == [(A, 1), (B, 1), (A, 2), (B, 2)]  # time order
     assert seqs(ReadingFilter(prosumer=B)) == [(B, 1), (B, 2)]
+    assert seqs(ReadingFilter(prosumers=(B,))) == [(B, 1), (B, 2)]
+    assert seqs(ReadingFilter(prosumers=(A, B), end=T + 60)) == [(A, 1), (B, 1)]
+    assert seqs(ReadingFilter(prosumers=())) == []
     assert seqs(ReadingFilter(kind=0)) == [(A, 1), (A, 2)]
     assert seqs(ReadingFilter(start=T + 30, end=T + 3600)) == [(B, 1), (A, 2)]
     assert seqs(ReadingFilter(incidents_only=True)) == [(A, 2), (B, 2)]

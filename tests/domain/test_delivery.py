@@ -131,7 +131,7 @@ def test_a_battery_holds_its_commitment_exactly(shared_profiles: Profiles) -> No
 
 
 def settled(samples: list[Sample], direction: Direction, start: float) -> Delivery:
-    """As `aggregator.settlement.measure_participant` measures it."""
+    """As `aggregator.settlement.measure_participants` measures it."""
     way = MEASURE_UP if direction is Direction.UP else 1
     by_available = measure_available(samples, way, start, start + 1200)
     return by_available or measure(samples, way, start, start + 1200)
