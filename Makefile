@@ -3,11 +3,13 @@
 #   make test       the test suite
 #   make bench-gas  gas benchmark (JSON)
 #   make bench-ingest  readings ingest through the aggregator service (JSON)
+#   make bench-fleet   memory and timeliness of 100 forked prosumer processes (JSON)
+#   make bench-e2e     request latencies of the whole market on a Volta-like chain (JSON, ~15 min)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLEXSIM := $(VENV)/bin/flexsim
 
-.PHONY: setup postgres run test bench-gas bench-ingest lint clean
+.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -37,6 +39,12 @@ bench-gas: setup
 
 bench-ingest: setup
 	$(FLEXSIM) bench ingest --json
+
+bench-fleet: setup
+	$(FLEXSIM) bench fleet --json
+
+bench-e2e: setup
+	$(FLEXSIM) bench e2e --json
 
 lint: setup
 	$(VENV)/bin/ruff check .
