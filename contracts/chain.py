@@ -67,12 +67,14 @@ class Chain:
         receipt_timeout_s: float = 120.0,
         gas_margin: Decimal = Decimal("1.2"),
         request_timeout_s: float = 30.0,
+        receipt_poll_s: float = 0.1,
     ) -> None:
         self.rpc_url = rpc_url
         self.decoder = decoder or RevertDecoder([])
         self.fees = fees or FeePolicy()
         self.retries = retries
         self.receipt_timeout_s = receipt_timeout_s
+        self.receipt_poll_s = receipt_poll_s
         self.gas_margin = gas_margin
         provider = Web3.HTTPProvider(
             rpc_url, request_kwargs={"timeout": request_timeout_s}, exception_retry_configuration=None
@@ -106,6 +108,7 @@ class Chain:
             retries=settings.rpc_retries,
             receipt_timeout_s=settings.receipt_timeout_s,
             gas_margin=settings.gas_margin,
+            receipt_poll_s=settings.receipt_poll_s,
         )
 
     # ------------------------------------------------------------------ RPC with retries

@@ -102,7 +102,9 @@ class Sender:
         try:
             r = self.chain.rpc(
                 lambda: w3.eth.wait_for_transaction_receipt(
-                    HexBytes(tx_hash), timeout=self.chain.receipt_timeout_s, poll_latency=0.1
+                    HexBytes(tx_hash),
+                    timeout=self.chain.receipt_timeout_s,
+                    poll_latency=self.chain.receipt_poll_s,
                 ),
                 f"receipt of {what}",
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import time
 from collections.abc import Callable
@@ -155,6 +156,7 @@ def _play_watched(
             "AGGREGATOR_DEFAULT_STRATEGY": run.strategy,
             "AGGREGATOR_BLOCK_TIME_S": str(scenario.chain.block_time_s or 1.0),
             **{f"AGGREGATOR_{k}": v for k, v in clock_env.items()},
+            **_chain_env(scenario),
         },
     )
     _wait_healthy(url, aggregator)
@@ -227,7 +229,16 @@ def _prosumer_env(
             incidents.renegotiation_after_outage_rate_per_hour
         ),
         **{f"PROSUMER_{k}": v for k, v in clock_env.items()},
+        **_chain_env(scenario),
     }
+
+
+def _chain_env(scenario: Scenario) -> dict[str, str]:
+    """Chain settings every child shares: receipts polled at a tenth of the block time (at 0.1 s, 200
+    prosumers waiting for their accepts would spend the CPU the others need to send theirs)."""
+    block_time = scenario.chain.block_time_s
+    poll = max(0.1, block_time / 10) if block_time > 0 else 0.1
+    return {"CHAIN_RECEIPT_POLL_S": os.environ.get("CHAIN_RECEIPT_POLL_S", f"{poll:g}")}
 
 
 def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
