@@ -26,6 +26,9 @@ from contracts.types import (
     Terms,
 )
 
+DECLINE_TIP_SHARE = 0.5
+"""Share of the priority fee a `decline` pays (see `MarketBinding.decline`)."""
+
 FINALISE_GAS = 150_000
 """Gas limit for a `finalise` sent before the deliveries it closes are mined: it uses about 41,000
 (`flexsim bench gas`) whatever the number of participants (no loop over them)."""
@@ -40,8 +43,10 @@ class _Binding:
     def _view(self, name: str, *args: Any) -> Any:
         return self.chain.call(self.contract.functions[name](*args))
 
-    def _tx(self, sender: Sender, name: str, *args: Any, gas: int | None = None) -> Receipt:
-        return sender.transact(self.contract.functions[name](*args), gas=gas)
+    def _tx(
+        self, sender: Sender, name: str, *args: Any, gas: int | None = None, tip_share: float = 1.0
+    ) -> Receipt:
+        return sender.transact(self.contract.functions[name](*args), gas=gas, tip_share=tip_share)
 
     def _submit(self, sender: Sender, name: str, *args: Any, gas: int | None = None) -> str:
         """Sends without waiting (`Sender.submit`); returns the transaction hash."""
@@ -180,7 +185,9 @@ class MarketBinding(_Binding):
         return self._tx(sender, "accept", request_id)
 
     def decline(self, sender: Sender, request_id: int, reason: int) -> Receipt:
-        return self._tx(sender, "decline", request_id, int(reason))
+        """Declines with half the priority fee: in a block too small for every answer to a request,
+        acceptances (which the market waits for) go first and declines take the next block."""
+        return self._tx(sender, "decline", request_id, int(reason), tip_share=DECLINE_TIP_SHARE)
 
     def apply_for(self, sender: Sender, request_id: int) -> Receipt:
         return self._tx(sender, "applyFor", request_id)

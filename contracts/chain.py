@@ -151,8 +151,18 @@ class Chain:
             self._gas_limit = int(self.rpc(lambda: self.w3.eth.get_block("latest"))["gasLimit"])
         return self._gas_limit
 
-    def fee_fields(self) -> dict[str, int]:
-        """Fee fields for a new transaction; the base fee is re-read at most once a second."""
+    def fee_fields(self, tip_share: float = 1.0) -> dict[str, int]:
+        """Fee fields for a new transaction; the base fee is re-read at most once a second. With EIP-1559
+        fees, `tip_share` < 1 pays that share of the priority fee: the transaction yields to others in a
+        full block (legacy fees ignore it: their price must stay at or above the base fee)."""
+        fields = self._fee_fields()
+        if tip_share == 1.0 or "maxPriorityFeePerGas" not in fields:
+            return fields
+        tip = fields["maxPriorityFeePerGas"]
+        lower = int(tip * tip_share)
+        return {"maxFeePerGas": fields["maxFeePerGas"] - tip + lower, "maxPriorityFeePerGas": lower}
+
+    def _fee_fields(self) -> dict[str, int]:
         with self._fee_lock:
             now = time.monotonic()
             if self._fee_cache and now - self._fee_cache[0] < 1.0:

@@ -56,17 +56,18 @@ class Sender:
 
     # ------------------------------------------------------------------ public
 
-    def transact(self, fn: Any, gas: int | None = None, value: int = 0) -> Receipt:
+    def transact(self, fn: Any, gas: int | None = None, value: int = 0, tip_share: float = 1.0) -> Receipt:
         """Sends a contract call and waits for its receipt; raises a typed `ContractRevert` on revert."""
-        return self.wait(self.submit(fn, gas=gas, value=value), what=_name(fn))
+        return self.wait(self.submit(fn, gas=gas, value=value, tip_share=tip_share), what=_name(fn))
 
-    def submit(self, fn: Any, gas: int | None = None, value: int = 0) -> str:
-        """Sends a contract call without waiting; returns the transaction hash."""
+    def submit(self, fn: Any, gas: int | None = None, value: int = 0, tip_share: float = 1.0) -> str:
+        """Sends a contract call without waiting; returns the transaction hash. `tip_share` < 1 lets
+        it yield to other transactions in a full block (`Chain.fee_fields`)."""
         if gas is None:
             gas = self.estimate(fn, value)
         tx = {"from": self.address, "value": value, "gas": gas, "chainId": self.chain.chain_id}
         return self._send(
-            lambda nonce: fn.build_transaction({**tx, "nonce": nonce, **self.chain.fee_fields()})
+            lambda nonce: fn.build_transaction({**tx, "nonce": nonce, **self.chain.fee_fields(tip_share)})
         )
 
     def send_value(self, to: str, wei: int) -> Receipt:

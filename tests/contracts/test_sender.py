@@ -107,6 +107,13 @@ def test_the_default_fees_are_eip1559_with_a_small_tip(deployment, chain, prosum
     assert tx["maxFeePerGas"] >= base + GWEI // 10
 
 
+def test_a_lower_tip_share_pays_less_priority_and_the_same_headroom(chain):
+    full, half = chain.fee_fields(), chain.fee_fields(tip_share=0.5)
+    assert half["maxPriorityFeePerGas"] == full["maxPriorityFeePerGas"] // 2 > 0
+    tip_gap = full["maxPriorityFeePerGas"] - half["maxPriorityFeePerGas"]
+    assert full["maxFeePerGas"] - half["maxFeePerGas"] == tip_gap
+
+
 @pytest.mark.parametrize("price", [None, 3 * GWEI], ids=["node-price", "fixed-price"])
 def test_legacy_fee_mode(chain_session, deployment, owner, clock, decoder, price):
     legacy = Chain(chain_session.chain.rpc_url, decoder, fees=FeePolicy(mode="legacy", gas_price_wei=price))
