@@ -14,14 +14,10 @@ from contracts.deploy import write_manifest
 from simulation.chain_export import export_logs
 from tests.aggregator.test_dispatch import (  # noqa: F401  (fixtures)
     World,
-    register,
     rpc_url,
-    run_dispatch,
-    sync_all,
-    wait_open,
     world,
-    write_readings,
 )
+from tests.simulation.settled import settle_three_fair
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "audit_run.py"
@@ -39,15 +35,7 @@ def test_the_audit_finds_every_payment_justified_and_catches_tampering(
     tmp_path: Path,
 ) -> None:
     w = world
-    register(w, [2_000] * 3)
-    rid = w.ctx.requests.enqueue("up", 3_000, 900, 900, "fair").id
-    thread = run_dispatch(w, rid)
-    req = wait_open(w, rid)
-    for p, factor in zip(w.prosumers[:3], (1.0, 0.95, 0.4), strict=True):
-        w.d.market.accept(p, req.chain_request_id)
-        write_readings(w, p, req.start, req.end, 1_000.0 * factor)
-    thread.join(timeout=60)
-    sync_all(w)
+    settle_three_fair(w)
 
     run = tmp_path / "fair"
     assert w.d.artifacts is not None

@@ -13,29 +13,17 @@ from simulation.report import write_csvs, write_html, write_plots
 from simulation.summary import summarise
 from tests.aggregator.test_dispatch import (  # noqa: F401  (fixtures)
     World,
-    register,
     rpc_url,
-    run_dispatch,
-    sync_all,
-    wait_open,
     world,
-    write_readings,
 )
+from tests.simulation.settled import settle_three_fair
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
 def test_a_settled_run_is_collected_summarised_and_reported(world: World, tmp_path: Path) -> None:  # noqa: F811
     w = world
-    register(w, [2_000] * 3)
-    rid = w.ctx.requests.enqueue("up", 3_000, 900, 900, "fair").id
-    thread = run_dispatch(w, rid)
-    req = wait_open(w, rid)
-    for p, factor in zip(w.prosumers[:3], (1.0, 0.95, 0.4), strict=True):
-        w.d.market.accept(p, req.chain_request_id)
-        write_readings(w, p, req.start, req.end, 1_000.0 * factor)
-    thread.join(timeout=60)
-    sync_all(w)
+    settle_three_fair(w)
 
     c = w.ctx.clock.clock
     data = collect_run(

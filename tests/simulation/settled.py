@@ -1,0 +1,25 @@
+"""A small settled fair request on a real chain, shared by the report and audit tests."""
+
+from __future__ import annotations
+
+from tests.aggregator.test_dispatch import (
+    World,
+    register,
+    run_dispatch,
+    sync_all,
+    wait_open,
+    write_readings,
+)
+
+
+def settle_three_fair(w: World) -> None:
+    """Three prosumers accept a 3 kW up request and deliver 100 %, 95 % and 40 % of their share."""
+    register(w, [2_000] * 3)
+    rid = w.ctx.requests.enqueue("up", 3_000, 900, 900, "fair").id
+    thread = run_dispatch(w, rid)
+    req = wait_open(w, rid)
+    for p, factor in zip(w.prosumers[:3], (1.0, 0.95, 0.4), strict=True):
+        w.d.market.accept(p, req.chain_request_id)
+        write_readings(w, p, req.start, req.end, 1_000.0 * factor)
+    thread.join(timeout=60)
+    sync_all(w)
