@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
-from aggregator.api.deps import Caller, Ctx, GridOperator, errors, own_or_privileged
+from aggregator.api.deps import Caller, Ctx, GridOperator, own_or_privileged
+from aggregator.api.responses import errors
 from aggregator.errors import InvalidInput
 from aggregator.store import ReadingFilter
 from aggregator.tables import Reading
