@@ -144,3 +144,10 @@ def test_a_body_that_is_not_utf8_json_is_a_422_in_the_error_shape(api: TestClien
         call = api.put if path == "/admin/clock" else api.post
         reply = call(path, content=b"\xff\xfe\x00", headers={**headers, "Content-Type": "application/json"})
         assert reply.status_code == 422 and reply.json()["error"] == "invalid", (path, reply.text)
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "-1"])
+def test_a_query_time_is_iso_text_never_epoch_seconds(api: TestClient, value: str) -> None:
+    for param in ("start", "end"):
+        reply = api.get("/readings", params={param: value}, headers=bearer(GRID))
+        assert reply.status_code == 422 and reply.json()["errors"][0]["loc"] == ["query", param], reply.text
