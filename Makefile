@@ -5,11 +5,12 @@
 #   make bench-ingest  readings ingest through the aggregator service (JSON)
 #   make bench-fleet   memory and timeliness of 100 forked prosumer processes (JSON)
 #   make bench-e2e     request latencies of the whole market on a Volta-like chain (JSON, ~15 min)
+#   make fuzz-api      schemathesis against the aggregator's own OpenAPI document (JSON summary, ~3 min)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLEXSIM := $(VENV)/bin/flexsim
 
-.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e lint clean
+.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e fuzz-api lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -45,6 +46,11 @@ bench-fleet: setup
 
 bench-e2e: setup
 	$(FLEXSIM) bench e2e --json
+
+# 100 test cases per operation and phase, as the prosumer, the grid operator and the admin; exit 1 on
+# any server error or answer that contradicts the document (tests/aggregator/fuzz_api.py).
+fuzz-api: setup
+	$(PY) -m tests.aggregator.fuzz_api --max-examples 100
 
 lint: setup
 	$(VENV)/bin/ruff check .

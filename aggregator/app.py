@@ -9,6 +9,9 @@
   (`app.state.ctx`): repositories, writer, metrics, authenticator, clock.
 - `control`: the `RequestControl` behind cancel / modify (default: queued requests only).
 - `store`: the readings store (tests pass a slow one to exercise backpressure).
+
+Around the routes: request bodies are limited (`aggregator.body_limit`), every error has one shape
+(`aggregator.api.handlers`), and `/openapi.json` documents it (`aggregator.api.openapi`).
 """
 
 from __future__ import annotations
@@ -22,18 +25,15 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
-from pydantic import SecretStr, TypeAdapter
+from pydantic import SecretStr
 
-from aggregator.api import admin, auth, ops, profiles, query, readings, requests
-from aggregator.auth import Authenticator
+from aggregator.api import admin, auth, handlers, openapi, ops, profiles, query, readings, requests
+from aggregator.auth import Authenticator, AuthLimits
+from aggregator.body_limit import BodyLimit
 from aggregator.context import AppContext, ClearSky, QueuedOnlyControl, RequestControl, Service
 from aggregator.db import Database
-from aggregator.errors import AggregatorError
 from aggregator.live import LiveState
 from aggregator.metrics import Metrics
 from aggregator.prosumers_repo import ProsumerRepo, SyncStateRepo
@@ -43,7 +43,6 @@ from aggregator.settings import AggregatorSettings
 from aggregator.simclock import ServerClock
 from aggregator.store import ReadingStore
 from aggregator.validation import Limits
-from aggregator.wire import ReadingBatchIn, ReadingIn
 from aggregator.writer import Writer
 from flexsim import __version__
 
@@ -57,8 +56,13 @@ NO_OTEL: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False, "
 DESCRIPTION = """The flexsim aggregator: prosumers log in by signing a nonce and stream meter readings;
 the grid operator queues flexibility requests; everything is stored centrally and queryable.
 
-Power is in W, **positive = delivered to the grid**. Every refusal is 401 or 403 with a JSON reason;
-every error body is `{"error": code, "detail": message}`."""
+Power is in W, **positive = delivered to the grid**. Every error body is `ErrorOut`:
+`{"error": code, "detail": message}`, and validation errors (422) add `errors`, a list of
+`{type, loc, msg}`. Refusals: 401 (no valid credential), 403 (not allowed), 404 (no such resource or
+path), 405 (wrong method, with `Allow`), 409 (wrong state), 413 (body too large, refused before it is
+read), 422 (invalid input: strict types, unknown fields refused), 429 (too many login challenges or
+failed bearer attempts from this client, with `Retry-After`), 503 (busy or the chain unreachable, with
+`Retry-After`)."""
 
 
 def build_context(
@@ -85,7 +89,13 @@ def build_context(
         _secret(settings.admin_token),
         token_ttl_s=settings.token_ttl_s,
         nonce_ttl_s=settings.nonce_ttl_s,
-        max_challenges=settings.max_pending_challenges,
+        limits=AuthLimits(
+            challenges_per_client=settings.challenges_per_client,
+            challenges_per_address=settings.challenges_per_address,
+            max_challenges=settings.max_pending_challenges,
+            bearer_failures=settings.bearer_failures_per_client,
+            bearer_failure_window_s=settings.bearer_failure_window_s,
+        ),
     )
     queue = RequestQueue(db)
     return AppContext(
@@ -120,7 +130,8 @@ def create_app(
 ) -> FastAPI:
     if sys.getrecursionlimit() > RECURSION_LIMIT:
         sys.setrecursionlimit(RECURSION_LIMIT)
-    ctx = build_context(settings or AggregatorSettings(), registry_view, control, store)
+    settings = settings or AggregatorSettings()
+    ctx = build_context(settings, registry_view, control, store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -150,29 +161,22 @@ def create_app(
         lifespan=lifespan,
         telemetry=NO_OTEL,  # /metrics is the aggregator's own; FastAPI's OpenTelemetry hooks cost per request
     )
-    app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
+    app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
     for module in (auth, readings, query, requests, profiles, admin, ops):
         app.include_router(module.router)
-    app.add_exception_handler(AggregatorError, _aggregator_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    handlers.install(app)
+    app.add_middleware(
+        BodyLimit,
+        default_bytes=settings.max_body_bytes,
+        routes={("POST", "/readings/batch"): settings.batch_body_bytes},
+    )
     return app
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document plus the reading body schemas, which the hot-path routes parse themselves."""
+def _openapi(app: FastAPI, batch_max_items: int) -> dict[str, Any]:
     if app.openapi_schema is None:
-        schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
-        )
-        defs = TypeAdapter(ReadingBatchIn).json_schema(ref_template="#/components/schemas/{model}")
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for name, definition in {**defs.pop("$defs", {}), "ReadingBatchIn": defs}.items():
-            components.setdefault(name, definition)
-        components.setdefault(
-            "ReadingIn", ReadingIn.model_json_schema(ref_template="#/components/schemas/{model}")
-        )
-        app.openapi_schema = schema
+        app.openapi_schema = openapi.build(app, batch_max_items)
     return app.openapi_schema
 
 
@@ -184,24 +188,3 @@ async def _run(service: Service, ctx: AppContext) -> None:
     except Exception:
         log.exception("service %s stopped with an error", service.name)
         raise
-
-
-async def _aggregator_error(request: Request, exc: AggregatorError) -> JSONResponse:
-    """The one place where domain errors become HTTP answers."""
-    if exc.status_code >= 500:
-        log.warning("%s %s -> %d: %s", request.method, request.url.path, exc.status_code, exc)
-    return JSONResponse(
-        {"error": exc.code, "detail": str(exc)}, status_code=exc.status_code, headers=exc.headers()
-    )
-
-
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    errors = exc.errors()
-    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
-    if request.method == "POST" and request.url.path.startswith("/readings"):
-        ctx: AppContext = request.app.state.ctx
-        ctx.metrics.counter("readings_rejected_total").inc()
-    # Only type, location and message: the input may hold NaN or bytes, which JSON cannot carry.
-    listed = [{"type": e["type"], "loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in errors]
-    body = {"error": "invalid", "detail": detail, "errors": listed}
-    return JSONResponse(body, status_code=422)

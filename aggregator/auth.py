@@ -9,6 +9,10 @@ prosumer is active. It then issues an opaque random bearer token, kept in this p
 its expiry and the prosumer's registered terms (a restarted aggregator forgets tokens: log in again).
 
 The grid operator and the admin present fixed credentials from the settings as bearer tokens.
+
+Abuse bounds: pending challenges are bounded per client and per address (`aggregator.challenges`), and
+failed bearer attempts per client (`aggregator.ratelimit`); both answer 429 with Retry-After. A client
+is the caller's IP address, as the HTTP layer passes it in.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import logging
 import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -28,7 +31,9 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
 
+from aggregator.challenges import Challenge, ChallengeBook
 from aggregator.errors import Forbidden, Unauthorized
+from aggregator.ratelimit import FailureLimiter
 from aggregator.registry import RegistryView
 from contracts.types import Registration, SourceKind
 
@@ -39,11 +44,14 @@ Role = Literal["prosumer", "grid", "admin"]
 
 
 @dataclass(frozen=True)
-class Challenge:
-    address: str
-    nonce: str
-    message: str
-    expires_at: float  # real epoch s
+class AuthLimits:
+    """The abuse bounds of `Authenticator` (see the module docstring)."""
+
+    challenges_per_client: int = 256
+    challenges_per_address: int = 4
+    max_challenges: int = 100_000
+    bearer_failures: int = 50
+    bearer_failure_window_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ class Authenticator:
         admin_token: str | None,
         token_ttl_s: float = 3600.0,
         nonce_ttl_s: float = 300.0,
-        max_challenges: int = 100_000,
+        limits: AuthLimits | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.registry = registry
@@ -96,30 +104,32 @@ class Authenticator:
         self._admin = admin_token
         self.token_ttl_s = token_ttl_s
         self.nonce_ttl_s = nonce_ttl_s
-        self.max_challenges = max_challenges
+        limits = limits or AuthLimits()
         self._clock = clock
         self._lock = threading.Lock()
-        self._challenges: OrderedDict[str, Challenge] = OrderedDict()
+        self.challenges = ChallengeBook(
+            limits.challenges_per_client, limits.challenges_per_address, limits.max_challenges, clock
+        )
+        self.bearer_failures = FailureLimiter(
+            limits.bearer_failures, limits.bearer_failure_window_s, time.monotonic
+        )
         self._sessions: dict[str, ProsumerSession] = {}
         self._by_address: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ login
-    def challenge(self, address: str) -> Challenge:
+    def challenge(self, address: str, client: str = "") -> Challenge:
+        """A new pending challenge for `address`; `RateLimited` when `client` holds too many."""
         address = to_checksum_address(address)
         now = self._clock()
         nonce = secrets.token_urlsafe(16)
         expires = now + self.nonce_ttl_s
-        ch = Challenge(address, nonce, login_message(address, nonce, now, expires), expires)
-        with self._lock:
-            self._challenges[nonce] = ch
-            while len(self._challenges) > self.max_challenges:
-                self._challenges.popitem(last=False)
+        ch = Challenge(address, nonce, login_message(address, nonce, now, expires), expires, client)
+        self.challenges.add(ch)
         return ch
 
     def login(self, address: str, nonce: str, signature: str) -> ProsumerSession:
         address = to_checksum_address(address)
-        with self._lock:
-            ch = self._challenges.pop(nonce, None)  # single use, even when the login fails
+        ch = self.challenges.take(nonce)  # single use, even when the login fails
         if ch is None:
             raise Unauthorized("unknown or already used nonce: ask POST /auth/challenge for a new one")
         if ch.address != address:
@@ -157,14 +167,20 @@ class Authenticator:
         return session
 
     # ------------------------------------------------------------------ bearer credentials
-    def principal(self, token: str) -> Principal:
-        """The caller behind a bearer token; raises `Unauthorized` for unknown or expired tokens."""
+    def principal(self, token: str, client: str = "") -> Principal:
+        """The caller behind a bearer token; raises `Unauthorized` for unknown or expired tokens and
+        `RateLimited` while `client` has failed too often (see `aggregator.ratelimit`)."""
+        self.bearer_failures.check(client)
+        if not token.isascii():  # a header decoded as Latin-1; credentials are ASCII
+            self.bearer_failures.failed(client)
+            raise Unauthorized("the bearer token is not ASCII: send the token you were given, unchanged")
         if self._admin and hmac.compare_digest(token, self._admin):
             return Principal("admin")
         if self._grid and hmac.compare_digest(token, self._grid):
             return Principal("grid")
         session = self._sessions.get(token)
         if session is None:
+            self.bearer_failures.failed(client)
             raise Unauthorized("unknown bearer token: log in with POST /auth/challenge and /auth/login")
         if self._clock() > session.expires_at:
             self._drop(session)

@@ -6,6 +6,8 @@ exception handler; routes and services just raise. Messages say what was wrong a
 
 from __future__ import annotations
 
+import math
+
 from flexsim.errors import FlexsimError
 
 
@@ -59,6 +61,31 @@ class InvalidReading(InvalidInput):
     """A reading that is physically impossible or inconsistent with the prosumer's contract (422)."""
 
     code = "invalid_reading"
+
+
+class PayloadTooLarge(AggregatorError):
+    """The request body is larger than the route accepts (413); nothing of it was parsed."""
+
+    status_code = 413
+    code = "too_large"
+
+    def headers(self) -> dict[str, str]:
+        # The rest of the body is never read: the connection cannot carry another request.
+        return {"Connection": "close"}
+
+
+class RateLimited(AggregatorError):
+    """Too many requests of one kind from one client (429); retry after `retry_after_s`."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: float = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, math.ceil(retry_after_s))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 class Unavailable(AggregatorError):

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, SecretStr, model_validator
+from pydantic import AwareDatetime, Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aggregator.clock_bounds import MAX_SPEED, REAL_EPOCH_MAX, SIM_MAX, SIM_MIN
+
+MIN_CREDENTIAL_CHARS = 32
+READING_BODY_BYTES = 400  # room per reading in a batch body: the largest real one is ~250 bytes
 
 
 class AggregatorSettings(BaseSettings):
@@ -41,6 +47,17 @@ class AggregatorSettings(BaseSettings):
         description="Readings waiting for the writer at most; beyond that POSTs get 503 + Retry-After.",
     )
     batch_max_items: int = Field(5_000, ge=1, description="Most readings in one POST /readings/batch.")
+    max_batch_body_bytes: int | None = Field(
+        None,
+        ge=1024,
+        description="Largest body of POST /readings/batch, in bytes; larger ones get 413 before they are "
+        f"read. Default: {READING_BODY_BYTES} bytes per reading of a full batch (2,000,000 for 5,000).",
+    )
+    max_body_bytes: int = Field(
+        65_536,
+        ge=1024,
+        description="Largest body of every other request, in bytes (413 beyond, before it is read).",
+    )
     query_max_rows: int = Field(100_000, ge=1, description="Most rows one readings query returns.")
 
     # ------------------------------------------------------------------ reading validation
@@ -56,11 +73,19 @@ class AggregatorSettings(BaseSettings):
 
     # ------------------------------------------------------------------ simulated clock
     sim_start: AwareDatetime | None = Field(
-        None, description="Simulated time at `sim_real_start_epoch`; unset means simulated = real time."
+        None,
+        ge=SIM_MIN,
+        lt=SIM_MAX,
+        description="Simulated time at `sim_real_start_epoch` (1970 to 2200); unset: simulated = real time.",
     )
-    sim_speed: float = Field(1.0, gt=0, description="Simulated seconds per real second.")
+    sim_speed: float = Field(
+        1.0, gt=0, le=MAX_SPEED, description="Simulated seconds per real second (at most 10,000)."
+    )
     sim_real_start_epoch: float | None = Field(
-        None, description="Real Unix time at which the simulated clock shows `sim_start` (default: start)."
+        None,
+        ge=0,
+        lt=REAL_EPOCH_MAX,
+        description="Real Unix time at which the simulated clock shows `sim_start` (default: start).",
     )
 
     # ------------------------------------------------------------------ chain
@@ -90,13 +115,34 @@ class AggregatorSettings(BaseSettings):
 
     # ------------------------------------------------------------------ credentials
     grid_token: SecretStr | None = Field(
-        None, description="Bearer credential of the grid operator (request endpoints)."
+        None,
+        description="Bearer credential of the grid operator (request endpoints): at least 32 printable "
+        "ASCII characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
     )
-    admin_token: SecretStr | None = Field(None, description="Bearer credential for admin endpoints.")
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer credential for admin endpoints (at least 32 characters, as the grid's)."
+    )
     token_ttl_s: float = Field(3_600.0, gt=0, description="Lifetime of a prosumer's bearer token (s).")
     nonce_ttl_s: float = Field(300.0, gt=0, description="Lifetime of a login challenge (s).")
     max_pending_challenges: int = Field(
-        100_000, ge=1, description="Outstanding login challenges kept at most (oldest dropped)."
+        100_000,
+        ge=1,
+        description="Pending login challenges in all at most; beyond, 429 (nothing is evicted).",
+    )
+    challenges_per_client: int = Field(
+        256, ge=1, description="Pending login challenges one client (IP address) may hold; beyond, 429."
+    )
+    challenges_per_address: int = Field(
+        4, ge=1, description="Pending login challenges one client may hold for one address; beyond, 429."
+    )
+    bearer_failures_per_client: int = Field(
+        50,
+        ge=1,
+        description="Failed bearer attempts (unknown token, wrong credential) one client may make per "
+        "`bearer_failure_window_s`; beyond, its bearer requests get 429 until the window ends.",
+    )
+    bearer_failure_window_s: float = Field(
+        60.0, gt=0, description="The window of `bearer_failures_per_client`, in seconds."
     )
 
     # ------------------------------------------------------------------ market and profiles
@@ -112,6 +158,27 @@ class AggregatorSettings(BaseSettings):
         None, description="Cache of clear-sky profiles (default ~/.cache/flexsim/profiles)."
     )
 
+    @field_validator("grid_token", "admin_token")
+    @classmethod
+    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        text = value.get_secret_value()
+        if len(text) < MIN_CREDENTIAL_CHARS:
+            raise PydanticCustomError(
+                "weak_credential",
+                "must be at least {minimum} characters (got {length}): generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+                {"minimum": MIN_CREDENTIAL_CHARS, "length": len(text)},
+            )
+        if not (text.isascii() and text.isprintable()) or any(c.isspace() for c in text):
+            raise PydanticCustomError(
+                "weak_credential",
+                "must be printable ASCII without spaces (it travels in an HTTP header): generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            )
+        return value
+
     @model_validator(mode="after")
     def _check_bounds(self) -> AggregatorSettings:
         if self.batch_max_items > self.writer_queue_rows:
@@ -119,4 +186,16 @@ class AggregatorSettings(BaseSettings):
                 f"batch_max_items ({self.batch_max_items}) exceeds writer_queue_rows "
                 f"({self.writer_queue_rows}): a full batch could never be queued; raise the queue bound"
             )
+        if self.grid_token is not None and self.grid_token == self.admin_token:
+            raise ValueError(
+                "AGGREGATOR_GRID_TOKEN and AGGREGATOR_ADMIN_TOKEN are the same: the grid operator would "
+                "be the admin; give each its own credential"
+            )
         return self
+
+    @property
+    def batch_body_bytes(self) -> int:
+        """The body limit of POST /readings/batch (`max_batch_body_bytes`, or sized to a full batch)."""
+        if self.max_batch_body_bytes is not None:
+            return self.max_batch_body_bytes
+        return max(self.max_body_bytes, READING_BODY_BYTES * self.batch_max_items)

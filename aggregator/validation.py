@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aggregator.auth import ProsumerSession
+from aggregator.clock_bounds import SIM_MAX_EPOCH, SIM_MIN_EPOCH
 from aggregator.store import Row
 from aggregator.wire import STATUS_CODES, ReadingIn
 from contracts.types import SourceKind
@@ -28,8 +29,10 @@ class Limits:
 def check_reading(reading: ReadingIn, session: ProsumerSession, now_sim: float, limits: Limits) -> str | None:
     """Why `reading` cannot be accepted from `session`'s prosumer at simulated time `now_sim` (or None)."""
     t = reading.timestamp.timestamp()
-    if t < 0:
+    if t < SIM_MIN_EPOCH:
         return f"timestamp {reading.timestamp.isoformat()} is before 1970: send the simulated time"
+    if t >= SIM_MAX_EPOCH:
+        return f"timestamp {reading.timestamp.isoformat()} is after 2200: send the simulated time"
     ahead = t - now_sim
     if ahead > limits.max_future_s:
         now = datetime.fromtimestamp(now_sim, UTC).isoformat(timespec="seconds")

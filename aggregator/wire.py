@@ -4,6 +4,11 @@ Units: power in W (**positive = delivered to the grid**: production, battery dis
 drawn from the grid: consumption, battery charging), energy in Wh, times timezone-aware ISO 8601 (the
 simulated clock) unless a field says "epoch s". Addresses are 0x-prefixed hex; the API answers with
 checksummed addresses. Flexibility requests and profiles are in `aggregator.wire_market`.
+
+Every input model is strict (`INPUT`): a number is never a string or a boolean, an integer field takes
+no fractional or float-typed value (`5.0`), a time is an ISO 8601 string (never epoch seconds), and an
+unknown field is an error. Bodies are parsed from JSON bytes (`model_validate_json`), where strict mode
+still takes a JSON integer for a float field and a string for a time or an enumeration.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Annotated, Any, Literal
 
 from eth_utils import is_hex_address, to_checksum_address
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from aggregator.clock_bounds import MAX_SPEED, REAL_EPOCH_MAX, SIM_MAX, SIM_MIN
 
 EXAMPLE_ADDRESS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 EXAMPLE_TIME = "2025-06-01T12:00:05Z"
@@ -34,19 +41,47 @@ def _examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
-class ErrorOut(BaseModel):
-    """Every refusal and error: a stable code and a message that says what to do."""
+def _input(*examples: dict[str, Any]) -> ConfigDict:
+    """The configuration of every input model: strict types, unknown fields refused, no NaN."""
+    return ConfigDict(
+        strict=True, extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": list(examples)}
+    )
 
-    model_config = _examples({"error": "unauthorized", "detail": "bearer token expired: log in again"})
-    error: str
-    detail: str
+
+class ValidationIssue(BaseModel):
+    """One problem of a refused input: pydantic's error type, where it is, and what is wrong."""
+
+    type: str = Field(examples=["missing"])
+    loc: list[str] = Field(description="Path to the value: body, query, path or header, then the fields")
+    msg: str
+
+
+class ErrorOut(BaseModel):
+    """Every refusal and error: a stable code and a message that says what to do. Validation errors
+    (422 `invalid`) add `errors`, one entry per problem."""
+
+    model_config = _examples(
+        {"error": "unauthorized", "detail": "bearer token expired: log in again"},
+        {
+            "error": "invalid",
+            "detail": "body.power_w: Input should be a valid number",
+            "errors": [
+                {"type": "float_type", "loc": ["body", "power_w"], "msg": "Input should be a valid number"}
+            ],
+        },
+    )
+    error: str = Field(
+        description="Stable code, e.g. unauthorized, forbidden, not_found, invalid, rate_limited"
+    )
+    detail: str = Field(description="What was wrong and what to do")
+    errors: list[ValidationIssue] | None = Field(None, description="Validation errors only: each problem")
 
 
 # ---------------------------------------------------------------------------------------------- auth
 
 
 class ChallengeIn(BaseModel):
-    model_config = _examples({"address": EXAMPLE_ADDRESS})
+    model_config = _input({"address": EXAMPLE_ADDRESS})
     address: Address
 
 
@@ -69,7 +104,7 @@ class ChallengeOut(BaseModel):
 
 
 class LoginIn(BaseModel):
-    model_config = _examples(
+    model_config = _input(
         {"address": EXAMPLE_ADDRESS, "nonce": "kq3T0d1yX2m4b8sJ", "signature": "0x" + "ab" * 65}
     )
     address: Address
@@ -117,9 +152,7 @@ READING_EXAMPLE: dict[str, Any] = {
 class ReadingIn(BaseModel):
     """One meter reading. `(prosumer, seq)` identifies it: sending it again is acknowledged, not stored."""
 
-    model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [READING_EXAMPLE]}
-    )
+    model_config = _input(READING_EXAMPLE)
     seq: int = Field(ge=0, lt=2**63, description="Per-prosumer sequence number")
     timestamp: AwareDatetime = Field(description="Simulated time of the measurement, timezone-aware")
     power_w: float = Field(description="W, positive = delivered to the grid, negative = drawn from it")
@@ -148,7 +181,7 @@ class ReadingBatchIn(BaseModel):
     """Up to `batch_max_items` readings of the authenticated prosumer; each is answered on its own (a
     malformed item is rejected alone, so the server also accepts items that do not fit `ReadingIn`)."""
 
-    model_config = _examples({"readings": [READING_EXAMPLE, {**READING_EXAMPLE, "seq": 1043}]})
+    model_config = _input({"readings": [READING_EXAMPLE, {**READING_EXAMPLE, "seq": 1043}]})
     readings: list[ReadingIn] = Field(min_length=1)
 
 
@@ -287,10 +320,17 @@ class HealthOut(BaseModel):
 
 
 class ClockIn(BaseModel):
-    model_config = _examples({"sim_start": "2025-06-01T00:00:00Z", "speed": 60.0, "real_start_epoch": None})
-    sim_start: AwareDatetime
-    speed: float = Field(1.0, gt=0, allow_inf_nan=False)
-    real_start_epoch: float | None = Field(None, description="Real Unix time of sim_start (default: now)")
+    """A new simulated clock. It must show a time in [1970, 2200) now (see `aggregator.simclock`)."""
+
+    model_config = _input({"sim_start": "2025-06-01T00:00:00Z", "speed": 60.0, "real_start_epoch": None})
+    sim_start: AwareDatetime = Field(ge=SIM_MIN, lt=SIM_MAX, description="Simulated time at real_start_epoch")
+    speed: float = Field(1.0, gt=0, le=MAX_SPEED, description="Simulated seconds per real second")
+    real_start_epoch: float | None = Field(
+        None,
+        ge=0,
+        lt=REAL_EPOCH_MAX,
+        description="Real Unix time of sim_start, 1970 to 2100 (default: now)",
+    )
 
 
 class ClockOut(BaseModel):
@@ -309,7 +349,7 @@ class ClockOut(BaseModel):
 
 
 class RevokeIn(BaseModel):
-    model_config = _examples({"address": EXAMPLE_ADDRESS})
+    model_config = _input({"address": EXAMPLE_ADDRESS})
     address: Address
 
 

@@ -19,6 +19,11 @@ def _examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
+def _input(*examples: dict[str, Any]) -> ConfigDict:
+    """Strict input, as every input model of `aggregator.wire`: no bool or string as a number."""
+    return ConfigDict(strict=True, extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
 class DirectionName(StrEnum):
     UP = "up"  # more power to the grid: produce more / consume less
     DOWN = "down"
@@ -56,12 +61,7 @@ class ResponseKind(StrEnum):
 class FlexRequestIn(BaseModel):
     """A flexibility request: `power_w` in `direction` for `duration_s`, starting `lead_time_s` from now."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"direction": "up", "power_w": 20000, "duration_s": 3600, "lead_time_s": 900}]
-        },
-    )
+    model_config = _input({"direction": "up", "power_w": 20000, "duration_s": 3600, "lead_time_s": 900})
     direction: DirectionName
     power_w: int = Field(gt=0, lt=2**63)
     duration_s: int = Field(gt=0, le=7 * 86_400)
@@ -72,7 +72,7 @@ class FlexRequestIn(BaseModel):
 class FlexRequestPatch(BaseModel):
     """New values for a request that has not started; omitted fields keep their value."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"power_w": 15000}]})
+    model_config = _input({"power_w": 15000})
     power_w: int | None = Field(None, gt=0, lt=2**63)
     duration_s: int | None = Field(None, gt=0, le=7 * 86_400)
     lead_time_s: int | None = Field(None, ge=0, le=7 * 86_400)

@@ -15,6 +15,7 @@ import httpx
 
 from contracts import toolchain
 from flexsim.errors import ChainError
+from flexsim.signals import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -107,13 +108,17 @@ def start_anvil(
     port = config.port or free_port(config.host)
     cmd = anvil_command(binary, config, port)
     log.info("starting anvil: %s", " ".join(cmd))
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # anvil dies with this process, even if it is killed (SIGKILL) before it can stop anvil itself
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent()
+    )
     url = f"http://{config.host}:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             err = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
-            raise ChainError(f"anvil exited with code {process.returncode}: {err or 'no output'}")
+            first = next((line.strip() for line in err.splitlines() if line.strip()), "no output")
+            raise ChainError(f"anvil exited with code {process.returncode} on port {port}: {first}")
         try:
             reply = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1)
             if reply.status_code == 200:

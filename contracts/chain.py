@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from web3 import Web3
@@ -19,7 +20,7 @@ from web3.exceptions import ContractLogicError, ProviderConnectionError, Web3RPC
 
 from contracts.errors import RevertDecoder
 from contracts.settings import ChainSettings
-from flexsim.errors import ContractRevert, RpcUnavailable, WrongChain
+from flexsim.errors import ConfigError, ContractRevert, RpcUnavailable, WrongChain
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,21 @@ class FeePolicy:
         )
 
 
+def check_rpc_url(url: str) -> str:
+    """`url` if it is an http(s) URL with a host, else `ConfigError` saying what one looks like."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{url!r} is not an RPC URL: give http(s)://host:port, e.g. http://127.0.0.1:8545 (what "
+            "`flexsim chain` prints) or https://volta-rpc.energyweb.org"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ConfigError(f"{url!r} is not an RPC URL: its port is not a number") from None
+    return url
+
+
 class Chain:
     """An RPC connection with retries, the expected chain id verified, and a revert decoder."""
 
@@ -69,7 +85,7 @@ class Chain:
         request_timeout_s: float = 30.0,
         receipt_poll_s: float = 0.1,
     ) -> None:
-        self.rpc_url = rpc_url
+        self.rpc_url = check_rpc_url(rpc_url)
         self.decoder = decoder or RevertDecoder([])
         self.fees = fees or FeePolicy()
         self.retries = retries
@@ -124,7 +140,8 @@ class Chain:
                     raise RpcUnavailable(
                         f"{what} failed after {attempt + 1} attempts: {_short(exc)}"
                     ) from exc
-                log.warning("%s failed (%s); retrying in %.2f s", what, type(exc).__name__, delay)
+                # INFO, not WARNING: a retry that succeeds is routine; the last failure is the error
+                log.info("%s failed (%s); retrying in %.2f s", what, type(exc).__name__, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 8.0)
         raise AssertionError("unreachable")

@@ -10,11 +10,15 @@
 #   FLEXSIM_SCENARIO  scenario TOML (default /opt/flexsim/scenarios/docker.toml)
 #   FLEXSIM_STRATEGY  fair | reputation (default: the scenario's; `both` runs as fair under compose)
 #   FLEXSIM_START_DELAY_S  real seconds from now to the simulated start (services come up meanwhile)
+#   FLEXSIM_GRID_TOKEN, FLEXSIM_ADMIN_TOKEN  the aggregator's bearer credentials; unset: generated
+#                     (secrets.token_urlsafe(32)) once and kept in /shared/credentials.env, which only the
+#                     services that need them read (FLEXSIM_CREDENTIALS: the aggregator, the grid operator)
 set -euo pipefail
 
 rpc="${FLEXSIM_RPC_URL:-http://chain:8545}"
 manifest="${FLEXSIM_MANIFEST:-/shared/deployment/manifest.json}"
 run_env="${FLEXSIM_RUN_ENV:-/shared/run.env}"
+credentials="${FLEXSIM_CREDENTIALS_FILE:-/shared/credentials.env}"
 : "${AGGREGATOR_AGGREGATOR_KEY:?set AGGREGATOR_AGGREGATOR_KEY: the aggregator account deployed as the market\'s aggregator}"
 
 aggregator="$(python -c 'import os; from eth_account import Account; print(Account.from_key(os.environ["AGGREGATOR_AGGREGATOR_KEY"]).address)')"
@@ -84,4 +88,23 @@ tmp.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
 tmp.replace(path)
 print(f"{path}: scenario {s.name}, strategy {strategy}, {s.speed:g}x, simulated start in "
       f"{start - time.time():.0f} s, {s.real_duration_s:.0f} real s")
+PY
+
+python - "$credentials" <<'PY'
+import os, secrets, sys
+from pathlib import Path
+
+path = Path(sys.argv[1])
+kept = {}
+if path.exists():  # a rerun keeps the credentials the services already use
+    kept = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+grid = os.environ.get("FLEXSIM_GRID_TOKEN") or kept.get("AGGREGATOR_GRID_TOKEN") or secrets.token_urlsafe(32)
+admin = os.environ.get("FLEXSIM_ADMIN_TOKEN") or kept.get("AGGREGATOR_ADMIN_TOKEN") or secrets.token_urlsafe(32)
+values = {"AGGREGATOR_GRID_TOKEN": grid, "AGGREGATOR_ADMIN_TOKEN": admin, "GRID_TOKEN": grid}
+path.parent.mkdir(parents=True, exist_ok=True)
+tmp = path.with_suffix(".tmp")
+tmp.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+tmp.chmod(0o640)
+tmp.replace(path)
+print(f"{path}: the aggregator's grid and admin credentials ({'given' if os.environ.get('FLEXSIM_GRID_TOKEN') else 'generated or kept'})")
 PY

@@ -1,4 +1,10 @@
-"""The `flexsim` command. Subcommands import their modules lazily so each stays fast to start."""
+"""The `flexsim` command. Subcommands import their modules lazily so each stays fast to start.
+
+Every failure ends with one line, `flexsim: error: ...`, that says what to do, and exit code 1: a
+`FlexsimError`, an invalid option (argparse), invalid settings, and (with a request to report it) an
+unexpected exception, whose traceback `-vv` shows. SIGTERM unwinds like Ctrl-C (`flexsim.signals`), so
+nothing a command started (anvil, services, prosumers) outlives it; anvil also dies with a killed parent.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,39 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 from flexsim import __version__
-from flexsim.errors import FlexsimError
+from flexsim.errors import ConfigError, FlexsimError
+from flexsim.signals import Terminated, raise_on_sigterm
 
 Handler = Callable[[argparse.Namespace], int]
+log = logging.getLogger("flexsim")
+# Commands that handle SIGTERM themselves (uvicorn, the prosumer agent and fleet).
+OWN_SIGNALS = {"aggregator", "prosumer"}
+SETTINGS_PREFIXES = {
+    "ChainSettings": "CHAIN_",
+    "AggregatorSettings": "AGGREGATOR_",
+    "ProsumerSettings": "PROSUMER_",
+    "GridSettings": "GRID_",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line and exit 1, like every other failure."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{message}: see `{self.prog} --help`")
+
+
+def rpc_url(text: str) -> str:
+    """An `--rpc-url` value, checked before anything connects."""
+    from contracts.chain import check_rpc_url
+
+    try:
+        return check_rpc_url(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _progress(message: str) -> None:
@@ -202,7 +236,7 @@ def _aware_datetime(text: str) -> datetime:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flexsim", description=__doc__)
+    parser = Parser(prog="flexsim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"flexsim {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -219,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_chain)
 
     p = sub.add_parser("deploy", help="deploy the contracts and write a manifest")
-    p.add_argument("--rpc-url", required=True, help="HTTP RPC URL of the chain")
+    p.add_argument("--rpc-url", type=rpc_url, required=True, help="HTTP RPC URL of the chain")
     p.add_argument("--out", type=Path, default=Path("deployment/manifest.json"), help="manifest path")
     p.add_argument("--aggregator", default=None, help="aggregator address (default: the deployer)")
     p.set_defaults(handler=cmd_deploy)
@@ -233,7 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="results folder (default results/<scenario>-<time>)"
     )
     p.add_argument(
-        "--rpc-url", default=None, help="run on this chain instead of the scenario's (over CHAIN_RPC_URL)"
+        "--rpc-url",
+        type=rpc_url,
+        default=None,
+        help="run on this chain instead of the scenario's (over CHAIN_RPC_URL)",
     )
     p.add_argument("--manifest", type=Path, default=None, help="reuse this deployment (over CHAIN_MANIFEST)")
     p.add_argument(
@@ -246,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="collect a finished run from its chain and database; write the report")
     p.add_argument("--aggregator-db", required=True, help="the aggregator's database URL")
     p.add_argument("--manifest", type=Path, required=True, help="the deployment manifest")
-    p.add_argument("--rpc-url", required=True, help="the chain's RPC URL")
+    p.add_argument("--rpc-url", type=rpc_url, required=True, help="the chain's RPC URL")
     p.add_argument("--out", type=Path, required=True, help="report folder")
     p.add_argument("--strategy", default="fair", help="label of the run (fair or reputation)")
     p.add_argument("--sim-start", type=_aware_datetime, required=True, help="simulated start (ISO 8601)")
@@ -262,7 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("doctor", help="check a chain (and funded keys) before a run")
-    p.add_argument("--rpc-url", required=True, help="HTTP RPC URL (Volta: https://volta-rpc.energyweb.org)")
+    p.add_argument(
+        "--rpc-url", type=rpc_url, required=True, help="HTTP RPC URL (Volta: https://volta-rpc.energyweb.org)"
+    )
     p.add_argument("--chain-id", type=int, default=None, help="expected chain id (default CHAIN_CHAIN_ID)")
     p.add_argument("--scenario", default=None, help="check balances against this scenario's needs")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
@@ -301,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=60.0, help="measured period, once all stream")
     p.add_argument("--interval", type=float, default=1.0, help="real seconds between readings")
     p.add_argument("--seed", type=int, default=0, help="population seed")
-    p.add_argument("--rpc-url", default=None, help="a running chain (default: start anvil)")
+    p.add_argument("--rpc-url", type=rpc_url, default=None, help="a running chain (default: start anvil)")
     p.add_argument("--manifest", type=Path, default=None, help="its deployment manifest")
     p.add_argument("--aggregator-url", default=None, help="a running aggregator (default: start one)")
     p.add_argument("--database-url", default=None, help="that aggregator's database (for received_at)")
@@ -379,18 +418,46 @@ def cmd_bench_e2e(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except FlexsimError as exc:
+        return _fail(str(exc))
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command not in OWN_SIGNALS:
+        raise_on_sigterm()
     handler: Handler = args.handler
     try:
         return handler(args)
     except FlexsimError as exc:
-        print(f"flexsim: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc))
+    except Terminated:
+        print("flexsim: stopped (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("flexsim: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, or a failure no layer turned into a FlexsimError yet
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            from flexsim.validation import problems
+
+            return _fail(f"invalid settings: {problems(exc, SETTINGS_PREFIXES.get(exc.title))}")
+        log.debug("unexpected failure", exc_info=True)
+        return _fail(
+            f"unexpected {type(exc).__name__}: {_one_line(exc)} (a bug? rerun with -vv for the traceback "
+            "and report it)"
+        )
+
+
+def _fail(message: str) -> int:
+    print(f"flexsim: error: {_one_line(message)}", file=sys.stderr)
+    return 1
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ def problems(exc: ValidationError, env_prefix: str | None = None, whole: str = "
     parts = []
     for err in exc.errors(include_url=False):
         loc = [str(p) for p in err["loc"]]
+        msg = err["msg"].removeprefix("Value error, ")
         if env_prefix is not None:
-            name = env_prefix + "_".join(loc).upper()
+            # a problem of the whole settings names its variables itself
+            parts.append(f"{env_prefix}{'_'.join(loc).upper()}: {msg}" if loc else msg)
         else:
-            name = ".".join(loc) or whole
-        parts.append(f"{name}: {err['msg']}")
+            parts.append(f"{'.'.join(loc) or whole}: {msg}")
     return "; ".join(parts)

@@ -8,7 +8,8 @@ timeout is safe, the aggregator answers `duplicate`).
 
 - 401: the token expired or the aggregator restarted: log in again at once.
 - 403 at login: the registry does not (yet) list the account as active: retry every few seconds.
-- 503: the aggregator is saturated: wait `Retry-After` seconds (capped), then resend.
+- 503: the aggregator is saturated; 429: it rate-limits this client (too many login challenges or
+  failed bearer attempts): wait `Retry-After` seconds (capped), then resend.
 - Connection errors, timeouts, other 5xx: exponential backoff (0.5 s doubling to 5 s); readings stay
   buffered.
 - A reading the aggregator rejects (422 or `rejected` in a batch) is logged with the reason and dropped:
@@ -23,6 +24,7 @@ says how many readings were dropped. Within the bound nothing is lost.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -63,7 +65,7 @@ class ReadingBuffer:
     def put(self, reading: Reading) -> None:
         """Adds a reading; drops the oldest when the buffer is full."""
         try:
-            item = ReadingIn.model_validate(reading.wire())
+            item = ReadingIn.model_validate_json(json.dumps(reading.wire()))  # as strict as the server
         except ValidationError as exc:
             log.error("reading %s is not valid on the wire and is dropped: %s", reading.seq, exc)
             return
@@ -258,9 +260,10 @@ class Uplink:
             raise self._unreachable(exc) from None
 
     def _failure(self, reply: httpx.Response, what: str) -> Retry:
-        if reply.status_code == 503:
+        if reply.status_code in (429, 503):
             delay = _retry_after(reply)
-            return Retry(delay, f"{what}: aggregator busy (503), retry after {delay:g} s")
+            why = "busy" if reply.status_code == 503 else "rate-limited this client"
+            return Retry(delay, f"{what}: aggregator {why} ({reply.status_code}), retry after {delay:g} s")
         return Retry(self._next_backoff(), f"{what}: HTTP {reply.status_code}: {_detail(reply)}")
 
     def _unreachable(self, exc: Exception) -> Retry:

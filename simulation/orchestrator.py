@@ -123,12 +123,18 @@ def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: P
         watcher.stop(run.out)
 
 
+def service_credentials() -> tuple[str, str]:
+    """Fresh grid and admin bearer credentials for a run's aggregator (43 characters each: strong
+    enough for AGGREGATOR_GRID_TOKEN / AGGREGATOR_ADMIN_TOKEN, which refuse fewer than 32)."""
+    return secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+
+
 def _play_watched(
     scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress, url: str
 ) -> None:
     keys = prosumer_keys(scenario, run.out)
     fund_prosumers(run, keys, progress)
-    grid_token, admin_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    grid_token, admin_token = service_credentials()
     port = int(url.rsplit(":", 1)[1])
     run.real_start = time.time() + 5.0  # simulated time starts once the services are up
     clock_env = {

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +278,41 @@ def test_dockerfile_copies_only_existing_files() -> None:
     ignored = (ROOT / ".dockerignore").read_text().split()
     for needed in ("docker", "scenarios", "package-lock.json", "constraints.txt", "README.md"):
         assert needed not in ignored
+
+
+@needs_compose
+def test_credentials_are_generated_never_defaulted(services: dict[str, Any]) -> None:
+    for name, svc in services.items():
+        env = svc.get("environment") or {}
+        assert not {"AGGREGATOR_GRID_TOKEN", "AGGREGATOR_ADMIN_TOKEN", "GRID_TOKEN"} & set(env), name
+    assert services["deploy"]["environment"]["FLEXSIM_GRID_TOKEN"] == ""  # empty: generated
+    for name in ("aggregator", "grid-operator"):
+        assert services[name]["environment"]["FLEXSIM_CREDENTIALS"] == "/shared/credentials.env"
+    assert "FLEXSIM_CREDENTIALS" not in services["prosumer"]["environment"]
+
+
+def _credentials_step(tmp_path: Path) -> Path:
+    """The deploy step's part that writes the credentials file, as a script of its own."""
+    script = (ROOT / "docker" / "deploy.sh").read_text()
+    start = script.index("python - \"$credentials\" <<'PY'")
+    end = script.index("\nPY\n", start) + len("\nPY\n")
+    step = tmp_path / "credentials.sh"
+    step.write_text(f'credentials="$1"\n{script[start:end].replace("python -", sys.executable + " -", 1)}')
+    return step
+
+
+def test_the_deploy_step_generates_strong_credentials_and_keeps_them(tmp_path: Path) -> None:
+    from aggregator.settings import AggregatorSettings
+
+    step, out = _credentials_step(tmp_path), tmp_path / "shared" / "credentials.env"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEXSIM_")}
+    subprocess.run(["bash", str(step), str(out)], check=True, env=env, capture_output=True)
+    first = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert first["GRID_TOKEN"] == first["AGGREGATOR_GRID_TOKEN"] != first["AGGREGATOR_ADMIN_TOKEN"]
+    settings = AggregatorSettings(  # type: ignore[call-arg]
+        _env_file=None, grid_token=first["AGGREGATOR_GRID_TOKEN"], admin_token=first["AGGREGATOR_ADMIN_TOKEN"]
+    )
+    assert settings.grid_token is not None and len(settings.grid_token.get_secret_value()) >= 43
+    assert out.stat().st_mode & 0o777 == 0o640
+    subprocess.run(["bash", str(step), str(out)], check=True, env=env, capture_output=True)
+    assert dict(line.split("=", 1) for line in out.read_text().splitlines()) == first  # a rerun keeps them

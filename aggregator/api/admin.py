@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 
-from aggregator.api.deps import Admin, Ctx, errors
+from aggregator.api.body import documented, json_body
+from aggregator.api.deps import Admin, Ctx
+from aggregator.api.responses import errors
 from aggregator.context import AppContext
 from aggregator.wire import ClockIn, ClockOut, RevokeIn, RevokeOut
 
@@ -24,14 +28,19 @@ def get_clock(_: Admin, ctx: Ctx) -> ClockOut:
     return _clock_out(ctx)
 
 
-@router.put("/clock", response_model=ClockOut, responses=errors(401, 403, 422))
-def set_clock(body: ClockIn, _: Admin, ctx: Ctx) -> ClockOut:
-    """Sets the simulated clock: `sim_start` at real time `real_start_epoch` (default now), `speed` x real."""
+@router.put(
+    "/clock", response_model=ClockOut, responses=errors(401, 403, 422), openapi_extra=documented(ClockIn)
+)
+def set_clock(_: Admin, body: Annotated[ClockIn, json_body(ClockIn)], ctx: Ctx) -> ClockOut:
+    """Sets the simulated clock: `sim_start` at real time `real_start_epoch` (default now), `speed` x real.
+    A clock that would show a time outside [1970, 2200) now is refused (422) and changes nothing."""
     ctx.clock.set(body.sim_start, body.speed, body.real_start_epoch)
     return _clock_out(ctx)
 
 
-@router.post("/revoke", response_model=RevokeOut, responses=errors(401, 403, 422))
-def revoke(body: RevokeIn, _: Admin, ctx: Ctx) -> RevokeOut:
+@router.post(
+    "/revoke", response_model=RevokeOut, responses=errors(401, 403, 422), openapi_extra=documented(RevokeIn)
+)
+def revoke(_: Admin, body: Annotated[RevokeIn, json_body(RevokeIn)], ctx: Ctx) -> RevokeOut:
     """Revokes every bearer token of a prosumer (it must log in again)."""
     return RevokeOut(address=body.address, revoked=ctx.auth.revoke(body.address))

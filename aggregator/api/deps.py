@@ -6,7 +6,7 @@ worker thread, which costs more than the dependency itself on the readings hot p
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -14,38 +14,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from aggregator.auth import Principal, ProsumerSession
 from aggregator.context import AppContext
 from aggregator.errors import Forbidden, Unauthorized
-from aggregator.wire import ErrorOut
 
 _bearer = HTTPBearer(
     auto_error=False, description="A prosumer token from /auth/login, or the grid/admin credential"
 )
-
-ERROR_EXAMPLES = {
-    401: ("unauthorized", "unknown bearer token: log in with POST /auth/challenge and /auth/login"),
-    403: ("forbidden", "this endpoint needs the grid operator's credential"),
-    404: ("not_found", "no flexibility request 42: list them with GET /requests"),
-    409: ("conflict", "request 7 is open; this needs it to be queued"),
-    422: ("invalid_reading", "|power_w| = 20000 W exceeds 1.5 x the registered capacity of 8000 W"),
-    503: (
-        "queue_full",
-        "the readings queue is full (50000 waiting): nothing was stored; retry after the Retry-After delay",
-    ),
-}
-
-
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the given error statuses, each with the error body and an example."""
-    return {
-        code: {
-            "model": ErrorOut,
-            "content": {
-                "application/json": {
-                    "example": {"error": ERROR_EXAMPLES[code][0], "detail": ERROR_EXAMPLES[code][1]}
-                }
-            },
-        }
-        for code in codes
-    }
 
 
 async def context(request: Request) -> AppContext:
@@ -62,10 +34,15 @@ async def principal(
     if credentials is None:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     ctx: AppContext = request.app.state.ctx
-    return ctx.auth.principal(credentials.credentials)
+    return ctx.auth.principal(credentials.credentials, client_of(request))
 
 
 Caller = Annotated[Principal, Depends(principal)]
+
+
+def client_of(request: Request) -> str:
+    """Who is calling, for the abuse bounds: the peer's IP address."""
+    return request.client.host if request.client is not None else ""
 
 
 def bearer_prosumer(ctx: AppContext, request: Request) -> ProsumerSession:
@@ -74,7 +51,7 @@ def bearer_prosumer(ctx: AppContext, request: Request) -> ProsumerSession:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    session = ctx.auth.principal(token.strip()).session
+    session = ctx.auth.principal(token.strip(), client_of(request)).session
     if session is None:
         raise Forbidden("only a logged-in prosumer may send readings (its own)")
     return session

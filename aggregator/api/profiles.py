@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from aggregator import profiles
-from aggregator.api.deps import Caller, Ctx, errors, own_or_privileged
+from aggregator.api.deps import Caller, Ctx, own_or_privileged
+from aggregator.api.responses import errors
 from aggregator.context import AppContext
 from aggregator.errors import NotFound
 from aggregator.store import ReadingFilter

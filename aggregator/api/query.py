@@ -9,9 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
-from aggregator.api.deps import Caller, Ctx, GridOperator, errors, own_or_privileged
+from aggregator.api.deps import Caller, Ctx, GridOperator, own_or_privileged
+from aggregator.api.responses import errors
 from aggregator.errors import InvalidInput
 from aggregator.store import ReadingFilter
 from aggregator.tables import Reading
@@ -40,12 +41,26 @@ KindQ = Annotated[
     str | None,
     Query(description="Source kind", examples=["solar"], pattern="^(solar|wind|consumer|battery)$"),
 ]
+
+
+def _iso_text(value: object) -> object:
+    """A time parameter is ISO 8601 text, as everywhere on the wire: never a number of epoch seconds."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("a time is ISO 8601 text such as 2025-06-01T00:00:00Z, not a number")
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 StartQ = Annotated[
-    AwareDatetime | None,
+    Time | None,
     Query(description="From (simulated time, inclusive)", examples=["2025-06-01T00:00:00Z"]),
 ]
 EndQ = Annotated[
-    AwareDatetime | None,
+    Time | None,
     Query(description="To (simulated time, exclusive)", examples=["2025-06-02T00:00:00Z"]),
 ]
 ResolutionQ = Annotated[

@@ -1,9 +1,10 @@
 """Readings in (R4): one, or a batch answered per item. A 2xx means committed (group commit).
 
 These two routes are the hot path, so they take the raw request: the body is validated by pydantic
-straight from JSON bytes and the bearer token is checked without FastAPI's dependency machinery
-(which costs more per request than everything else here). The OpenAPI document still describes the
-body (`ReadingIn` / `ReadingBatchIn`), the answers (`ReadingAck` / `BatchAck`) and the bearer scheme.
+straight from JSON bytes (strict, as every body: `aggregator.api.body`) and the bearer token is checked
+without FastAPI's dependency machinery (which costs more per request than everything else here). The
+OpenAPI document still describes the body (`ReadingIn` / `ReadingBatchIn`), the answers (`ReadingAck`
+/ `BatchAck`) and the bearer scheme.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from aggregator.api.deps import bearer_prosumer, errors
+from aggregator.api.body import documented, parse
+from aggregator.api.deps import bearer_prosumer
+from aggregator.api.responses import errors
 from aggregator.auth import ProsumerSession
 from aggregator.context import AppContext
 from aggregator.errors import InvalidInput, InvalidReading
@@ -29,11 +31,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["readings"])
 
 
-def _doc(schema: str) -> dict[str, Any]:
-    body = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
-    return {"requestBody": {"required": True, "content": body}, "security": [{"HTTPBearer": []}]}
-
-
 def _json(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
@@ -42,19 +39,14 @@ def _json(body: bytes, status: int = 200) -> Response:
     "/readings",
     response_model=ReadingAck,
     responses=errors(401, 403, 422, 503),
-    openapi_extra=_doc("ReadingIn"),
+    openapi_extra=documented(ReadingIn, secured=True),
 )
 async def post_reading(request: Request) -> Response:
     """Stores one reading of the authenticated prosumer. Sending the same `seq` again answers
     `duplicate` (200) and stores nothing; 503 with Retry-After when the writer is saturated."""
     ctx: AppContext = request.app.state.ctx
     session = bearer_prosumer(ctx, request)
-    try:
-        reading = ReadingIn.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        ) from None
+    reading = parse(ReadingIn, await request.body())
     reason = check_reading(reading, session, ctx.clock.now_epoch(), ctx.limits)
     if reason is not None:
         _rejected(ctx, 1)
@@ -71,13 +63,13 @@ async def post_reading(request: Request) -> Response:
     "/readings/batch",
     response_model=BatchAck,
     responses=errors(401, 403, 422, 503),
-    openapi_extra=_doc("ReadingBatchIn"),
+    openapi_extra=documented(ReadingBatchIn, secured=True),
 )
 async def post_batch(request: Request) -> Response:
     """Stores a batch of the authenticated prosumer's readings. The answer is 200 once every valid item
     is committed, with one status per item: `stored`, `duplicate`, or `rejected` with the reason
     (rejected items are not stored; fix and resend them). 422 only when the batch itself is invalid
-    (not JSON, no `readings` list, empty, or more than `batch_max_items`)."""
+    (not JSON, no `readings` list, another top-level field, empty, or more than `batch_max_items`)."""
     ctx: AppContext = request.app.state.ctx
     session = bearer_prosumer(ctx, request)
     body = await request.body()
@@ -138,14 +130,18 @@ def _raw_items(body: bytes) -> list[Any]:
         raise InvalidInput(f"the body is not JSON: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("readings"), list):
         raise InvalidInput('the body must be an object {"readings": [...]} with a list of readings')
+    unknown = sorted(set(data) - {"readings"})
+    if unknown:
+        raise InvalidInput(f"unknown top-level field(s) {', '.join(map(repr, unknown))}: send only readings")
     items: list[Any] = data["readings"]
     return items
 
 
 def _parse_item(raw: Any) -> ReadingIn | str:
-    """The reading, or why it is malformed."""
+    """The reading, or why it is malformed. Validated from its JSON text, as strictly as the fast path
+    (a Python `dict` would be validated in Python mode, where a time string is not a datetime)."""
     try:
-        return ReadingIn.model_validate(raw)
+        return ReadingIn.model_validate_json(json.dumps(raw, allow_nan=True))
     except ValidationError as exc:
         return "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'reading'}: {e['msg']}"

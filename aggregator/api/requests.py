@@ -10,7 +10,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from aggregator.api.deps import Ctx, GridOperator, errors
+from aggregator.api.body import documented, json_body
+from aggregator.api.deps import Ctx, GridOperator
+from aggregator.api.responses import errors
 from aggregator.errors import InvalidInput
 from aggregator.tables import FlexRequest, RequestResponse
 from aggregator.wire_market import (
@@ -37,9 +39,15 @@ def request_out(r: FlexRequest, responses: Sequence[RequestResponse] = ()) -> Fl
 
 
 @router.post(
-    "", response_model=FlexRequestOut, status_code=status.HTTP_201_CREATED, responses=errors(401, 403, 422)
+    "",
+    response_model=FlexRequestOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(401, 403, 422),
+    openapi_extra=documented(FlexRequestIn),
 )
-def create_request(body: FlexRequestIn, _: GridOperator, ctx: Ctx) -> FlexRequestOut:
+def create_request(
+    _: GridOperator, body: Annotated[FlexRequestIn, json_body(FlexRequestIn)], ctx: Ctx
+) -> FlexRequestOut:
     """Queues a request (status `queued`); without `strategy`, the aggregator's default applies."""
     strategy = body.strategy.value if body.strategy else ctx.settings.default_strategy
     req = ctx.requests.enqueue(
@@ -75,9 +83,17 @@ def cancel_request(request_id: RequestId, _: GridOperator, ctx: Ctx) -> FlexRequ
     return request_out(ctx.control.cancel(request_id))
 
 
-@router.patch("/{request_id}", response_model=FlexRequestOut, responses=errors(401, 403, 404, 409, 422))
+@router.patch(
+    "/{request_id}",
+    response_model=FlexRequestOut,
+    responses=errors(401, 403, 404, 409, 422),
+    openapi_extra=documented(FlexRequestPatch),
+)
 def modify_request(
-    request_id: RequestId, body: FlexRequestPatch, _: GridOperator, ctx: Ctx
+    _: GridOperator,
+    request_id: RequestId,
+    body: Annotated[FlexRequestPatch, json_body(FlexRequestPatch)],
+    ctx: Ctx,
 ) -> FlexRequestOut:
     """Changes power, duration or lead time of a request before its start (409 afterwards)."""
     changes = body.model_dump(exclude_none=True)

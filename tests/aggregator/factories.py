@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,8 +15,8 @@ from eth_account.signers.local import LocalAccount
 from aggregator.settings import AggregatorSettings
 from contracts.types import Registration, SourceKind, Terms
 
-GRID = "grid-secret"
-ADMIN = "admin-secret"
+GRID = secrets.token_urlsafe(32)  # strong credentials, as the service demands
+ADMIN = secrets.token_urlsafe(32)
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 

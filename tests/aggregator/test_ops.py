@@ -113,11 +113,11 @@ def test_metrics_registry() -> None:
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGGREGATOR_PORT", "9001")
-    monkeypatch.setenv("AGGREGATOR_GRID_TOKEN", "s3cret")
+    monkeypatch.setenv("AGGREGATOR_GRID_TOKEN", GRID)
     monkeypatch.setenv("AGGREGATOR_SIM_START", "2025-06-01T00:00:00Z")
     s = AggregatorSettings(_env_file=None)  # type: ignore[call-arg]
-    assert s.port == 9001 and s.grid_token is not None and s.grid_token.get_secret_value() == "s3cret"
-    assert "s3cret" not in repr(s)
+    assert s.port == 9001 and s.grid_token is not None and s.grid_token.get_secret_value() == GRID
+    assert GRID not in repr(s)
     assert s.sim_start is not None and s.sim_start.year == 2025
     with pytest.raises(ValueError, match="batch_max_items"):
         AggregatorSettings(_env_file=None, batch_max_items=10, writer_queue_rows=5)  # type: ignore[call-arg]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 from eth_account import Account
 
-from contracts.anvil import start_anvil
+from contracts.anvil import free_port, start_anvil
 
 pytestmark = pytest.mark.chain
 
@@ -117,3 +120,73 @@ def test_version_and_help() -> None:
 def test_invalid_aggregator_setting_is_one_line() -> None:
     result = flexsim("aggregator", env={"AGGREGATOR_PORT": "notaport"})
     assert_one_line_error(result, "AGGREGATOR_PORT", "valid integer")
+
+
+# ---------------------------------------------------------------------------------- issue 10, item 15
+
+
+def test_a_url_that_is_not_one_names_the_fix_without_a_traceback(tmp_path: Path) -> None:
+    result = flexsim("deploy", "--rpc-url", "notaurl", "--out", str(tmp_path / "m.json"))
+    assert_one_line_error(result, "'notaurl' is not an RPC URL", "http://127.0.0.1:8545")
+
+
+def test_an_unreachable_rpc_is_one_line_without_retry_warnings(tmp_path: Path) -> None:
+    result = flexsim("deploy", "--rpc-url", "http://127.0.0.1:9", "--out", str(tmp_path / "m.json"),
+                     env={"CHAIN_RPC_RETRIES": "2"})  # fmt: skip
+    assert_one_line_error(result, "cannot reach the chain", "after 3 attempts")
+    assert result.stderr.count("\n") == 1  # the retries are not printed (they are INFO: -v shows them)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "needle"),
+    [
+        (["deploy"], {}, "the following arguments are required: --rpc-url"),
+        (["bogus"], {}, "invalid choice: 'bogus'"),
+        (["deploy", "--rpc-url", "http://127.0.0.1:9"], {"CHAIN_RPC_RETRIES": "abc"}, "CHAIN_RPC_RETRIES"),
+    ],
+)
+def test_usage_and_settings_errors_are_one_line_and_exit_1(
+    args: list[str], env: dict[str, str], needle: str
+) -> None:
+    assert_one_line_error(flexsim(*args, env=env), needle)
+
+
+def _chain_and_its_anvil(port: int) -> tuple[subprocess.Popen[str], psutil.Process]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flexsim.cli", "chain", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    banner = proc.stdout.readline()  # printed once anvil answers
+    assert f"127.0.0.1:{port}" in banner, proc.stderr.read() if proc.stderr else ""
+    (anvil,) = [c for c in psutil.Process(proc.pid).children() if "anvil" in c.name()]
+    return proc, anvil
+
+
+def _gone(p: psutil.Process, timeout_s: float = 30.0) -> bool:
+    """Whether `p` ended within `timeout_s` (a zombie left to a parent that does not reap counts)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if not p.is_running() or p.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_no_anvil_outlives_flexsim_chain(sig: signal.Signals) -> None:
+    proc, anvil = _chain_and_its_anvil(free_port())
+    try:
+        proc.send_signal(sig)
+        assert proc.wait(30) == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
+        assert _gone(anvil), f"anvil {anvil.pid} outlived flexsim chain after {sig.name}"
+    finally:
+        if anvil.is_running():
+            anvil.kill()
+        if proc.poll() is None:
+            proc.kill()

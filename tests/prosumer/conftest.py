@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -32,8 +33,8 @@ from domain.clock import SimClock
 from prosumer.identity import load_or_create_key
 from tests.prosumer.factories import SEED
 
-GRID = "grid-secret"
-ADMIN = "admin-secret"
+GRID = secrets.token_urlsafe(32)  # strong credentials, as the service demands
+ADMIN = secrets.token_urlsafe(32)
 
 
 @dataclass

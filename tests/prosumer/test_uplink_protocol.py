@@ -90,12 +90,13 @@ def test_one_reading_posts_alone_many_go_in_batches_with_the_token() -> None:
     assert all(r.headers["Authorization"] == "Bearer t1" for _, p, r in server.calls if "readings" in p)
 
 
-def test_401_logs_in_again_and_503_waits_retry_after() -> None:
+@pytest.mark.parametrize("busy", [503, 429])
+def test_401_logs_in_again_and_503_or_429_waits_retry_after(busy: int) -> None:
     def answers(request: httpx.Request, n: int) -> httpx.Response:
         if n == 1:
             return httpx.Response(401, json={"error": "unauthorized", "detail": "expired"})
         if n == 2:
-            return httpx.Response(503, headers={"Retry-After": "0.4"}, json={"error": "busy", "detail": ""})
+            return httpx.Response(busy, headers={"Retry-After": "0.4"}, json={"error": "busy", "detail": ""})
         return server.store(request)
 
     server, buffer = Server(answers), ReadingBuffer(100)
