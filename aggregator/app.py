@@ -29,8 +29,9 @@ from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from pydantic import SecretStr, TypeAdapter
 
-from aggregator.api import admin, auth, ops, profiles, query, readings, requests
+from aggregator.api import admin, auth, consent, ops, profiles, query, readings, requests
 from aggregator.auth import Authenticator
+from aggregator.consent import ConsentDesk, ConsentPolicy
 from aggregator.context import AppContext, ClearSky, QueuedOnlyControl, RequestControl, Service
 from aggregator.db import Database
 from aggregator.errors import AggregatorError
@@ -45,6 +46,7 @@ from aggregator.store import ReadingStore
 from aggregator.validation import Limits
 from aggregator.wire import ReadingBatchIn, ReadingIn
 from aggregator.writer import Writer
+from contracts.types import SourceKind
 from flexsim import __version__
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,25 @@ def build_context(
         limits=Limits(settings.power_limit_factor, settings.max_future_s),
         control=control or QueuedOnlyControl(queue),
         clear_sky=ClearSky(settings),
+        consent=consent_desk(settings),
+    )
+
+
+def consent_desk(settings: AggregatorSettings) -> ConsentDesk:
+    policy = ConsentPolicy(
+        max_capacity_w={SourceKind[k.upper()]: w for k, w in settings.consent_max_capacity_w.items()},
+        max_duration_s=settings.consent_max_duration_s,
+        max_tariff=settings.consent_max_tariff,
+        max_term_s=settings.consent_max_term_s,
+        max_prosumers=settings.consent_max_prosumers,
+        valid_s=settings.consent_valid_s,
+    )
+    return ConsentDesk(
+        policy,
+        _secret(settings.enrolment_token),
+        _secret(settings.aggregator_key),
+        settings.rpc_url,
+        settings.manifest,
     )
 
 
@@ -152,7 +173,7 @@ def create_app(
     )
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, readings, query, requests, profiles, admin, ops):
+    for module in (auth, consent, readings, query, requests, profiles, admin, ops):
         app.include_router(module.router)
     app.add_exception_handler(AggregatorError, _aggregator_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
