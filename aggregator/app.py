@@ -29,9 +29,10 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from pydantic import SecretStr
 
-from aggregator.api import admin, auth, handlers, openapi, ops, profiles, query, readings, requests
+from aggregator.api import admin, auth, consent, handlers, openapi, ops, profiles, query, readings, requests
 from aggregator.auth import Authenticator, AuthLimits
 from aggregator.body_limit import BodyLimit
+from aggregator.consent import ConsentDesk, ConsentPolicy
 from aggregator.context import AppContext, ClearSky, QueuedOnlyControl, RequestControl, Service
 from aggregator.db import Database
 from aggregator.live import LiveState
@@ -44,6 +45,7 @@ from aggregator.simclock import ServerClock
 from aggregator.store import ReadingStore
 from aggregator.validation import Limits
 from aggregator.writer import Writer
+from contracts.types import SourceKind
 from flexsim import __version__
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,25 @@ def build_context(
         limits=Limits(settings.power_limit_factor, settings.max_future_s),
         control=control or QueuedOnlyControl(queue),
         clear_sky=ClearSky(settings),
+        consent=consent_desk(settings),
+    )
+
+
+def consent_desk(settings: AggregatorSettings) -> ConsentDesk:
+    policy = ConsentPolicy(
+        max_capacity_w={SourceKind[k.upper()]: w for k, w in settings.consent_max_capacity_w.items()},
+        max_duration_s=settings.consent_max_duration_s,
+        max_tariff=settings.consent_max_tariff,
+        max_term_s=settings.consent_max_term_s,
+        max_prosumers=settings.consent_max_prosumers,
+        valid_s=settings.consent_valid_s,
+    )
+    return ConsentDesk(
+        policy,
+        _secret(settings.enrolment_token),
+        _secret(settings.aggregator_key),
+        settings.rpc_url,
+        settings.manifest,
     )
 
 
@@ -163,7 +184,7 @@ def create_app(
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, readings, query, requests, profiles, admin, ops):
+    for module in (auth, consent, readings, query, requests, profiles, admin, ops):
         app.include_router(module.router)
     handlers.install(app)
     app.add_middleware(

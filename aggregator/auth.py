@@ -128,6 +128,18 @@ class Authenticator:
         return ch
 
     def login(self, address: str, nonce: str, signature: str) -> ProsumerSession:
+        address = self.prove(address, nonce, signature)
+        registration = self.registry.terms(address)
+        if not registration.active:
+            raise Forbidden(
+                f"{address} is not an active prosumer on the registry: register (or renew an expired "
+                "contract) on chain, then log in"
+            )
+        return self._issue(address, registration)
+
+    def prove(self, address: str, nonce: str, signature: str) -> str:
+        """Checks that the caller holds `address`'s key: it signed the challenge issued to it. The nonce
+        is consumed whatever happens (single use). Returns the checksummed address."""
         address = to_checksum_address(address)
         ch = self.challenges.take(nonce)  # single use, even when the login fails
         if ch is None:
@@ -138,13 +150,7 @@ class Authenticator:
             raise Unauthorized("the nonce has expired: ask POST /auth/challenge for a new one")
         if _signer(ch.message, signature) != address:
             raise Unauthorized(f"the signature does not recover to {address}: sign the challenge's message")
-        registration = self.registry.terms(address)
-        if not registration.active:
-            raise Forbidden(
-                f"{address} is not an active prosumer on the registry: register (or renew an expired "
-                "contract) on chain, then log in"
-            )
-        return self._issue(address, registration)
+        return address
 
     def _issue(self, address: str, registration: Registration) -> ProsumerSession:
         t = registration.terms

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from aggregator.auth import Authenticator
+from aggregator.consent import ConsentDesk
 from aggregator.db import Database
 from aggregator.live import LiveState
 from aggregator.metrics import Metrics
@@ -98,4 +99,5 @@ class AppContext:
     limits: Limits
     control: RequestControl
     clear_sky: ClearSky
+    consent: ConsentDesk
     services: dict[str, Any] = field(default_factory=dict)  # name -> asyncio.Task

@@ -1,8 +1,9 @@
 """Cancel and modify of a request on behalf of the grid operator, on chain once it is open (R6).
 
 Queued requests change in the database only. An open request can be cancelled before its start and
-modified before its start: power and duration only while nobody joined (the contract enforces it),
-the lead time by moving its schedule. Chain reverts come back as 409 Conflict with their reason.
+modified while prosumers may still answer (until its deadline): power and duration only while nobody
+joined (the contract enforces both), the lead time by moving its schedule. Chain reverts come back as
+409 Conflict with their reason.
 """
 
 from __future__ import annotations

@@ -6,6 +6,12 @@ period) → settling (measure, record deliveries, finalise) → settled, with th
 
 Every stage reads the chain before acting, so a restarted aggregator resumes a request where it
 stopped: an opened request is adopted, selected or recorded prosumers are not submitted again.
+
+Liveness: a request the dispatcher cannot finish (a stage fails, or it resumes one left behind) is
+never left open on chain. Before its start it is cancelled; after it, it is closed with
+`closeRequest` once the contract allows (`closableAt`: the window's end plus a grace), marked
+`closed` with the reason, and the next request opens. A chain request open before this dispatcher
+started that no request of its own opened (an interrupted run) is closed the same way first.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from aggregator.settlement import settle
 from aggregator.tables import FlexRequest
 from aggregator.wire_market import FINAL_STATES, RequestState
 from contracts.deployment import Deployment
+from contracts.errors import AlreadyStarted
 from contracts.sender import Sender
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy
-from flexsim.errors import FlexsimError
+from flexsim.errors import ChainError, FlexsimError
 
 if TYPE_CHECKING:
     from aggregator.context import AppContext
@@ -68,13 +75,62 @@ class Dispatcher:
         return busy[0] if busy else ctx.requests.claim_next()
 
     def process(self, ctx: AppContext, request_id: int) -> None:
-        """Drives one request to a final state; a chain or configuration error marks it failed."""
+        """Drives one request to a final state. When a stage fails, the request is cancelled or closed
+        on chain (liveness); only when even that fails is it marked failed."""
         try:
             self._drive(ctx, request_id)
         except FlexsimError as exc:
-            log.error("request %s failed: %s", request_id, exc)
+            log.error("request %s could not be finished: %s", request_id, exc)
             ctx.metrics.counter("tx_failures_total", "Dispatcher transactions that failed").inc()
-            ctx.requests.mark(request_id, RequestState.FAILED, error=str(exc)[:2000])
+            try:
+                self._give_up(ctx, request_id, str(exc))
+            except FlexsimError as again:
+                log.error("request %s could not be closed either: %s", request_id, again)
+                ctx.requests.mark(
+                    request_id, RequestState.FAILED, error=f"{exc}; closing failed: {again}"[:2000]
+                )
+
+    def _give_up(self, ctx: AppContext, request_id: int, reason: str) -> None:
+        """Ends a request this dispatcher cannot finish: cancelled before its start, closed after it."""
+        req = ctx.requests.get(request_id)
+        if req.chain_request_id is None:  # never opened on chain: nothing to undo there
+            ctx.requests.mark(request_id, RequestState.FAILED, error=reason[:2000])
+            return
+        state = self._end_on_chain(req.chain_request_id)
+        result = self.d.market.result(req.chain_request_id)
+        ctx.requests.mark(
+            request_id, state, error=reason[:2000],
+            requested_wh=result.requested_wh, committed_wh=result.committed_wh,
+            delivered_wh=result.delivered_wh, participants=result.participants,
+            compliant=result.compliant, paid=result.paid,
+        )  # fmt: skip
+
+    def _end_on_chain(self, chain_id: int) -> RequestState:
+        """Cancels (before its start) or closes (from `closableAt`) an open chain request; returns the
+        state it ends in. Waits for `closableAt` when needed (real time on the chain clock)."""
+        info = self.d.market.request(chain_id)
+        if info.status == RequestStatus.SETTLED:
+            return RequestState.SETTLED
+        if info.status == RequestStatus.CANCELLED:
+            return RequestState.CANCELLED
+        if info.status == RequestStatus.CLOSED:
+            return RequestState.CLOSED
+        if self._wall() < info.start - self.block_time_s:
+            try:
+                self.d.market.cancel_request(self.sender, chain_id)
+                log.warning("chain request %s cancelled before its start", chain_id)
+                return RequestState.CANCELLED
+            except AlreadyStarted:  # the start came while the transaction was on its way
+                pass
+        closable = self.d.market.closable_at(chain_id)
+        log.warning(
+            "chain request %s cannot be finished: closing it at %d (its end plus grace)", chain_id, closable
+        )
+        while (left := closable + 1 - self._wall()) > 0:
+            self._sleep(min(left, self.policy.poll_s))
+        self.d.market.close_request(self.sender, chain_id)
+        log.warning("chain request %s closed without full settlement", chain_id)
+        return RequestState.CLOSED
 
     # ------------------------------------------------------------------ stages
 
@@ -84,8 +140,9 @@ class Dispatcher:
             req = self._open(ctx, req)
         assert req.chain_request_id is not None
         info = self.d.market.request(req.chain_request_id)
-        if info.status == RequestStatus.CANCELLED:
-            ctx.requests.mark(request_id, RequestState.CANCELLED)
+        if info.status in (RequestStatus.CANCELLED, RequestStatus.CLOSED):
+            ended = RequestState.CANCELLED if info.status == RequestStatus.CANCELLED else RequestState.CLOSED
+            ctx.requests.mark(request_id, ended)
             return
         if info.status == RequestStatus.OPEN and not self._wait_until(ctx, request_id, info.deadline + 1):
             return
@@ -100,6 +157,8 @@ class Dispatcher:
         info = self.d.market.request(info.request_id)
         if info.status == RequestStatus.OPEN:
             settle(ctx, self.d, self.sender, info, self._participants(info), self.policy)
+        elif info.status != RequestStatus.SETTLED:
+            raise ChainError(f"chain request {info.request_id} is {info.status.name.lower()}, not settleable")
         result = self.d.market.result(info.request_id)
         ctx.requests.mark(
             request_id,
@@ -115,6 +174,11 @@ class Dispatcher:
 
     def _open(self, ctx: AppContext, req: FlexRequest) -> FlexRequest:
         current = self.d.market.current_request_id()
+        owner = ctx.requests.by_chain_id(current) if current else None
+        if current and owner is not None and owner.id != req.id:
+            # left open by an earlier request of ours that could not finish: end it, then open ours
+            self._give_up(ctx, owner.id, "left open on chain; closed so that the next request can open")
+            current = 0
         if current:  # opened before a crash (only this aggregator opens requests): adopt it
             info = self.d.market.request(current)
             log.warning("adopting chain request %s, open before this dispatcher started", current)
@@ -154,13 +218,12 @@ class Dispatcher:
         applied = self.d.market.request_events("Applied", info.request_id, info.opened_block)
         candidates = []
         pending: set[str] = set()
-        for args in applied:
+        for args in applied:  # ranked by the reputation each had when it applied (the contract's key)
             who = str(args["prosumer"])
             c = self.d.market.commitment_of(info.request_id, who)
             if c.response == Response.APPLIED:
                 pending.add(who)
-            rep = self.d.registry.reputation(who)
-            candidates.append(Candidate(who, rep, int(args["offeredW"]), c.tariff))
+            candidates.append(Candidate(who, int(args["reputation"]), int(args["offeredW"]), c.tariff))
         chosen, displaced = select(candidates, info.power_w)
         todo_sel = [c.address for c in chosen if c.address in pending]
         todo_dis = [c.address for c in displaced if c.address in pending]

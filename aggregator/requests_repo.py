@@ -103,6 +103,13 @@ class RequestQueue:
                 continue
         return None
 
+    def by_chain_id(self, chain_request_id: int) -> FlexRequest | None:
+        """The request that opened `chain_request_id` on chain, if this aggregator knows it."""
+        with self.db.session() as s:
+            return s.scalars(
+                select(FlexRequest).where(FlexRequest.chain_request_id == chain_request_id)
+            ).first()
+
     def in_progress(self) -> Sequence[FlexRequest]:
         """Requests claimed but not final (after a restart, the dispatcher resumes these)."""
         busy = [s.value for s in RequestState if s not in (RequestState.QUEUED, *FINAL_STATES)]

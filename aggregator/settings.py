@@ -145,6 +145,38 @@ class AggregatorSettings(BaseSettings):
         60.0, gt=0, description="The window of `bearer_failures_per_client`, in seconds."
     )
 
+    # ------------------------------------------------------------------ consent to contracts (R2)
+    enrolment_token: SecretStr | None = Field(
+        None,
+        description=(
+            "Credential a prosumer shows to get the aggregator's consent to its contract terms "
+            "(POST /consent); unset: no enrolments. Give the same value to the fleet "
+            "(PROSUMER_ENROLMENT_TOKEN)."
+        ),
+    )
+    consent_max_capacity_w: dict[str, int] = Field(
+        default_factory=lambda: {"solar": 100_000, "wind": 100_000, "consumer": 250_000, "battery": 100_000},
+        description='Largest capacity consented to, per kind (W); JSON, e.g. {"solar": 100000, ...}.',
+    )
+    consent_max_duration_s: int = Field(
+        86_400, gt=0, le=7 * 86_400, description="Longest guaranteed duration consented to (s)."
+    )
+    consent_max_tariff: int = Field(
+        10**18, ge=0, le=10**24, description="Highest tariff consented to (token base units per kWh)."
+    )
+    consent_max_term_s: int = Field(
+        366 * 86_400,
+        gt=0,
+        le=5 * 365 * 86_400,
+        description="Longest contract consented to (chain s to expiry).",
+    )
+    consent_max_prosumers: int = Field(
+        10_000, ge=1, description="Most registrations the aggregator consents to."
+    )
+    consent_valid_s: int = Field(
+        3_600, gt=0, le=86_400, description="How long a consent can be used on chain after it is given (s)."
+    )
+
     # ------------------------------------------------------------------ market and profiles
     default_strategy: Literal["fair", "reputation"] = Field(
         "fair", description="Strategy of a flexibility request that does not name one."
@@ -181,6 +213,14 @@ class AggregatorSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_bounds(self) -> AggregatorSettings:
+        kinds = {"solar", "wind", "consumer", "battery"}
+        if set(self.consent_max_capacity_w) != kinds or not all(
+            0 < w <= 100_000_000 for w in self.consent_max_capacity_w.values()
+        ):
+            raise ValueError(
+                f"consent_max_capacity_w must give every kind ({', '.join(sorted(kinds))}) a capacity in "
+                f"1..100000000 W, got {self.consent_max_capacity_w}"
+            )
         if self.batch_max_items > self.writer_queue_rows:
             raise ValueError(
                 f"batch_max_items ({self.batch_max_items}) exceeds writer_queue_rows "

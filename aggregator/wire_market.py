@@ -43,10 +43,13 @@ class RequestState(StrEnum):
     SETTLING = "settling"
     SETTLED = "settled"
     CANCELLED = "cancelled"
+    CLOSED = "closed"  # closed on chain without full settlement (`error` says why); nobody else paid
     FAILED = "failed"
 
 
-FINAL_STATES = frozenset({RequestState.SETTLED, RequestState.CANCELLED, RequestState.FAILED})
+FINAL_STATES = frozenset(
+    {RequestState.SETTLED, RequestState.CANCELLED, RequestState.CLOSED, RequestState.FAILED}
+)
 
 
 class ResponseKind(StrEnum):

@@ -12,6 +12,7 @@ from typing import Any
 from web3 import Web3
 
 from contracts.chain import Chain
+from contracts.consent import Consent
 from contracts.sender import Receipt, Sender
 from contracts.types import (
     Commitment,
@@ -64,11 +65,15 @@ def _cs(address: str) -> str:
 
 
 class RegistryBinding(_Binding):
-    def register(self, sender: Sender, terms: Terms, expiry: int) -> Receipt:
-        return self._tx(sender, "register", terms.as_tuple(), expiry)
+    def register(self, sender: Sender, terms: Terms, expiry: int, consent: Consent) -> Receipt:
+        """Registers `sender`'s DER with terms the aggregator consented to (`contracts.consent`)."""
+        return self._tx(sender, "register", terms.as_tuple(), expiry, consent.as_tuple())
 
-    def renegotiate(self, sender: Sender, terms: Terms, expiry: int) -> Receipt:
-        return self._tx(sender, "renegotiate", terms.as_tuple(), expiry)
+    def renegotiate(
+        self, sender: Sender, terms: Terms, expiry: int, consent: Consent | None = None
+    ) -> Receipt:
+        """New terms and expiry; `consent` is needed when they raise anything (`Consent.NONE` else)."""
+        return self._tx(sender, "renegotiate", terms.as_tuple(), expiry, (consent or Consent.NONE).as_tuple())
 
     def remove(self, sender: Sender) -> Receipt:
         return self._tx(sender, "remove")
@@ -105,6 +110,16 @@ class RegistryBinding(_Binding):
 
     def aggregator(self) -> str:
         return str(self._view("aggregator"))
+
+    def consent_nonce(self, prosumer: str) -> int:
+        return int(self._view("consentNonce", _cs(prosumer)))
+
+    def consent_digest(self, prosumer: str, terms: Terms, expiry: int, nonce: int, deadline: int) -> bytes:
+        """The EIP-712 digest as the contract computes it (tests compare it with `contracts.consent`)."""
+        return bytes(self._view("consentDigest", _cs(prosumer), terms.as_tuple(), expiry, nonce, deadline))
+
+    def domain_separator(self) -> bytes:
+        return bytes(self._view("domainSeparator"))
 
 
 class TokenBinding(_Binding):
@@ -181,6 +196,13 @@ class MarketBinding(_Binding):
     def cancel_request(self, sender: Sender, request_id: int) -> Receipt:
         return self._tx(sender, "cancelRequest", request_id)
 
+    def close_request(self, sender: Sender, request_id: int) -> Receipt:
+        """Closes an unfinished request from `closable_at` on (liveness; see the contract)."""
+        return self._tx(sender, "closeRequest", request_id)
+
+    def closable_at(self, request_id: int) -> int:
+        return int(self._view("closableAt", request_id))
+
     def accept(self, sender: Sender, request_id: int) -> Receipt:
         return self._tx(sender, "accept", request_id)
 
@@ -235,7 +257,7 @@ class MarketBinding(_Binding):
 
     def commitment_of(self, request_id: int, prosumer: str) -> Commitment:
         c = self._view("commitmentOf", request_id, _cs(prosumer))
-        return Commitment(Response(c[0]), int(c[1]), int(c[2]), int(c[3]))
+        return Commitment(Response(c[0]), int(c[1]), int(c[2]), int(c[3]), int(c[4]))
 
     def result(self, request_id: int) -> RequestResult:
         return RequestResult(*(int(x) for x in self._view("result", request_id)))

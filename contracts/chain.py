@@ -96,6 +96,10 @@ class Chain:
             rpc_url, request_kwargs={"timeout": request_timeout_s}, exception_retry_configuration=None
         )
         self.w3 = Web3(provider)
+        # web3's validation middleware asks the node for its chain id before every call, estimate and
+        # send (two HTTP requests where one does). The chain id is checked once, below, and every
+        # transaction is signed with it, so that check is dropped.
+        self.w3.middleware_onion.remove("validation")
         try:
             self.chain_id = int(self.rpc(lambda: self.w3.eth.chain_id))
         except RpcUnavailable as exc:

@@ -10,9 +10,11 @@ from typing import Any
 from contracts.bindings import MarketBinding, RegistryBinding, TokenBinding
 from contracts.chain import Chain
 from contracts.compiler import Artifacts
+from contracts.consent import Consent, ConsentSigner
 from contracts.errors import RevertDecoder
 from contracts.manifest import Manifest
 from contracts.settings import ChainSettings
+from contracts.types import Terms
 from flexsim.errors import WrongChain
 
 CONTRACTS = ("Registry", "FlexToken", "FlexibilityMarket")
@@ -53,6 +55,21 @@ class Deployment:
         abis = {name: manifest.abi(name) for name in CONTRACTS}
         chain = Chain.from_settings(settings, decoder_for(abis.values()), rpc_url=rpc_url)
         return cls.attach(chain, manifest, abis)
+
+    def consent_signer(self, key: str | bytes) -> ConsentSigner:
+        """Signs the aggregator's consent to terms on this deployment's registry (`key`: the aggregator's)."""
+        return ConsentSigner(key, self.registry.address, self.chain.chain_id)
+
+    def consent(
+        self, key: str | bytes, prosumer: str, terms: Terms, expiry: int, valid_s: int = 3_600
+    ) -> Consent:
+        """The aggregator's consent, signed with `key`, for `prosumer`'s next registration or
+        renegotiation to `terms` until `expiry`, usable for `valid_s` seconds of chain time."""
+        nonce = self.registry.consent_nonce(prosumer)
+        deadline = int(
+            self.chain.rpc(lambda: self.chain.w3.eth.get_block("latest"), "latest block")["timestamp"]
+        )
+        return self.consent_signer(key).sign(prosumer, terms, expiry, nonce, deadline + valid_s)
 
 
 def decoder_for(abis: Iterable[list[dict[str, Any]]]) -> RevertDecoder:

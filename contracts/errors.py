@@ -82,6 +82,46 @@ class ExpiryNotInFuture(_Named):
     """The contract expiry must be after the current block time."""
 
 
+class CapacityOutOfRange(_Named):
+    """A DER's capacity is above the registry's bound (`MAX_CAPACITY_W`, 100 MW)."""
+
+
+class ExpectedEnergyOutOfRange(_Named):
+    """|Expected energy per day| is above 24 hours at capacity."""
+
+
+class DurationOutOfRange(_Named):
+    """The guaranteed duration is above the registry's bound (`MAX_DURATION_S`, 7 days)."""
+
+
+class TariffOutOfRange(_Named):
+    """A tariff is above the registry's bound (`MAX_TARIFF`, 1e24 base units per kWh)."""
+
+
+class ExpiryTooFar(_Named):
+    """The expiry lies more than `MAX_TERM_S` (5 years) ahead."""
+
+
+class ConsentRequired(_Named):
+    """Registering, or raising any term or the expiry, needs the aggregator's consent (POST /consent)."""
+
+
+class ConsentExpired(_Named):
+    """The aggregator's consent has passed its deadline: ask the aggregator for a fresh one."""
+
+
+class ConsentNotByAggregator(_Named):
+    """The consent was not signed by the aggregator for exactly these terms, expiry and nonce."""
+
+
+class InvalidSignature(_Named):
+    """A signature is malformed (high s, v not 27/28) or recovers to no account."""
+
+
+class ValueOutOfRange(_Named):
+    """A value does not fit the field it is stored in (checked narrowing)."""
+
+
 # FlexToken (ERC-6093)
 class ERC20InsufficientBalance(_Named):
     """The sender's balance is below the amount."""
@@ -125,7 +165,7 @@ class UnknownRequest(_Named):
 
 
 class RequestNotOpen(_Named):
-    """The request is settled or cancelled."""
+    """The request is settled, cancelled or closed."""
 
 
 class InvalidSchedule(_Named):
@@ -149,11 +189,15 @@ class WrongStrategy(_Named):
 
 
 class AlreadyStarted(_Named):
-    """The request window has started; it can no longer be modified or cancelled."""
+    """The request window has started; it can no longer be cancelled (close it after its grace)."""
 
 
 class TermsChangeAfterJoin(_Named):
     """The power and duration of a request cannot change once prosumers joined it."""
+
+
+class CloseTooEarly(_Named):
+    """An unfinished request can be closed only from `closableAt` (its end plus a grace)."""
 
 
 # FlexibilityMarket: prosumers
@@ -181,13 +225,21 @@ class NothingToCommit(_Named):
     """The prosumer's share (or offer) rounds to zero watts."""
 
 
+class DurationBeyondContract(_Named):
+    """The request lasts longer than the prosumer's contract guarantees."""
+
+
+class UnknownDeclineReason(_Named):
+    """A decline reason code outside `DeclineReason`."""
+
+
 # FlexibilityMarket: selection and settlement
 class NotACandidate(_Named):
     """The address did not apply, or was already ranked."""
 
 
 class SelectionOutOfOrder(_Named):
-    """Selected prosumers must be in non-increasing ranking order."""
+    """A selected candidate ranks above the one ranked before it (candidates go in ranking order)."""
 
 
 class AlreadyCovered(_Named):
@@ -198,8 +250,8 @@ class NotYetCovered(_Named):
     """Candidates can only be displaced once the request is covered."""
 
 
-class DisplacedOutranksSelected(_Named):
-    """A displaced candidate ranks above the last selected one."""
+class DisplacedOutOfOrder(_Named):
+    """A displaced candidate ranks above the one ranked before it (candidates go in ranking order)."""
 
 
 class SelectionIncomplete(_Named):
@@ -211,7 +263,7 @@ class WindowNotOver(_Named):
 
 
 class LengthMismatch(_Named):
-    """The prosumer and delivery arrays differ in length."""
+    """Two arrays that pair up element by element differ in length."""
 
 
 class NotAParticipant(_Named):

@@ -30,6 +30,7 @@ class RequestStatus(IntEnum):
     OPEN = 1
     SETTLED = 2
     CANCELLED = 3
+    CLOSED = 4  # closed without full settlement after its window and grace (`closeRequest`)
 
 
 class Response(IntEnum):
@@ -104,11 +105,14 @@ class Counters:
 
 @dataclass(frozen=True)
 class RequestInfo:
+    """`FlexibilityMarket.request(id)`: the Request record, then the Schedule, in their field order."""
+
     request_id: int
     status: RequestStatus
     strategy: Strategy
     direction: Direction
     power_w: int
+    duration_s: int
     deadline: int
     opened_block: int
     total_flex_w: int
@@ -116,7 +120,6 @@ class RequestInfo:
     committed_w: int
     start: int
     end: int
-    duration_s: int
     participants: int
     ranked: int
     recorded: int
@@ -129,6 +132,7 @@ class Commitment:
     power_w: int
     tariff: int
     delivered_wh: int
+    reputation: int = 0  # reputation when the prosumer applied (reputation strategy), else 0
 
 
 @dataclass(frozen=True)

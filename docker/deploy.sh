@@ -50,7 +50,7 @@ case "${FLEXSIM_DEPLOY:-auto}" in
 esac
 
 python - "$run_env" <<'PY'
-import os, sys, time
+import os, secrets, sys, time
 from pathlib import Path
 
 from simulation.scenario import load_scenario
@@ -61,6 +61,8 @@ if strategy == "both":
     print("compose runs one strategy per deployment: running `fair` (set FLEXSIM_STRATEGY)", file=sys.stderr)
     strategy = "fair"
 start = time.time() + float(os.environ.get("FLEXSIM_START_DELAY_S", "20"))
+# The fleet's credential for the aggregator's consent to its contracts (R2): new for each deployment.
+enrolment = os.environ.get("FLEXSIM_ENROLMENT_TOKEN") or secrets.token_urlsafe(32)
 clock = {"SIM_START": s.sim_start.isoformat(), "SIM_SPEED": s.speed, "SIM_REAL_START_EPOCH": round(start, 3)}
 values = {
     "FLEXSIM_SCENARIO_NAME": s.name,
@@ -68,6 +70,8 @@ values = {
     **{f"FLEXSIM_{k}": v for k, v in clock.items()},
     **{f"AGGREGATOR_{k}": v for k, v in clock.items()},
     "AGGREGATOR_DEFAULT_STRATEGY": strategy,
+    "AGGREGATOR_ENROLMENT_TOKEN": enrolment,
+    "PROSUMER_ENROLMENT_TOKEN": enrolment,
     # The chain service's block time (0 = automine: the dispatcher plans with 1 s blocks).
     "AGGREGATOR_BLOCK_TIME_S": float(os.environ.get("FLEXSIM_BLOCK_TIME_S") or 0) or 1.0,
     **{f"PROSUMER_{k}": v for k, v in clock.items()},

@@ -21,7 +21,7 @@ from simulation.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
-FINAL = {"settled", "cancelled", "failed"}
+FINAL = {"settled", "cancelled", "closed", "failed"}
 
 
 class GridError(FlexsimError):

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from contracts.chain import VOLTA_FAUCET
+from contracts.consent import Consent, raises
 from contracts.deployment import Deployment
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 REGISTER_GAS = 200_000  # a first registration (~150k gas) with the sender's estimate margin
 
+ConsentSource = Callable[[Terms, int], Consent]
+"""Gets the aggregator's consent to (terms, expiry); `prosumer.enrolment.ConsentClient` asks over HTTP."""
+
 
 class ChainSide:
     def __init__(
@@ -32,19 +36,31 @@ class ChainSide:
         deployment: Deployment,
         sender: Sender,
         settings: ProsumerSettings,
+        consents: ConsentSource,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.d = deployment
         self.sender = sender
         self.settings = settings
+        self.consents = consents
         self.address = sender.address
         self._wall = wall
 
     @classmethod
     def connect(cls, settings: ProsumerSettings, key: str) -> ChainSide:
-        """Connects to the chain named by the settings and binds the manifest's contracts."""
+        """Connects to the chain named by the settings and binds the manifest's contracts; consents come
+        from the aggregator named by the settings."""
+        from prosumer.enrolment import ConsentClient
+
         d = Deployment.load(settings.manifest, ChainSettings(), rpc_url=settings.rpc_url)
-        return cls(d, Sender(d.chain, key), settings)
+        token = settings.enrolment_token
+        consents = ConsentClient(
+            settings.aggregator_url,
+            key,
+            None if token is None else token.get_secret_value(),
+            settings.http_timeout_s,
+        )
+        return cls(d, Sender(d.chain, key), settings, consents)
 
     # ------------------------------------------------------------------ gas (R14)
 
@@ -92,7 +108,7 @@ class ChainSide:
         reg = self.registration()
         if reg.terms.capacity_w == 0 or not reg.active:  # never registered, removed, or lapsed
             expiry = self._expiry()
-            receipt = self.d.registry.register(self.sender, model, expiry)
+            receipt = self.d.registry.register(self.sender, model, expiry, self.consents(model, expiry))
             log.info("registered %s terms %s until %d (tx %s)", self.address, model, expiry, receipt.tx_hash)
             return model, expiry
         log.info("already registered with %s until %d: keeping that contract", reg.terms, reg.expiry)
@@ -107,7 +123,9 @@ class ChainSide:
     def renegotiate(self, terms: Terms, why: str) -> int:
         """New terms (or the same, to renew) with a new expiry; returns the expiry."""
         expiry = self._expiry()
-        receipt = self.d.registry.renegotiate(self.sender, terms, expiry)
+        reg = self.registration()
+        consent = self.consents(terms, expiry) if raises(reg.terms, reg.expiry, terms, expiry) else None
+        receipt = self.d.registry.renegotiate(self.sender, terms, expiry, consent)
         log.info("%s: renegotiated to %s until %d (tx %s)", why, terms, expiry, receipt.tx_hash)
         return expiry
 

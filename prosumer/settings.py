@@ -54,6 +54,11 @@ class ProsumerSettings(BaseSettings):
         description="When set, an account that cannot pay for gas is funded from this key at start (R14): "
         "how docker compose replicas get their native tokens.",
     )
+    enrolment_token: SecretStr | None = Field(
+        None,
+        description="The aggregator's enrolment credential (its AGGREGATOR_ENROLMENT_TOKEN): shown to get "
+        "the aggregator's consent to this prosumer's contract terms before registering them (R2).",
+    )
     fund_amount: float = Field(
         0.5, gt=0, description="Native tokens a funder sends (ETH locally, VT on Volta)."
     )

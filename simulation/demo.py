@@ -55,8 +55,10 @@ def run_demo(
         _factors.update({p.address: f for p, f in zip(prosumers, DELIVERY, strict=True)})
         progress(f"registering {len(prosumers)} prosumers")
         expiry = chain_time(d.chain.w3) + 86_400
+        key = aggregator.account.key
         for sender, (kind, cap, wh, up, down, t_up, t_down) in zip(prosumers, PROSUMERS, strict=True):
-            d.registry.register(sender, Terms(kind, cap, wh, up, down, 3_600, t_up, t_down), expiry)
+            terms = Terms(kind, cap, wh, up, down, 3_600, t_up, t_down)
+            d.registry.register(sender, terms, expiry, d.consent(key, sender.address, terms, expiry))
         rounds = [
             _fair_round(d, aggregator, prosumers, progress),
             _reputation_round(d, aggregator, prosumers, progress),

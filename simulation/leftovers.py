@@ -4,12 +4,14 @@ A run's prosumers stay registered when it ends (their processes stop; their cont
 simulated days). On a reused deployment their flexibility would still count in the fair shares of
 the next run's requests, so the aggregator terminates every registration still in force. A request
 left open by an interrupted run would block the next one (one request at a time): it is cancelled
-when its window has not started yet; otherwise the run stops with what to do.
+when its window has not started yet, else closed (`closeRequest`) once the contract allows it (its
+window's end plus a grace); when that is too far away, the run stops and says when to come back.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -22,6 +24,7 @@ from flexsim.errors import ChainError
 log = logging.getLogger(__name__)
 
 LOG_RANGE = 2_000
+CLOSE_WAIT_MAX_S = 300  # wait at most this long (real s) for a leftover request to become closable
 
 
 def clear_leftovers(d: Deployment, aggregator: Sender, progress: Callable[[str], None]) -> None:
@@ -36,16 +39,24 @@ def close_open_request(d: Deployment, aggregator: Sender, progress: Callable[[st
     info = d.market.request(rid)
     if info.status != RequestStatus.OPEN:
         return
-    if chain_time(d.chain.w3) < info.start:
+    now = chain_time(d.chain.w3)
+    if now < info.start:
         progress(f"cancelling request {rid}, left open by an earlier run before its window started")
         d.market.cancel_request(aggregator, rid)
         return
-    end = datetime.fromtimestamp(info.end, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    raise ChainError(
-        f"request {rid} on market {d.market.address} was left open by an earlier run (window until {end}) "
-        "and can no longer be cancelled; a new run cannot open requests until it is settled: deploy "
-        "anew with `flexsim run --redeploy`"
-    )
+    closable = d.market.closable_at(rid)
+    if closable - now > CLOSE_WAIT_MAX_S:
+        when = datetime.fromtimestamp(closable, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        raise ChainError(
+            f"request {rid} on market {d.market.address} was left open by an earlier run; it can be closed "
+            f"from {when} (its window's end plus a grace): run again after that, or deploy anew with "
+            "`flexsim run --redeploy`"
+        )
+    if closable > now:
+        progress(f"request {rid} was left open by an earlier run: waiting {closable - now} s to close it")
+        time.sleep(closable - now + 1)
+    progress(f"closing request {rid}, left open by an earlier run (deliveries not recorded stay unpaid)")
+    d.market.close_request(aggregator, rid)
 
 
 def registered(d: Deployment) -> list[str]:

@@ -135,6 +135,7 @@ def _play_watched(
     keys = prosumer_keys(scenario, run.out)
     fund_prosumers(run, keys, progress)
     grid_token, admin_token = service_credentials()
+    enrolment_token = secrets.token_urlsafe(32)  # the fleet's credential for the aggregator's consent
     port = int(url.rsplit(":", 1)[1])
     run.real_start = time.time() + 5.0  # simulated time starts once the services are up
     clock_env = {
@@ -145,7 +146,11 @@ def _play_watched(
     ramp = scenario.ramp
     steps = [RampStep(st.at_s, st.indices) for st in ramp_steps(ramp, scenario.population.count)]
     fleet = FleetLauncher.start(
-        group, run.out, _prosumer_env(scenario, run, url, clock_env), keys, ramp.delay_ms
+        group,
+        run.out,
+        {**_prosumer_env(scenario, run, url, clock_env), "PROSUMER_ENROLMENT_TOKEN": enrolment_token},
+        keys,
+        ramp.delay_ms,
     )
     progress(f"starting the aggregator at {url}")
     aggregator = group.start(
@@ -159,6 +164,7 @@ def _play_watched(
             "AGGREGATOR_AGGREGATOR_KEY": run.aggregator.account.key.hex(),
             "AGGREGATOR_GRID_TOKEN": grid_token,
             "AGGREGATOR_ADMIN_TOKEN": admin_token,
+            "AGGREGATOR_ENROLMENT_TOKEN": enrolment_token,
             "AGGREGATOR_DEFAULT_STRATEGY": run.strategy,
             "AGGREGATOR_BLOCK_TIME_S": str(scenario.chain.block_time_s or 1.0),
             **{f"AGGREGATOR_{k}": v for k, v in clock_env.items()},

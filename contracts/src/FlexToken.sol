@@ -43,6 +43,8 @@ contract FlexToken is Owned, IFlexToken {
     error ZeroAmount();
     /// @notice A balance would exceed 2^248 - 1 base units.
     error BalanceOverflow(address account);
+    /// @notice Two arrays that must pair up element by element differ in length.
+    error LengthMismatch(uint256 left, uint256 right);
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
@@ -103,8 +105,11 @@ contract FlexToken is Owned, IFlexToken {
     }
 
     /// @notice Mints payments, one per recipient; zero amounts are skipped (only the market).
-    function mint(address[] calldata to, uint256[] memory amounts) external {
+    /// @param to the recipients
+    /// @param amounts what each is paid, in base units
+    function mint(address[] calldata to, uint256[] calldata amounts) external {
         if (msg.sender != market) revert NotMarket(msg.sender);
+        if (to.length != amounts.length) revert LengthMismatch(to.length, amounts.length);
         uint256 minted;
         for (uint256 i; i < to.length; ++i) {
             uint256 amount = amounts[i];
@@ -133,22 +138,18 @@ contract FlexToken is Owned, IFlexToken {
         emit Redeemed(msg.sender, amount, total);
     }
 
-    /// @dev Where balances and supply change (with `mint`, which credits a batch and adds to the supply
-    /// once). from == 0 mints, to == 0 burns.
+    /// @dev Where balances change between holders, and where a burn leaves the supply (`mint` credits a
+    /// batch and adds to the supply once). `from` is never the zero address; to == 0 burns.
     function _update(address from, address to, uint256 value) private {
-        if (from == address(0)) {
-            totalSupply += value;
-        } else {
-            Balance storage b = _balances[from];
-            uint256 balance = b.amount;
-            if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
-            unchecked {
-                b.amount = uint248(balance - value);
-            }
+        Balance storage b = _balances[from];
+        uint256 balance = b.amount;
+        if (balance < value) revert ERC20InsufficientBalance(from, balance, value);
+        unchecked {
+            b.amount = uint248(balance - value);
         }
         if (to == address(0)) {
             unchecked {
-                totalSupply -= value;
+                totalSupply -= value; // value <= balance <= totalSupply
             }
         } else {
             _credit(to, value);

@@ -3,9 +3,10 @@ pragma solidity 0.8.30;
 
 /// @title Types shared by the flexsim contracts
 /// @notice Units: power in watt (W), energy in watt-hour (Wh), time in seconds, tariffs in
-/// FlexToken base units (1e-18 token) per kWh. Integers only.
+/// FlexToken base units (1e-18 token) per kWh. Integers only. Every enum's codes are stable:
+/// off-chain code uses the same numbers (`contracts/types.py`, checked value by value by a test).
 
-/// @notice The energy source of a DER (rule R1). Codes are stable: off-chain code uses the same numbers.
+/// @notice The energy source of a DER (rule R1).
 enum SourceKind {
     Solar,
     Wind,
@@ -25,6 +26,16 @@ enum Strategy {
     Reputation
 }
 
+/// @notice Why a prosumer declines a request (rule R8; an opt-out always carries a reason).
+enum DeclineReason {
+    Unspecified,
+    Outage,
+    InsufficientForecast,
+    StateOfCharge,
+    DurationBeyondContract,
+    Unwilling
+}
+
 /// @notice The terms of a prosumer's contract with its aggregator (rule R2), as passed by callers.
 struct Terms {
     SourceKind kind;
@@ -32,9 +43,19 @@ struct Terms {
     int40 expectedWhPerDay; // signed: production positive, consumption negative
     uint32 flexUpW;
     uint32 flexDownW;
-    uint32 maxDurationS;
+    uint32 maxDurationS; // the longest request the prosumer guarantees to hold
     uint88 tariffUp; // token base units per kWh
     uint88 tariffDown; // token base units per kWh
+}
+
+/// @notice The aggregator's consent to a prosumer's terms (rule R2: the contract is *with the
+/// aggregator*): an EIP-712 signature by the aggregator account over the terms, the expiry, the
+/// prosumer's consent nonce and `deadline`, the last second at which the consent may be used.
+struct Consent {
+    uint40 deadline;
+    uint8 v;
+    bytes32 r;
+    bytes32 s;
 }
 
 /// @notice What the market needs to know about a prosumer to let it commit to a request.
@@ -44,6 +65,7 @@ struct Eligibility {
     uint32 capacityW;
     uint32 flexW; // contracted flexibility in the asked direction
     uint88 tariff; // tariff in the asked direction
+    uint32 maxDurationS; // the longest request the prosumer guarantees to hold
 }
 
 interface IRegistry {
@@ -53,13 +75,13 @@ interface IRegistry {
 
     function totals() external view returns (uint96 flexUpW, uint96 flexDownW, uint64 count);
 
-    function recordOutcomes(address[] calldata prosumers, bool[] memory compliant) external;
+    function recordOutcomes(address[] calldata prosumers, bool[] calldata compliant) external;
 
     function expire(address[] calldata prosumers) external returns (uint256 dropped);
 }
 
 interface IFlexToken {
-    function mint(address[] calldata to, uint256[] memory amounts) external;
+    function mint(address[] calldata to, uint256[] calldata amounts) external;
 
     function openAccount(address account) external;
 }

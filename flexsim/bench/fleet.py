@@ -21,6 +21,7 @@ Then the fleet gets SIGTERM (each prosumer flushes and exits 0) and everything s
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import statistics
 import subprocess
@@ -72,6 +73,7 @@ class World:
     database_url: str
     clock: SimClock
     funder_key: str
+    enrolment_token: str  # for the aggregator's consent to the prosumers' contracts
 
 
 def run(opts: Options, progress: Progress = lambda _m: None) -> dict[str, Any]:
@@ -89,11 +91,11 @@ def run(opts: Options, progress: Progress = lambda _m: None) -> dict[str, Any]:
         if opts.rpc_url is None:
             progress("starting anvil and deploying the contracts")
             anvil = start_anvil(AnvilConfig(accounts=2))
-            rpc_url, manifest = anvil.rpc_url, _deploy(anvil.rpc_url, workdir)
+            rpc_url, (manifest, aggregator_key) = anvil.rpc_url, _deploy(anvil.rpc_url, workdir)
         else:
             assert opts.manifest is not None
-            rpc_url, manifest = opts.rpc_url, opts.manifest
-        world, service = _aggregator(opts, rpc_url, manifest, workdir, progress)
+            rpc_url, manifest, aggregator_key = opts.rpc_url, opts.manifest, None
+        world, service = _aggregator(opts, rpc_url, manifest, aggregator_key, workdir, progress)
         progress(f"warming the profile cache for {opts.prosumers} prosumers")
         _warm_profiles(opts)
         _fund(opts, world, workdir / "state", progress)
@@ -105,23 +107,35 @@ def run(opts: Options, progress: Progress = lambda _m: None) -> dict[str, Any]:
             anvil.stop()
 
 
-def _deploy(rpc_url: str, workdir: Path) -> Path:
+def _deploy(rpc_url: str, workdir: Path) -> tuple[Path, str]:
+    """Deploys; returns the manifest and the aggregator's key (the deployer's, here)."""
     from contracts.deploy import write_manifest
     from simulation.bootstrap import deploy_new
 
-    d, _ = deploy_new(rpc_url)
+    d, deployer = deploy_new(rpc_url)
     assert d.artifacts is not None
-    return write_manifest(d, d.artifacts, workdir / "manifest.json")
+    return write_manifest(d, d.artifacts, workdir / "manifest.json"), "0x" + bytes(deployer.account.key).hex()
 
 
 def _aggregator(
-    opts: Options, rpc_url: str, manifest: Path, workdir: Path, progress: Progress
+    opts: Options,
+    rpc_url: str,
+    manifest: Path,
+    aggregator_key: str | None,
+    workdir: Path,
+    progress: Progress,
 ) -> tuple[World, subprocess.Popen[bytes] | None]:
     from contracts.settings import ChainSettings
 
     chain_settings = ChainSettings()
     funder = chain_settings.funder_key.get_secret_value() if chain_settings.funder_key else None
     if opts.aggregator_url:
+        enrolment = os.environ.get("PROSUMER_ENROLMENT_TOKEN")
+        if not enrolment:
+            raise ConfigError(
+                "with --aggregator-url set PROSUMER_ENROLMENT_TOKEN to that aggregator's enrolment "
+                "credential: the prosumers need its consent to register"
+            )
         assert opts.database_url is not None
         reply = httpx.get(
             opts.aggregator_url + "/admin/clock", headers={"Authorization": f"Bearer {opts.admin_token}"}
@@ -130,8 +144,16 @@ def _aggregator(
             raise FlexsimError(f"cannot read the aggregator's clock: {reply.status_code} {reply.text}")
         c = reply.json()
         clock = SimClock(datetime.fromisoformat(c["sim_start"]), c["speed"], c["real_start_epoch"])
-        world = World(rpc_url, manifest, opts.aggregator_url, opts.database_url, clock, funder or "")
+        world = World(
+            rpc_url, manifest, opts.aggregator_url, opts.database_url, clock, funder or "", enrolment
+        )
         return _with_funder(world), None
+    if aggregator_key is None:
+        raise ConfigError(
+            "with --rpc-url and --manifest also give --aggregator-url: the bench cannot sign the "
+            "aggregator's consent for a deployment it did not make"
+        )
+    enrolment = secrets.token_urlsafe(32)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     clock = SimClock(SIM_START, 1.0, time.time())
@@ -144,11 +166,13 @@ def _aggregator(
         "AGGREGATOR_MANIFEST": str(manifest),
         "AGGREGATOR_CHAIN_SERVICES": "false",
         "AGGREGATOR_REGISTRY_CACHE_TTL_S": "60",
+        "AGGREGATOR_AGGREGATOR_KEY": aggregator_key,
+        "AGGREGATOR_ENROLMENT_TOKEN": enrolment,
         **{f"AGGREGATOR_{k}": v for k, v in _clock_env(clock).items()},
     }
     progress(f"starting the aggregator at {url} (SQLite)")
     service = start_service(env, workdir / "aggregator.log", url)
-    return _with_funder(World(rpc_url, manifest, url, database_url, clock, funder or "")), service
+    return _with_funder(World(rpc_url, manifest, url, database_url, clock, funder or "", enrolment)), service
 
 
 def _with_funder(world: World) -> World:
@@ -206,6 +230,7 @@ def _measure(opts: Options, world: World, workdir: Path, progress: Progress) -> 
         "PROSUMER_AGGREGATOR_URL": world.aggregator_url,
         "PROSUMER_RPC_URL": world.rpc_url,
         "PROSUMER_MANIFEST": str(world.manifest),
+        "PROSUMER_ENROLMENT_TOKEN": world.enrolment_token,
         "PROSUMER_READING_INTERVAL_S": repr(opts.interval_s),
         **{f"PROSUMER_{k}": v for k, v in _clock_env(world.clock).items()},
     }

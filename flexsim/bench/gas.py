@@ -134,14 +134,17 @@ def run(prosumers: int = 360, progress: Callable[[str], None] | None = None) -> 
 def _registry_ops(b: Bench, extra: list[Sender], say: Callable[[str], None]) -> dict[str, Any]:
     say(f"registering {len(b.prosumers)} prosumers")
     expiry = b.now() + 30 * 86_400
+    key = b.aggregator.account.key
+    consents = {s.address: b.d.consent(key, s.address, make_terms(), expiry) for s in b.prosumers}
     receipts = b.each(b.prosumers, lambda s: s.submit(b.d.registry.contract.functions.register(
-        make_terms().as_tuple(), expiry)))  # fmt: skip
+        make_terms().as_tuple(), expiry, consents[s.address].as_tuple())))  # fmt: skip
     first, rest = receipts[0].gas_used, [r.gas_used for r in receipts[1:]]
     p, q, r = extra[0], extra[1], extra[2]
     for s in (p, q, r):
-        b.d.registry.register(s, make_terms(), expiry)
-    up = b.d.registry.renegotiate(p, make_terms(flex_w=2_500), expiry + 86_400).gas_used
-    down = b.d.registry.renegotiate(p, make_terms(flex_w=1_000), expiry + 86_400).gas_used
+        b.d.registry.register(s, make_terms(), expiry, b.d.consent(key, s.address, make_terms(), expiry))
+    raised, later = make_terms(flex_w=2_500), expiry + 86_400
+    up = b.d.registry.renegotiate(p, raised, later, b.d.consent(key, p.address, raised, later)).gas_used
+    down = b.d.registry.renegotiate(p, make_terms(flex_w=1_000), later).gas_used
     removed = b.d.registry.remove(q).gas_used
     terminated = b.d.registry.terminate(b.aggregator, r.address).gas_used
     return {

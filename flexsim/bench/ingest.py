@@ -72,7 +72,7 @@ def register_fleet(
     """Deploys and registers `n` fresh accounts as active prosumers; returns the manifest and accounts."""
     from simulation.bootstrap import deploy_new
 
-    deployment, _ = deploy_new(rpc_url, progress=progress)
+    deployment, deployer = deploy_new(rpc_url, progress=progress)  # the deployer is also the aggregator
     assert deployment.artifacts is not None
     manifest = write_manifest(deployment, deployment.artifacts, workdir / "manifest.json")
     accounts = [Account.create() for _ in range(n)]
@@ -82,9 +82,13 @@ def register_fleet(
     expiry = int(chain.w3.eth.get_block("latest")["timestamp"]) + 30 * 86_400
     progress(f"registering {n} prosumers on the registry")
 
+    aggregator_key = deployer.account.key
+
     def register(account: LocalAccount) -> None:
         sender = Sender(chain, "0x" + bytes(account.key).hex())
-        sender.wait(sender.submit(deployment.registry.contract.functions.register(TERMS.as_tuple(), expiry)))
+        consent = deployment.consent(aggregator_key, account.address, TERMS, expiry)
+        fn = deployment.registry.contract.functions.register(TERMS.as_tuple(), expiry, consent.as_tuple())
+        sender.wait(sender.submit(fn))
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(register, accounts))

@@ -35,6 +35,7 @@ from contracts.deployment import Deployment
 from contracts.sender import Sender
 from contracts.types import SourceKind
 from tests.aggregator.factories import login, make_registration, make_settings, make_terms
+from tests.contracts.consent import register as consented_register
 
 POSTGRES_URL = os.environ.get("FLEXSIM_TEST_POSTGRES_URL", "postgresql:///flexsim_test")
 KINDS = (SourceKind.SOLAR, SourceKind.CONSUMER, SourceKind.BATTERY)
@@ -164,7 +165,7 @@ def chain_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainFleet
         expiry = int(chain.w3.eth.get_block("latest")["timestamp"]) + 30 * 86_400
         prosumers: dict[SourceKind, LocalAccount] = {}
         for kind, key in zip(KINDS, keys[2:5], strict=True):
-            deployment.registry.register(Sender(chain, key), make_terms(kind), expiry)
+            consented_register(deployment.registry, Sender(chain, key), make_terms(kind), expiry)
             prosumers[kind] = Account.from_key(key)
         yield ChainFleet(anvil, deployment, manifest, prosumers, Account.from_key(keys[5]))
 

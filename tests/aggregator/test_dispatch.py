@@ -29,6 +29,7 @@ from contracts.sender import Sender
 from contracts.types import DeclineReason, SourceKind, Terms
 from simulation.bootstrap import deploy_new
 from tests.aggregator.factories import make_settings
+from tests.contracts.consent import register as consented_register
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -71,7 +72,7 @@ def register(w: World, flex_up: list[int]) -> None:
     now = int(w.d.chain.w3.eth.get_block("latest")["timestamp"])
     for p, flex in zip(w.prosumers, flex_up, strict=False):
         terms = Terms(SourceKind.SOLAR, 8_000, 20_000, flex, flex, 7_200, 2 * 10**17, 10**17)
-        w.d.registry.register(p, terms, now + 86_400)
+        consented_register(w.d.registry, p, terms, now + 86_400)
 
 
 def sim(w: World, real: float) -> float:

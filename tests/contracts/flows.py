@@ -10,6 +10,7 @@ from contracts.deployment import Deployment
 from contracts.sender import Receipt, Sender
 from contracts.types import Direction, Strategy, Terms
 from tests.contracts.clock import Clock
+from tests.contracts.consent import grant
 from tests.contracts.factories import DAY_S, Schedule, make_schedule, make_terms
 
 
@@ -37,7 +38,10 @@ def register(
     if terms is None or isinstance(terms, Terms):
         terms = [terms or make_terms()] * len(senders)
     fn = d.registry.contract.functions.register
-    transact_all((s, fn(t.as_tuple(), expiry)) for s, t in zip(senders, terms, strict=True))
+    transact_all(
+        (s, fn(t.as_tuple(), expiry, grant(d.registry, s.address, t, expiry).as_tuple()))
+        for s, t in zip(senders, terms, strict=True)
+    )
     return expiry
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from contracts.deploy import deploy, write_manifest
@@ -41,6 +42,42 @@ def test_the_manifest_describes_the_deployment(manifest_path, chain, owner, aggr
     assert Manifest.load(manifest_path).contracts.registry == doc["contracts"]["registry"]
 
 
+def _aggregator_consent(w3, registry, key, prosumer, terms, expiry):
+    """The aggregator's EIP-712 consent, built from the documented type with eth_account alone."""
+    fields = "kind capacityW expectedWhPerDay flexUpW flexDownW maxDurationS tariffUp tariffDown".split()
+    types = "uint8 uint32 int40 uint32 uint32 uint32 uint88 uint88".split()
+    deadline = w3.eth.get_block("latest")["timestamp"] + 600
+    message = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "RegistrationConsent": [
+                {"name": "prosumer", "type": "address"},
+                *({"name": f, "type": t} for f, t in zip(fields, types, strict=True)),
+                {"name": "expiry", "type": "uint40"},
+                {"name": "nonce", "type": "uint32"},
+                {"name": "deadline", "type": "uint40"},
+            ],
+        },
+        "primaryType": "RegistrationConsent",
+        "domain": {"name": "flexsim Registry", "version": "1", "chainId": w3.eth.chain_id,
+                   "verifyingContract": registry.address},
+        "message": {
+            "prosumer": prosumer,
+            **dict(zip(fields, terms.as_tuple(), strict=True)),
+            "expiry": expiry,
+            "nonce": registry.functions.consentNonce(prosumer).call(),
+            "deadline": deadline,
+        },
+    }  # fmt: skip
+    signed = Account.sign_message(encode_typed_data(full_message=message), key)
+    return (deadline, signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big"))
+
+
 def test_an_independent_client_drives_the_contracts(manifest_path, chain_session, prosumers, clock):
     """Only the manifest JSON, the ABI files it points to, plain web3.py and eth_account."""
     doc = json.loads(manifest_path.read_text())
@@ -64,7 +101,10 @@ def test_an_independent_client_drives_the_contracts(manifest_path, chain_session
     account = Account.from_key(prosumers[6].account.key)
     terms = make_terms(flex_up_w=1_234, flex_down_w=567)
     expiry = clock.now() + DAY_S
-    tx = registry.functions.register(terms.as_tuple(), expiry).build_transaction(
+    consent = _aggregator_consent(
+        w3, registry, chain_session.aggregator.account.key, account.address, terms, expiry
+    )
+    tx = registry.functions.register(terms.as_tuple(), expiry, consent).build_transaction(
         {
             "from": account.address,
             "nonce": w3.eth.get_transaction_count(account.address),

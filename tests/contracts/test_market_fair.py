@@ -18,6 +18,8 @@ from contracts.types import (
     Strategy,
 )
 from tests.contracts import reference
+from tests.contracts.consent import register as consented_register
+from tests.contracts.consent import renegotiate as consented_renegotiate
 from tests.contracts.factories import DAY_S, TARIFF_DOWN, TARIFF_UP, make_schedule, make_terms
 from tests.contracts.flows import accept_all, open_request, register
 from tests.contracts.reverts import reverts
@@ -223,7 +225,7 @@ def test_the_share_is_capped_at_a_quarter_of_capacity(deployment, aggregator, pr
 def test_registered_after_the_request_opened(deployment, newcomer, clock, members, fair):
     rid, _ = fair
     late = newcomer
-    receipt = deployment.registry.register(late, make_terms(), clock.now() + DAY_S)
+    receipt = consented_register(deployment.registry, late, make_terms(), clock.now() + DAY_S)
     opened = deployment.market.request(rid).opened_block
     with reverts(errors.RegisteredAfterOpen, late.address, receipt.block_number, opened):
         deployment.market.accept(late, rid)
@@ -234,8 +236,8 @@ def test_expire_before_opening_keeps_lapsed_flexibility_out_of_the_snapshot(
     deployment, aggregator, prosumers, stranger, clock
 ):
     active, lapsed = prosumers[:2]
-    deployment.registry.register(active, make_terms(flex_up_w=2_000), clock.now() + DAY_S)
-    deployment.registry.register(lapsed, make_terms(flex_up_w=2_000), clock.now() + 100)
+    consented_register(deployment.registry, active, make_terms(flex_up_w=2_000), clock.now() + DAY_S)
+    consented_register(deployment.registry, lapsed, make_terms(flex_up_w=2_000), clock.now() + 100)
     clock.advance(200)
     deployment.registry.expire(stranger, [lapsed.address])
     rid, _ = open_request(deployment, aggregator, clock, 1_000)
@@ -248,8 +250,8 @@ def test_opening_with_the_lapsed_list_counts_only_active_flexibility(
     deployment, aggregator, prosumers, clock
 ):
     active, lapsed = prosumers[:2]
-    deployment.registry.register(active, make_terms(flex_up_w=2_000), clock.now() + DAY_S)
-    deployment.registry.register(lapsed, make_terms(flex_up_w=2_000), clock.now() + 100)
+    consented_register(deployment.registry, active, make_terms(flex_up_w=2_000), clock.now() + DAY_S)
+    consented_register(deployment.registry, lapsed, make_terms(flex_up_w=2_000), clock.now() + 100)
     clock.advance(200)  # `lapsed` is no longer active; nobody called `expire`
     assert not deployment.registry.is_active(lapsed.address)
     assert deployment.registry.totals()[0] == 4_000
@@ -269,7 +271,7 @@ def test_opening_with_the_lapsed_list_counts_only_active_flexibility(
 def test_renegotiated_after_the_request_opened(deployment, members, clock, fair):
     rid, _ = fair
     m = members[0]
-    receipt = deployment.registry.renegotiate(m, make_terms(flex_up_w=8_000), clock.now() + DAY_S)
+    receipt = consented_renegotiate(deployment.registry, m, make_terms(flex_up_w=8_000), clock.now() + DAY_S)
     with reverts(
         errors.RegisteredAfterOpen,
         m.address,
@@ -312,7 +314,7 @@ def test_accept_at_the_deadline(deployment, members, clock, fair):
 def test_an_inactive_prosumer_cannot_accept(deployment, aggregator, newcomer, clock, members, how):
     prosumer = newcomer
     registry, market = deployment.registry, deployment.market
-    registry.register(prosumer, make_terms(), clock.now() + 30)
+    consented_register(registry, prosumer, make_terms(), clock.now() + 30)
     rid, s = open_request(deployment, aggregator, clock, 1_000, deadline_in=100)
     if how == "expired":
         clock.advance(40)
@@ -326,7 +328,7 @@ def test_an_inactive_prosumer_cannot_accept(deployment, aggregator, newcomer, cl
 
 @pytest.mark.parametrize(
     "terms",
-    [make_terms(flex_up_w=0), make_terms(capacity_w=3, flex_up_w=3, flex_down_w=3)],
+    [make_terms(flex_up_w=0), make_terms(capacity_w=3, flex_up_w=3, flex_down_w=3, expected_wh_per_day=72)],
     ids=["no-flex-in-direction", "capacity-below-4-watt"],
 )
 def test_nothing_to_commit(deployment, aggregator, newcomer, clock, members, terms):
@@ -354,9 +356,14 @@ def test_decline_with_a_reason(deployment, members, stranger, fair):
     assert dict(event["args"]) == dict(requestId=rid, prosumer=members[0].address, reason=3)
     assert market.commitment_of(rid, members[0].address).response == Response.DECLINED
     assert market.request(rid).joined == 0
-    # Any code fits a uint8; the meaning of codes is documented off chain.
-    (event,) = market.events(market.decline(members[1], rid, 255), "Declined")
-    assert event["args"]["reason"] == 255
+    # The codes are those of DeclineReason; any other is refused.
+    (event,) = market.events(market.decline(members[1], rid, max(DeclineReason)), "Declined")
+    assert event["args"]["reason"] == DeclineReason.UNWILLING == 5
+    for code in (6, 255):
+        with reverts(errors.UnknownDeclineReason, code):
+            market.decline(members[2], rid, code)
+    with reverts(errors.NotActive, stranger.address):  # outsiders cannot skew the answers
+        market.decline(stranger, rid, DeclineReason.UNWILLING)
 
 
 def test_decline_reverts(deployment, members, clock, fair):
@@ -464,10 +471,13 @@ def test_modify_reverts(deployment, aggregator, stranger, clock, fair):
         market.modify_request(stranger, rid, 3_000, *s.args())
     with reverts(errors.UnknownRequest, 99):
         market.modify_request(aggregator, 99, 3_000, *s.args())
-    clock.advance_to(s.start)
+    clock.advance_to(s.deadline + 1)  # once answers are closed, ranking may begin: nothing changes
     later = make_schedule(clock.now())
-    with reverts(errors.AlreadyStarted, rid, s.start):
+    with reverts(errors.AcceptanceClosed, rid, s.deadline):
         market.modify_request(aggregator, rid, 3_000, *later.args())
+    clock.advance_to(s.start)
+    with reverts(errors.AcceptanceClosed, rid, s.deadline):
+        market.modify_request(aggregator, rid, 3_000, *make_schedule(clock.now()).args())
 
 
 # ---------------------------------------------------------------- the whole flow

@@ -7,6 +7,8 @@ import pytest
 from contracts import errors
 from contracts.types import DeclineReason, Direction, RequestStatus, Response, Strategy
 from tests.contracts import reference
+from tests.contracts.consent import register as consented_register
+from tests.contracts.consent import renegotiate as consented_renegotiate
 from tests.contracts.factories import DAY_S, TARIFF_UP, make_terms
 from tests.contracts.flows import apply_all, open_request, register, settle
 from tests.contracts.reverts import reverts
@@ -24,7 +26,9 @@ def candidates(deployment, prosumers, clock):
     register(deployment, clock, members)
     for i, m in enumerate(members):
         for n in range(1, i + 1):
-            deployment.registry.renegotiate(m, make_terms(flex_down_w=2_000 - n), clock.now() + 30 * DAY_S)
+            consented_renegotiate(
+                deployment.registry, m, make_terms(flex_down_w=2_000 - n), clock.now() + 30 * DAY_S
+            )
     assert [deployment.registry.reputation(m.address) for m in members] == [500, 475, 450, 425, 400]
     return members
 
@@ -83,7 +87,9 @@ def test_apply_offers_the_flexibility_capped_at_a_quarter_of_capacity(
     for sender, receipt, offer, tariff in [(a, receipts[0], 2_500, TARIFF_UP), (b, receipts[1], 700, 42)]:
         assert offer == reference.offer(*((9_000, 10_000) if sender is a else (700, 10_000)))
         (event,) = market.events(receipt, "Applied")
-        assert dict(event["args"]) == dict(requestId=rid, prosumer=sender.address, offeredW=offer)
+        assert dict(event["args"]) == dict(
+            requestId=rid, prosumer=sender.address, offeredW=offer, reputation=500
+        )
         c = market.commitment_of(rid, sender.address)
         assert (c.response, c.power_w, c.tariff) == (Response.APPLIED, offer, tariff)
     info = market.request(rid)
@@ -102,7 +108,7 @@ def test_apply_reverts(deployment, aggregator, prosumers, stranger, clock, candi
         market.accept(a, rid)
     with reverts(errors.NotActive, stranger.address):
         market.apply_for(stranger, rid)
-    receipt = deployment.registry.register(newcomer, make_terms(), clock.now() + DAY_S)
+    receipt = consented_register(deployment.registry, newcomer, make_terms(), clock.now() + DAY_S)
     with reverts(
         errors.RegisteredAfterOpen, newcomer.address, receipt.block_number, market.request(rid).opened_block
     ):
@@ -121,8 +127,9 @@ def test_apply_with_nothing_to_offer(deployment, aggregator, prosumers, clock, c
         deployment.market.apply_for(p, rid)
 
 
-def test_a_decline_on_a_reputation_request(deployment, candidates, applied, prosumers):
+def test_a_decline_on_a_reputation_request(deployment, clock, candidates, applied, prosumers):
     rid, _ = applied
+    register(deployment, clock, [prosumers[5]])  # declining needs an active registration, not an early one
     receipt = deployment.market.decline(prosumers[5], rid, DeclineReason.INSUFFICIENT_FORECAST)
     (event,) = deployment.market.events(receipt, "Declined")
     assert event["args"]["reason"] == DeclineReason.INSUFFICIENT_FORECAST
@@ -213,8 +220,8 @@ def test_the_ranked_selection_and_its_settlement(deployment, aggregator, clock, 
         pytest.param("ACB", "DE", errors.SelectionOutOfOrder, "B", id="out-of-order-later"),
         pytest.param("ABCD", "E", errors.AlreadyCovered, "D", id="selected-after-covered"),
         pytest.param("AB", "DE", errors.NotYetCovered, "D", id="displaced-before-covered"),
-        pytest.param("BCD", "AE", errors.DisplacedOutranksSelected, "A", id="displaced-outranks"),
-        pytest.param("BCD", "EA", errors.DisplacedOutranksSelected, "A", id="displaced-outranks-later"),
+        pytest.param("BCD", "AE", errors.DisplacedOutOfOrder, "A", id="displaced-outranks"),
+        pytest.param("BCD", "EA", errors.DisplacedOutOfOrder, "A", id="displaced-outranks-later"),
         pytest.param("AAB", "", errors.NotACandidate, "A", id="duplicate-selected"),
         pytest.param("ABC", "DD", errors.NotACandidate, "D", id="duplicate-displaced"),
         pytest.param("ABC", "DA", errors.NotACandidate, "A", id="selected-then-displaced"),
@@ -261,7 +268,7 @@ def test_order_is_checked_across_calls(deployment, aggregator, candidates, close
     with reverts(errors.NotYetCovered, rid, a):
         deployment.market.select(aggregator, rid, [], [a])
     deployment.market.select(aggregator, rid, [c, d])
-    with reverts(errors.DisplacedOutranksSelected, rid, a):  # the last selected (D) is remembered
+    with reverts(errors.DisplacedOutOfOrder, rid, a):  # the last ranked (D) is remembered
         deployment.market.select(aggregator, rid, [], [a])
     deployment.market.select(aggregator, rid, [], [e])
 
@@ -363,8 +370,11 @@ def test_reputation_outranks_flexibility_and_tariff(deployment, aggregator, pros
         [good, cheap],
         [make_terms(flex_up_w=500, tariff_up=10**18), make_terms(flex_up_w=2_000, tariff_up=1)],
     )
-    deployment.registry.renegotiate(
-        cheap, make_terms(flex_up_w=2_000, flex_down_w=1, tariff_up=1), clock.now() + DAY_S
+    consented_renegotiate(
+        deployment.registry,
+        cheap,
+        make_terms(flex_up_w=2_000, flex_down_w=1, tariff_up=1),
+        clock.now() + DAY_S,
     )
     rid, s = open_request(
         deployment, aggregator, clock, 2_500, direction=Direction.UP, strategy=Strategy.REPUTATION

@@ -9,6 +9,9 @@ import pytest
 from contracts import errors
 from contracts.types import Counters, Direction, Registration, SourceKind, Terms
 from tests.contracts import reference
+from tests.contracts.consent import grant
+from tests.contracts.consent import register as consented_register
+from tests.contracts.consent import renegotiate as consented_renegotiate
 from tests.contracts.factories import DAY_S, make_terms
 from tests.contracts.flows import register, run_fair_request
 from tests.contracts.reverts import reverts
@@ -45,7 +48,7 @@ def test_register_stores_the_terms_and_emits_registered(registry, prosumer, cloc
     )
     expiry = clock.now() + DAY_S
 
-    receipt = registry.register(prosumer, terms, expiry)
+    receipt = consented_register(registry, prosumer, terms, expiry)
 
     (event,) = registry.events(receipt, "Registered")
     assert event["args"]["prosumer"] == prosumer.address
@@ -58,10 +61,10 @@ def test_register_stores_the_terms_and_emits_registered(registry, prosumer, cloc
     assert registry.totals() == (2_500, 1_000, 1)
     assert registry.counters(prosumer.address) == Counters(0, 0, 0, 0)
     assert registry.reputation(prosumer.address) == reference.REPUTATION_BASE
-    # (active, terms block, capacity, flexibility, tariff) in each direction
+    # (active, terms block, capacity, flexibility, tariff, longest duration) in each direction
     up, down = (eligibility(registry, prosumer.address, d) for d in Direction)
-    assert up == (True, receipt.block_number, 10_000, 2_500, 123)
-    assert down == (True, receipt.block_number, 10_000, 1_000, 456)
+    assert up == (True, receipt.block_number, 10_000, 2_500, 123, 1_800)
+    assert down == (True, receipt.block_number, 10_000, 1_000, 456, 1_800)
 
 
 def test_an_unknown_account_is_inactive_with_empty_terms(registry, stranger):
@@ -81,7 +84,7 @@ def test_an_unknown_account_is_inactive_with_empty_terms(registry, stranger):
         0,
         False,
     )
-    assert eligibility(registry, stranger.address, Direction.UP) == (False, 0, 0, 0, 0)
+    assert eligibility(registry, stranger.address, Direction.UP) == (False, 0, 0, 0, 0, 0)
     assert registry.reputation(stranger.address) == 500
 
 
@@ -105,7 +108,7 @@ TERMS_REVERTS = [
 @pytest.mark.parametrize(("overrides", "error", "args"), TERMS_REVERTS)
 def test_register_rejects_bad_terms(registry, prosumer, clock, overrides, error, args):
     with reverts(error, *args):
-        registry.register(prosumer, make_terms(**overrides), clock.now() + DAY_S)
+        consented_register(registry, prosumer, make_terms(**overrides), clock.now() + DAY_S)
     assert registry.totals() == (0, 0, 0)
 
 
@@ -113,7 +116,7 @@ def test_register_rejects_bad_terms(registry, prosumer, clock, overrides, error,
 def test_renegotiate_rejects_bad_terms(deployment, prosumer, clock, overrides, error, args):
     register(deployment, clock, [prosumer])
     with reverts(error, *args):
-        deployment.registry.renegotiate(prosumer, make_terms(**overrides), clock.now() + DAY_S)
+        consented_renegotiate(deployment.registry, prosumer, make_terms(**overrides), clock.now() + DAY_S)
     assert deployment.registry.totals() == (2_000, 2_000, 1)
 
 
@@ -121,19 +124,20 @@ def test_renegotiate_rejects_bad_terms(deployment, prosumer, clock, overrides, e
 @pytest.mark.parametrize("action", ["register", "renegotiate"])
 def test_expiry_must_lie_in_the_future(registry, prosumer, clock, offset, action):
     if action == "renegotiate":
-        registry.register(prosumer, make_terms(), clock.now() + DAY_S)
+        consented_register(registry, prosumer, make_terms(), clock.now() + DAY_S)
     now = clock.now()
+    consent = grant(registry, prosumer.address, make_terms(), now + offset)
     with pytest.raises(errors.ExpiryNotInFuture) as info:
-        getattr(registry, action)(prosumer, make_terms(), now + offset)
+        getattr(registry, action)(prosumer, make_terms(), now + offset, consent)
     expiry, now_ts = info.value.error_args
     assert expiry == now + offset
     assert now <= now_ts <= now + 5  # the block time the node used for the estimate
 
 
 def test_one_active_registration_per_account(registry, prosumer, clock):
-    registry.register(prosumer, make_terms(), clock.now() + DAY_S)
+    consented_register(registry, prosumer, make_terms(), clock.now() + DAY_S)
     with reverts(errors.AlreadyRegistered, prosumer.address):
-        registry.register(prosumer, make_terms(flex_up_w=100), clock.now() + 2 * DAY_S)
+        consented_register(registry, prosumer, make_terms(flex_up_w=100), clock.now() + 2 * DAY_S)
     assert registry.totals() == (2_000, 2_000, 1)
 
 
@@ -176,10 +180,10 @@ def test_renegotiate_detects_downward_revisions(
     old = make_terms(**old_overrides)
     new = replace(old, **new_overrides)
     assert reference.is_downward(old, new) is downward
-    registry.register(prosumer, old, clock.now() + DAY_S)
+    consented_register(registry, prosumer, old, clock.now() + DAY_S)
     expiry = clock.now() + 2 * DAY_S
 
-    receipt = registry.renegotiate(prosumer, new, expiry)
+    receipt = consented_renegotiate(registry, prosumer, new, expiry)
 
     (event,) = registry.events(receipt, "Renegotiated")
     assert event["args"]["prosumer"] == prosumer.address
@@ -194,17 +198,17 @@ def test_renegotiate_detects_downward_revisions(
 
 def test_renegotiate_needs_a_registration(registry, stranger, clock):
     with reverts(errors.NotRegistered, stranger.address):
-        registry.renegotiate(stranger, make_terms(), clock.now() + DAY_S)
+        consented_renegotiate(registry, stranger, make_terms(), clock.now() + DAY_S)
 
 
 def test_renegotiate_renews_an_expired_registration(registry, prosumer, clock):
-    registry.register(prosumer, make_terms(), clock.now() + 100)
+    consented_register(registry, prosumer, make_terms(), clock.now() + 100)
     clock.advance(200)
     assert not registry.is_active(prosumer.address)
     new = make_terms(flex_up_w=3_000)
     expiry = clock.now() + DAY_S
 
-    registry.renegotiate(prosumer, new, expiry)
+    consented_renegotiate(registry, prosumer, new, expiry)
 
     assert registry.is_active(prosumer.address)
     assert registry.registration_of(prosumer.address).expiry == expiry
@@ -217,8 +221,8 @@ def test_renegotiate_renews_an_expired_registration(registry, prosumer, clock):
 def test_remove_ends_the_registration(registry, prosumers, clock):
     a, b = prosumers[:2]
     ta, tb = make_terms(flex_up_w=1_000, flex_down_w=300), make_terms(flex_up_w=700, flex_down_w=1_200)
-    registry.register(a, ta, clock.now() + DAY_S)
-    registry.register(b, tb, clock.now() + DAY_S)
+    consented_register(registry, a, ta, clock.now() + DAY_S)
+    consented_register(registry, b, tb, clock.now() + DAY_S)
 
     receipt = registry.remove(a)
 
@@ -233,8 +237,8 @@ def test_remove_ends_the_registration(registry, prosumers, clock):
 
 def test_terminate_by_the_aggregator(registry, prosumers, aggregator, clock):
     a, b = prosumers[:2]
-    registry.register(a, make_terms(flex_up_w=1_000), clock.now() + DAY_S)
-    registry.register(b, make_terms(flex_up_w=700), clock.now() + DAY_S)
+    consented_register(registry, a, make_terms(flex_up_w=1_000), clock.now() + DAY_S)
+    consented_register(registry, b, make_terms(flex_up_w=700), clock.now() + DAY_S)
 
     receipt = registry.terminate(aggregator, a.address)
 
@@ -246,7 +250,7 @@ def test_terminate_by_the_aggregator(registry, prosumers, aggregator, clock):
 
 @pytest.mark.parametrize("caller", ["stranger", "owner", "prosumer"])
 def test_only_the_aggregator_terminates(registry, prosumer, clock, request, caller):
-    registry.register(prosumer, make_terms(), clock.now() + DAY_S)
+    consented_register(registry, prosumer, make_terms(), clock.now() + DAY_S)
     sender = request.getfixturevalue(caller)
     with reverts(errors.NotAggregator, sender.address):
         registry.terminate(sender, prosumer.address)
@@ -260,7 +264,7 @@ def test_terminate_needs_a_registration(registry, aggregator, stranger):
 
 def test_expiry_makes_inactive_before_expire_is_called(registry, prosumer, clock):
     expiry = clock.now() + 1_000
-    registry.register(prosumer, make_terms(), expiry)
+    consented_register(registry, prosumer, make_terms(), expiry)
 
     clock.advance_to(expiry - 1)
     assert registry.is_active(prosumer.address)
@@ -278,9 +282,9 @@ def test_expiry_makes_inactive_before_expire_is_called(registry, prosumer, clock
 def test_expire_drops_only_lapsed_registrations(registry, prosumers, stranger, clock):
     short_a, short_b, long_c = prosumers[:3]
     now = clock.now()
-    registry.register(short_a, make_terms(flex_up_w=100, flex_down_w=10), now + 500)
-    registry.register(short_b, make_terms(flex_up_w=200, flex_down_w=20), now + 600)
-    registry.register(long_c, make_terms(flex_up_w=400, flex_down_w=40), now + DAY_S)
+    consented_register(registry, short_a, make_terms(flex_up_w=100, flex_down_w=10), now + 500)
+    consented_register(registry, short_b, make_terms(flex_up_w=200, flex_down_w=20), now + 600)
+    consented_register(registry, long_c, make_terms(flex_up_w=400, flex_down_w=40), now + DAY_S)
     batch = [short_a.address, stranger.address, long_c.address, short_b.address, short_a.address]
 
     assert registry.contract.functions.expire(batch).call() == 0  # nothing has lapsed yet
@@ -301,12 +305,12 @@ def test_expire_drops_only_lapsed_registrations(registry, prosumers, stranger, c
 
 
 def test_register_again_after_expiry(registry, prosumer, clock):
-    registry.register(prosumer, make_terms(flex_up_w=1_000, flex_down_w=1_000), clock.now() + 100)
+    consented_register(registry, prosumer, make_terms(flex_up_w=1_000, flex_down_w=1_000), clock.now() + 100)
     clock.advance(200)
     new = make_terms(flex_up_w=1_500, flex_down_w=500)
     expiry = clock.now() + DAY_S
 
-    receipt = registry.register(prosumer, new, expiry)
+    receipt = consented_register(registry, prosumer, new, expiry)
 
     assert [e["args"]["prosumer"] for e in registry.events(receipt, "Expired")] == [prosumer.address]
     assert len(registry.events(receipt, "Registered")) == 1
@@ -316,12 +320,12 @@ def test_register_again_after_expiry(registry, prosumer, clock):
 
 @pytest.mark.parametrize("how", ["remove", "terminate"])
 def test_register_again_after_leaving(registry, prosumer, aggregator, clock, how):
-    registry.register(prosumer, make_terms(), clock.now() + DAY_S)
+    consented_register(registry, prosumer, make_terms(), clock.now() + DAY_S)
     if how == "remove":
         registry.remove(prosumer)
     else:
         registry.terminate(aggregator, prosumer.address)
-    registry.register(prosumer, make_terms(flex_up_w=10), clock.now() + DAY_S)
+    consented_register(registry, prosumer, make_terms(flex_up_w=10), clock.now() + DAY_S)
     assert registry.totals() == (10, 2_000, 1)
 
 
@@ -336,11 +340,11 @@ def test_totals_stay_exact_through_the_life_cycle(registry, prosumers, aggregato
     now = clock.now()
     for i, (p, expiry) in enumerate([(a, DAY_S), (b, DAY_S), (c, DAY_S), (d, 300), (e, DAY_S)]):
         t = make_terms(flex_up_w=100 * (i + 1), flex_down_w=1_000 - 100 * i)
-        registry.register(p, t, now + expiry)
+        consented_register(registry, p, t, now + expiry)
         live[p.address] = t
         check()
     live[a.address] = make_terms(flex_up_w=50, flex_down_w=1_950)
-    registry.renegotiate(a, live[a.address], now + DAY_S)
+    consented_renegotiate(registry, a, live[a.address], now + DAY_S)
     check()
     registry.remove(b)
     del live[b.address]
@@ -353,7 +357,7 @@ def test_totals_stay_exact_through_the_life_cycle(registry, prosumers, aggregato
     del live[d.address]
     check()
     live[b.address] = make_terms(flex_up_w=7, flex_down_w=9)
-    registry.register(b, live[b.address], clock.now() + DAY_S)
+    consented_register(registry, b, live[b.address], clock.now() + DAY_S)
     check()
     assert registry.totals()[2] == 3
 
@@ -372,22 +376,22 @@ def test_reputation_constants_match_the_documented_formula(registry):
 
 
 def test_reputation_is_clamped_at_zero(registry, prosumer, clock):
-    registry.register(prosumer, make_terms(), clock.now() + DAY_S)
+    consented_register(registry, prosumer, make_terms(), clock.now() + DAY_S)
     for n in range(1, 22):
-        registry.renegotiate(prosumer, make_terms(flex_up_w=2_000 - n), clock.now() + DAY_S)
+        consented_renegotiate(registry, prosumer, make_terms(flex_up_w=2_000 - n), clock.now() + DAY_S)
         assert registry.counters(prosumer.address) == Counters(0, 0, n, 0)
         assert registry.reputation(prosumer.address) == reference.reputation(down_renegotiations=n)
     assert registry.reputation(prosumer.address) == 0
 
 
 def test_reputation_persists_across_remove_and_register(registry, prosumer, clock):
-    registry.register(prosumer, make_terms(), clock.now() + DAY_S)
-    registry.renegotiate(prosumer, make_terms(flex_up_w=1_000), clock.now() + DAY_S)
-    registry.renegotiate(prosumer, make_terms(flex_up_w=500), clock.now() + DAY_S)
+    consented_register(registry, prosumer, make_terms(), clock.now() + DAY_S)
+    consented_renegotiate(registry, prosumer, make_terms(flex_up_w=1_000), clock.now() + DAY_S)
+    consented_renegotiate(registry, prosumer, make_terms(flex_up_w=500), clock.now() + DAY_S)
     registry.remove(prosumer)
     assert registry.reputation(prosumer.address) == 450
 
-    registry.register(prosumer, make_terms(), clock.now() + DAY_S)
+    consented_register(registry, prosumer, make_terms(), clock.now() + DAY_S)
 
     assert registry.counters(prosumer.address) == Counters(0, 0, 2, 0)
     assert registry.reputation(prosumer.address) == 450
@@ -409,7 +413,7 @@ def test_reputation_follows_the_formula_through_settled_requests(deployment, agg
         )
         assert registry.counters(prosumer.address) == expected
         assert registry.reputation(prosumer.address) == reference.reputation(**vars(expected))
-    registry.renegotiate(prosumer, make_terms(expected_wh_per_day=1), clock.now() + DAY_S)
+    consented_renegotiate(registry, prosumer, make_terms(expected_wh_per_day=1), clock.now() + DAY_S)
     assert (
         registry.reputation(prosumer.address) == reference.reputation(3, 5, 1, 2) == 500 + 60 + 25 - 25 - 80
     )

@@ -12,6 +12,8 @@ from contracts.chain import GWEI, Chain, FeePolicy
 from contracts.sender import Sender
 from contracts.types import Strategy
 from flexsim.errors import InsufficientFunds, RpcUnavailable, TransactionFailed, WrongChain
+from tests.contracts.consent import grant
+from tests.contracts.consent import register as consented_register
 from tests.contracts.factories import DAY_S, funded_senders, make_terms, new_key
 from tests.contracts.flows import open_request, register
 
@@ -50,13 +52,13 @@ def test_concurrent_contract_calls_from_one_account(deployment, chain, prosumer,
 
 def test_recovers_when_another_client_used_the_key(deployment, chain, prosumer, clock, caplog):
     registry = deployment.registry
-    registry.register(prosumer, make_terms(), clock.now() + DAY_S)  # caches the next nonce locally
+    consented_register(registry, prosumer, make_terms(), clock.now() + DAY_S)  # caches the next nonce locally
     behind_the_back = Sender(chain, prosumer.account.key.hex())
     registry.remove(behind_the_back)
     stale = nonce_of(chain, prosumer.address)
 
-    receipt = registry.register(
-        prosumer, make_terms(flex_up_w=5), clock.now() + DAY_S
+    receipt = consented_register(
+        registry, prosumer, make_terms(flex_up_w=5), clock.now() + DAY_S
     )  # "nonce too low" first
 
     assert chain.w3.eth.get_transaction(receipt.tx_hash)["nonce"] == stale
@@ -68,7 +70,7 @@ def test_a_revert_is_raised_before_sending(deployment, chain, prosumer, clock):
     register(deployment, clock, [prosumer])
     before = nonce_of(chain, prosumer.address)
     with pytest.raises(errors.AlreadyRegistered) as info:
-        deployment.registry.register(prosumer, make_terms(), clock.now() + DAY_S)
+        consented_register(deployment.registry, prosumer, make_terms(), clock.now() + DAY_S)
     assert info.value.tx_hash is None  # decoded from the gas estimate: nothing was sent
     assert nonce_of(chain, prosumer.address) == before
 
@@ -76,7 +78,9 @@ def test_a_revert_is_raised_before_sending(deployment, chain, prosumer, clock):
 def test_a_mined_revert_is_decoded_from_the_receipt(deployment, chain, prosumer, clock):
     register(deployment, clock, [prosumer])
     before = nonce_of(chain, prosumer.address)
-    fn = deployment.registry.contract.functions.register(make_terms().as_tuple(), clock.now() + DAY_S)
+    terms, expiry = make_terms(), clock.now() + DAY_S
+    consent = grant(deployment.registry, prosumer.address, terms, expiry)
+    fn = deployment.registry.contract.functions.register(terms.as_tuple(), expiry, consent.as_tuple())
 
     with pytest.raises(errors.AlreadyRegistered) as info:
         prosumer.transact(fn, gas=300_000)  # an explicit gas limit skips the estimate
@@ -99,7 +103,7 @@ def test_a_mined_time_dependent_revert_is_decoded(deployment, aggregator, prosum
 
 
 def test_the_default_fees_are_eip1559_with_a_small_tip(deployment, chain, prosumer, clock):
-    receipt = deployment.registry.register(prosumer, make_terms(), clock.now() + DAY_S)
+    receipt = consented_register(deployment.registry, prosumer, make_terms(), clock.now() + DAY_S)
     tx = chain.w3.eth.get_transaction(receipt.tx_hash)
     assert tx["type"] == 2
     assert tx["maxPriorityFeePerGas"] == GWEI // 10
@@ -123,7 +127,7 @@ def test_legacy_fee_mode(chain_session, deployment, owner, clock, decoder, price
         legacy, deployment.registry.address, deployment.registry.contract.abi
     )
 
-    receipt = registry.register(sender, make_terms(), clock.now() + DAY_S)
+    receipt = consented_register(registry, sender, make_terms(), clock.now() + DAY_S)
 
     tx = legacy.w3.eth.get_transaction(receipt.tx_hash)
     assert tx["type"] == 0
@@ -150,7 +154,7 @@ def test_the_wrong_chain(chain, decoder):
 def test_an_unfunded_key(deployment, chain, clock):
     poor = Sender(chain, new_key())
     with pytest.raises(InsufficientFunds) as info:
-        deployment.registry.register(poor, make_terms(), clock.now() + DAY_S)
+        consented_register(deployment.registry, poor, make_terms(), clock.now() + DAY_S)
     assert poor.address in str(info.value)
     with pytest.raises(InsufficientFunds):
         poor.send_value(chain.w3.eth.accounts[0], 1)

@@ -8,6 +8,7 @@ import pytest
 
 from contracts.types import Direction, Response
 from tests.contracts import reference
+from tests.contracts.consent import grant
 from tests.contracts.factories import TARIFF_DOWN, TARIFF_UP, funded_senders, make_terms
 from tests.contracts.flows import accept_all, open_request, register, settle, transact_all
 
@@ -122,7 +123,7 @@ def test_tolerance_constants(market):
 
 
 def test_energy_follows_the_contracted_duration_not_the_window(deployment, aggregator, prosumer, clock):
-    register(deployment, clock, [prosumer])
+    register(deployment, clock, [prosumer], make_terms(max_duration_s=7_200))
     rid, s = open_request(deployment, aggregator, clock, 2_000, duration_s=7_200, window_s=600)
     deployment.market.accept(prosumer, rid)
     settle(deployment, aggregator, clock, rid, s, {prosumer.address: 4_000})
@@ -195,8 +196,10 @@ def test_transact_all_keeps_order(deployment, prosumers, clock):
     """The helper the batch test relies on returns receipts in the order of its calls."""
     expiry = clock.now() + 1_000
     fn = deployment.registry.contract.functions.register
+    terms = [make_terms(flex_up_w=i + 1) for i in range(len(prosumers))]
     receipts = transact_all(
-        (p, fn(make_terms(flex_up_w=i + 1).as_tuple(), expiry)) for i, p in enumerate(prosumers)
+        (p, fn(t.as_tuple(), expiry, grant(deployment.registry, p.address, t, expiry).as_tuple()))
+        for t, p in zip(terms, prosumers, strict=True)
     )
     ups = [deployment.registry.events(r, "Registered")[0]["args"]["terms"]["flexUpW"] for r in receipts]
     assert ups == list(range(1, len(prosumers) + 1))

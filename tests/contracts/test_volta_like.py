@@ -12,6 +12,7 @@ from contracts.deploy import deploy
 from contracts.deployment import Deployment
 from contracts.sender import Sender
 from tests.contracts.clock import Clock
+from tests.contracts.consent import register as consented_register
 from tests.contracts.factories import DAY_S, make_terms
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
@@ -39,7 +40,7 @@ def test_deploy_and_register_on_a_volta_like_chain(volta):
     assert all(0 < gas < 8_000_000 for gas in d.manifest.gas_used.values())
     expiry = Clock(chain.w3).now() + DAY_S
 
-    receipt = d.registry.register(prosumer, make_terms(), expiry)
+    receipt = consented_register(d.registry, prosumer, make_terms(), expiry)
 
     assert d.registry.is_active(prosumer.address)
     assert d.registry.totals() == (2_000, 2_000, 1)

@@ -35,6 +35,7 @@ from tests.prosumer.factories import SEED
 
 GRID = secrets.token_urlsafe(32)  # strong credentials, as the service demands
 ADMIN = secrets.token_urlsafe(32)
+ENROLMENT = secrets.token_urlsafe(32)
 
 
 @dataclass
@@ -100,10 +101,10 @@ class AggregatorService:
             "AGGREGATOR_REGISTRY_CACHE_TTL_S": "0",
             "AGGREGATOR_CHAIN_SERVICES": "true" if chain_services else "false",
             "AGGREGATOR_BLOCK_TIME_S": "1",
+            "AGGREGATOR_AGGREGATOR_KEY": market.aggregator_key,  # signs consents even without chain services
+            "AGGREGATOR_ENROLMENT_TOKEN": ENROLMENT,
             **clock_env("AGGREGATOR_", clock),
         }
-        if chain_services:
-            self.env["AGGREGATOR_AGGREGATOR_KEY"] = market.aggregator_key
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -191,6 +192,7 @@ class ProsumerProcess:
             "PROSUMER_AGGREGATOR_URL": aggregator.url,
             "PROSUMER_RPC_URL": market.rpc_url,
             "PROSUMER_MANIFEST": str(market.manifest),
+            "PROSUMER_ENROLMENT_TOKEN": ENROLMENT,
             "PROSUMER_READING_INTERVAL_S": "0.25",
             "PROSUMER_EVENT_POLL_S": "0.3",
             "PROSUMER_WILLINGNESS": "1",

@@ -55,6 +55,8 @@ def test_a_removal_asked_before_the_start_still_removes_the_contract(tmp_path: P
             _env_file=None, rpc_url=anvil.rpc_url, manifest=manifest, key=SecretStr(key), index=0, seed=3
         )
         side = ChainSide.connect(settings, key)
+        aggregator_key = dev_keys(1)[0]  # the deployer is the deployment's aggregator: it consents here
+        side.consents = lambda terms, expiry: side.d.consent(aggregator_key, side.address, terms, expiry)
         side.ensure_registered(Terms(SourceKind.BATTERY, 4_000, 0, 1_000, 1_000, 3_600, 10**17, 10**17))
         assert side.registration().active
         agent = Agent(settings)

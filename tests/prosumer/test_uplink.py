@@ -13,6 +13,7 @@ from eth_account import Account
 from contracts.sender import Sender
 from contracts.types import SourceKind, Terms
 from prosumer.uplink import ReadingBuffer, Uplink
+from tests.contracts.consent import register as consented_register
 from tests.prosumer.conftest import AggregatorService, Market, wait_for
 from tests.prosumer.factories import make_reading
 
@@ -27,7 +28,7 @@ def key(market: Market) -> str:
     key = "0x" + Account.create().key.hex().removeprefix("0x")
     market.fund(key)
     expiry = int(time.time()) + 86_400
-    market.d.registry.register(Sender(market.d.chain, key), TERMS, expiry)
+    consented_register(market.d.registry, Sender(market.d.chain, key), TERMS, expiry)
     return key
 
 

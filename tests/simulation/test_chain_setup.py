@@ -25,6 +25,7 @@ from simulation.bootstrap import deploy_to
 from simulation.chain_setup import StrategyRun, prepare_chain
 from simulation.chain_target import effective_chain
 from simulation.scenario import load_scenario
+from tests.contracts.consent import register as consented_register
 
 pytestmark = pytest.mark.chain
 
@@ -97,7 +98,7 @@ def test_a_given_manifest_is_reused_and_its_copy_starts_at_the_run(
 def test_what_earlier_runs_left_is_cleared(rpc_url: str, tmp_path: Path, deployed: Path) -> None:
     d = Deployment.load(deployed, ChainSettings(_env_file=None), rpc_url=rpc_url)  # type: ignore[call-arg]
     prosumer, owner = Sender(d.chain, PROSUMER), Sender(d.chain, OWNER)
-    d.registry.register(prosumer, make_terms(), chain_time(d.chain.w3) + 86_400)
+    consented_register(d.registry, prosumer, make_terms(), chain_time(d.chain.w3) + 86_400)
     now = chain_time(d.chain.w3)
     d.market.open_request(owner, Direction.UP, 500, 600, now + 3_600, now + 4_200, now + 1_800, Strategy.FAIR)
     assert d.market.current_request_id() != 0

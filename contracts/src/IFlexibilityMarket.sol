@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Direction, Strategy} from "./FlexTypes.sol";
+
+/// @title The flexibility market's interface: its states, records, errors and events (rules R6-R11)
+/// @notice One request is open at a time. The aggregator opens it; prosumers answer until its
+/// deadline (fair: `accept` or `decline`; reputation: `applyFor` or `decline`); under the reputation
+/// strategy the aggregator then submits the ranking (`select`); after the window it records each
+/// participant's measured delivery (`recordDeliveries`) and `finalise`s. A request that cannot be
+/// finished is cancelled before its start or closed after its window plus a grace (`closeRequest`),
+/// so the market can always move on.
+interface IFlexibilityMarket {
+    enum Status {
+        None,
+        Open,
+        Settled,
+        Cancelled,
+        Closed // closed without full settlement after its window and grace (`closeRequest`)
+    }
+
+    /// @notice A prosumer's standing in one request.
+    enum Response {
+        None,
+        Accepted, // fair: committed to its share
+        Declined, // said no, with a reason code
+        Applied, // reputation: candidate
+        Selected, // reputation: committed
+        Displaced, // reputation: outranked
+        Compliant, // settled within tolerance, paid
+        Penalised // settled outside tolerance
+    }
+
+    /// @notice What `accept` and `applyFor` read and write: one slot.
+    struct Request {
+        Status status;
+        Strategy strategy;
+        Direction direction;
+        uint32 powerW;
+        uint32 durationS; // the contracted duration that energy is computed from
+        uint32 deadline;
+        uint32 openedBlock;
+        uint40 totalFlexW; // snapshot of total contracted flexibility in `direction` (capped at 2^40 - 1)
+        uint32 joined; // accepted (fair) or applied (reputation)
+        uint32 committedW; // sum of committed power, never above powerW
+    }
+
+    struct Schedule {
+        uint32 start;
+        uint32 end;
+        uint32 participants; // reputation: selected prosumers (fair: every joiner participates)
+        uint32 ranked; // reputation: candidates selected or displaced so far
+        uint32 recorded; // deliveries recorded
+        uint32 compliant; // compliant deliveries
+    }
+
+    struct Commitment {
+        Response response;
+        uint32 powerW; // committed (or, for a candidate, offered) power
+        uint88 tariff; // tariff in the request's direction when the prosumer joined
+        int64 deliveredWh;
+        uint16 reputation; // reputation when the prosumer applied (its ranking key)
+    }
+
+    /// @notice The aggregate result of a request (rule R10).
+    struct Result {
+        uint256 requestedWh;
+        uint256 committedWh;
+        int256 deliveredWh;
+        uint256 participants;
+        uint256 compliant;
+        uint256 paid;
+    }
+
+    error NotAggregator(address caller);
+    /// @notice Another request is still open; settle, cancel or close it first.
+    error RequestStillOpen(uint256 openRequestId);
+    error UnknownRequest(uint256 requestId);
+    error RequestNotOpen(uint256 requestId, Status status);
+    error InvalidSchedule(uint256 nowTs, uint256 deadline, uint256 start, uint256 end);
+    error ZeroPower();
+    error ZeroDuration();
+    error NoFlexibilityAvailable(Direction direction);
+    error WrongStrategy(uint256 requestId, Strategy strategy);
+    error AlreadyStarted(uint256 requestId, uint256 start);
+    error TermsChangeAfterJoin(uint256 requestId, uint256 joined);
+    error AcceptanceClosed(uint256 requestId, uint256 deadline);
+    error AcceptanceStillOpen(uint256 requestId, uint256 deadline);
+    error AlreadyResponded(uint256 requestId, address prosumer, Response response);
+    error NotActive(address prosumer);
+    error RegisteredAfterOpen(address prosumer, uint256 termsBlock, uint256 openedBlock);
+    /// @notice The request lasts longer than the prosumer's contract guarantees (R2).
+    error DurationBeyondContract(uint256 requestId, uint256 durationS, uint256 maxDurationS);
+    error NothingToCommit(address prosumer);
+    /// @notice A decline reason code outside `DeclineReason`.
+    error UnknownDeclineReason(uint8 reason);
+    error NotACandidate(uint256 requestId, address prosumer);
+    /// @notice A selected candidate ranks above the one ranked before it (in this or an earlier batch).
+    error SelectionOutOfOrder(uint256 requestId, address prosumer);
+    error AlreadyCovered(uint256 requestId, address prosumer);
+    error NotYetCovered(uint256 requestId, address prosumer);
+    /// @notice A displaced candidate ranks above the one ranked before it (in this or an earlier batch).
+    error DisplacedOutOfOrder(uint256 requestId, address prosumer);
+    error SelectionIncomplete(uint256 requestId, uint256 ranked, uint256 candidates);
+    error WindowNotOver(uint256 requestId, uint256 end);
+    /// @notice Two arrays that must pair up element by element differ in length.
+    error LengthMismatch(uint256 left, uint256 right);
+    error NotAParticipant(uint256 requestId, address prosumer);
+    error UnsettledParticipants(uint256 requestId, uint256 recorded, uint256 participants);
+    /// @notice The request may be closed only from `closableAt`.
+    error CloseTooEarly(uint256 requestId, uint256 closableAt);
+
+    event AggregatorChanged(address indexed aggregator);
+    event FlexibilityRequested(
+        uint256 indexed requestId,
+        Direction direction,
+        Strategy strategy,
+        uint32 powerW,
+        uint32 durationS,
+        uint32 start,
+        uint32 end,
+        uint32 deadline,
+        uint40 totalFlexW
+    );
+    event RequestModified(uint256 indexed requestId, uint32 powerW, uint32 durationS, uint32 start, uint32 end, uint32 deadline);
+    event RequestCancelled(uint256 indexed requestId);
+    /// @notice The request was closed without full settlement: `recorded` of `participants`
+    /// deliveries had been recorded (and paid when compliant); nobody else is paid or penalised.
+    event RequestClosed(uint256 indexed requestId, uint256 recorded, uint256 participants);
+    event Accepted(uint256 indexed requestId, address indexed prosumer, uint32 powerW);
+    event Declined(uint256 indexed requestId, address indexed prosumer, uint8 reason);
+    event Applied(uint256 indexed requestId, address indexed prosumer, uint32 offeredW, uint16 reputation);
+    event Selected(uint256 indexed requestId, address indexed prosumer, uint32 powerW, uint16 reputation);
+    event Displaced(uint256 indexed requestId, address indexed prosumer, uint16 reputation);
+    event SelectionCompleted(uint256 indexed requestId, uint32 participants, uint32 committedW);
+    event DeliveryRecorded(
+        uint256 indexed requestId,
+        address indexed prosumer,
+        uint32 committedW,
+        int64 deliveredWh,
+        bool compliant,
+        uint256 payment
+    );
+    event RequestSettled(
+        uint256 indexed requestId,
+        uint256 requestedWh,
+        uint256 committedWh,
+        int256 deliveredWh,
+        uint256 participants,
+        uint256 compliant,
+        uint256 paid
+    );
+
+    /// @notice Opens a request (R6; one at a time). Only the aggregator.
+    /// @param direction up (more power to the grid) or down
+    /// @param powerW the power asked for (W)
+    /// @param durationS the contracted duration energy is computed from (s)
+    /// @param start the window's start (chain seconds)
+    /// @param end the window's end (exclusive)
+    /// @param deadline when answers close; now <= deadline <= start < end
+    /// @param strategy fair (R7) or reputation (R8)
+    /// @param lapsed registrations the aggregator knows to have expired: dropped from the registry
+    /// totals first, so the snapshot counts active flexibility only (pass [] when none)
+    /// @return requestId the new request's id
+    function openRequest(
+        Direction direction,
+        uint32 powerW,
+        uint32 durationS,
+        uint32 start,
+        uint32 end,
+        uint32 deadline,
+        Strategy strategy,
+        address[] calldata lapsed
+    ) external returns (uint256 requestId);
+
+    /// @notice Changes the timing (and, while nobody joined, the power and duration) of an open request
+    /// while answers are still open (until its deadline). Power and duration fix what joiners
+    /// committed to, so they freeze at the first join; nothing changes once ranking may begin.
+    /// @param requestId the open request
+    /// @param powerW new power (must equal the old one once somebody joined)
+    /// @param durationS new duration (idem)
+    /// @param start new start
+    /// @param end new end
+    /// @param deadline new deadline; now <= deadline <= start < end
+    function modifyRequest(
+        uint256 requestId,
+        uint32 powerW,
+        uint32 durationS,
+        uint32 start,
+        uint32 end,
+        uint32 deadline
+    ) external;
+
+    /// @notice Cancels an open request before its start; nobody is paid or penalised.
+    /// @param requestId the open request
+    function cancelRequest(uint256 requestId) external;
+
+    /// @notice Liveness: closes an open request that could not be finished, from `closableAt` (its
+    /// window's end plus a grace as long as the window, at least `MIN_CLOSE_GRACE_S`). Deliveries
+    /// recorded so far stand; nobody else is paid or penalised; `RequestClosed` says how many were
+    /// recorded. The next request may then open.
+    /// @param requestId the open request
+    function closeRequest(uint256 requestId) external;
+
+    /// @notice Fair strategy (R7): commits the caller to its share of the request,
+    /// power * its flexibility / total flexibility (snapshot), at most 25% of its capacity.
+    /// @param requestId the open fair request
+    function accept(uint256 requestId) external;
+
+    /// @notice Says no to a request, with a `DeclineReason` code. Only active prosumers.
+    /// @param requestId the open request
+    /// @param reason a `DeclineReason` code
+    function decline(uint256 requestId, uint8 reason) external;
+
+    /// @notice Reputation strategy (R8): the caller becomes a candidate, offering its flexibility (at
+    /// most 25% of its capacity), ranked by its reputation at this moment.
+    /// @param requestId the open reputation request
+    function applyFor(uint256 requestId) external;
+
+    /// @notice Submits (part of) the ranking of a reputation request after its deadline (R8). Over
+    /// all calls, every candidate appears exactly once, in non-increasing order of the ranking key
+    /// (reputation desc, offered flexibility desc, tariff asc): selected until the request is covered
+    /// (the last one commits only the remainder), then displaced. Only the aggregator.
+    /// @param requestId the reputation request
+    /// @param selected the next candidates in ranking order, selected
+    /// @param displaced the candidates after them in ranking order, displaced
+    function select(uint256 requestId, address[] calldata selected, address[] calldata displaced) external;
+
+    /// @notice Records measured deliveries (Wh, in the requested direction) after the window (R10),
+    /// pays compliant participants their tariff for the committed energy (R11) and updates
+    /// reputations (R9). Bounded batches; see `flexsim bench gas` for the size. Only the aggregator.
+    /// @param requestId the request whose window is over
+    /// @param prosumers participants not recorded yet
+    /// @param deliveredWh each one's measured delivery
+    function recordDeliveries(uint256 requestId, address[] calldata prosumers, int64[] calldata deliveredWh) external;
+
+    /// @notice Closes a request once every participant's delivery is recorded; emits the result.
+    /// @param requestId the request
+    function finalise(uint256 requestId) external;
+
+    /// @notice A request's stored record and schedule.
+    function request(uint256 requestId) external view returns (Request memory, Schedule memory);
+
+    /// @notice A prosumer's standing in a request.
+    function commitmentOf(uint256 requestId, address prosumer) external view returns (Commitment memory);
+
+    /// @notice The aggregate result (R10): final once the request is Settled.
+    function result(uint256 requestId) external view returns (Result memory);
+
+    /// @notice The first second at which `closeRequest` may close the request.
+    function closableAt(uint256 requestId) external view returns (uint256);
+
+    /// @notice The compliance rule (R10), exposed for off-chain checks.
+    /// @param committedW committed power (W)
+    /// @param durationS contracted duration (s)
+    /// @param deliveredWh measured delivery (Wh, in the requested direction)
+    /// @return compliant delivered >= 0 and |delivered - committed| <= committed / 10
+    function isCompliant(uint256 committedW, uint256 durationS, int64 deliveredWh) external pure returns (bool);
+}
