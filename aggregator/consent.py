@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aggregator.errors import Conflict, Forbidden, InvalidInput, RegistryUnavailable, Unauthorized
+from base.errors import FlexsimError
 from contracts.consent import Consent
+from contracts.errors import ChainError
 from contracts.types import SourceKind, Terms
-from flexsim.errors import ChainError, FlexsimError
 
 if TYPE_CHECKING:
     from contracts.deployment import Deployment

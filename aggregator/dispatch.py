@@ -27,11 +27,11 @@ from aggregator.planning import DispatchPolicy, batches, plan, settle_after
 from aggregator.settlement import settle
 from aggregator.tables import FlexRequest
 from aggregator.wire_market import FINAL_STATES, RequestState
+from base.errors import FlexsimError
 from contracts.deployment import Deployment
-from contracts.errors import AlreadyStarted
+from contracts.errors import AlreadyStarted, ChainError
 from contracts.sender import Sender
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy
-from flexsim.errors import ChainError, FlexsimError
 
 if TYPE_CHECKING:
     from aggregator.context import AppContext

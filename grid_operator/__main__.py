@@ -8,7 +8,7 @@ import time
 
 
 def main() -> int:
-    from flexsim.errors import FlexsimError
+    from base.errors import FlexsimError
     from grid_operator.operator import AggregatorClient, GridOperator, connect_chain, write_results
     from grid_operator.settings import GridSettings
     from simulation.scenario import load_scenario

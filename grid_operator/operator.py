@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
+from base.errors import ConfigError, FlexsimError
 from contracts.deployment import Deployment
 from contracts.settings import ChainSettings
-from flexsim.errors import ConfigError, FlexsimError
 from grid_operator.schedule import PlannedRequest, plan_requests, power_for
 from simulation.scenario import Scenario
 

@@ -55,8 +55,8 @@ def load_settings(args: argparse.Namespace) -> ProsumerSettings:
     """Settings from the environment with the command-line overrides; invalid values are a ConfigError."""
     from pydantic import ValidationError
 
-    from flexsim.errors import ConfigError
-    from flexsim.validation import problems
+    from base.errors import ConfigError
+    from base.validation import problems
     from prosumer.settings import ProsumerSettings
 
     names = ("aggregator_url", "rpc_url", "manifest", "seed", "index", "key_file")
@@ -116,8 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     add_options(parser)
     args = parser.parse_args(argv)
+    from base.errors import FlexsimError
     from domain.errors import DomainError
-    from flexsim.errors import FlexsimError
 
     try:
         return run(args)

@@ -28,12 +28,12 @@ from types import FrameType
 import numpy as np
 from eth_account import Account
 
+from contracts.errors import ContractRevert
 from domain.clock import SimClock
 from domain.der import make_der, warm_up
 from domain.outages import OutageModel, sample_outages
 from domain.population import PopulationEntry, Stream, sample_entry
 from domain.profiles import Profiles
-from flexsim.errors import ContractRevert
 from prosumer.chain_side import ChainSide
 from prosumer.contract import chain_terms
 from prosumer.identity import load_or_create_key, parse_key

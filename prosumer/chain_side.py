@@ -15,10 +15,10 @@ from collections.abc import Callable
 from contracts.chain import VOLTA_FAUCET
 from contracts.consent import Consent, raises
 from contracts.deployment import Deployment
+from contracts.errors import InsufficientFunds, TransactionFailed
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
 from contracts.types import Commitment, DeclineReason, Registration, Terms
-from flexsim.errors import InsufficientFunds, TransactionFailed
 from prosumer.contract import expiry_after, needs_renewal
 from prosumer.settings import ProsumerSettings
 

@@ -47,10 +47,10 @@ from types import FrameType
 
 from pydantic import SecretStr
 
+from base.errors import ConfigError, FlexsimError
 from domain.der import make_der
 from domain.population import PopulationEntry, sample_entry
 from domain.profiles import Profiles
-from flexsim.errors import ConfigError, FlexsimError
 from prosumer.agent import Agent
 from prosumer.identity import parse_key
 from prosumer.settings import ProsumerSettings

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from base.errors import FlexsimError
+from contracts.errors import ContractRevert
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
 from domain.outages import Outage
-from flexsim.errors import ContractRevert, FlexsimError
 from prosumer.chain_side import ChainSide
 from prosumer.contract import after_outage, renegotiation
 from prosumer.decision import Action, DerView, RequestView, commitment_w, decide

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 
 from contracts.anvil import chain_time
 from contracts.deployment import Deployment
+from contracts.errors import ChainError
 from contracts.sender import Sender
 from contracts.types import RequestStatus
-from flexsim.errors import ChainError
 
 log = logging.getLogger(__name__)
 

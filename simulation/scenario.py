@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from flexsim.errors import ConfigError
-from flexsim.validation import problems
+from base.errors import ConfigError
+from base.validation import problems
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -37,9 +37,9 @@ import pytest
 
 from contracts import errors
 from contracts.consent import Consent
+from contracts.errors import ContractRevert
 from contracts.sender import Receipt, Sender
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, SourceKind, Strategy, Terms
-from flexsim.errors import ContractRevert
 from tests.contracts import reference
 from tests.contracts.clock import Clock
 from tests.contracts.conftest import ChainSession

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from flexsim.errors import ConfigError
+from base.errors import ConfigError
 from prosumer.agent import resolve_key
 from prosumer.identity import load_or_create_key, parse_key
 from prosumer.settings import ProsumerSettings

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flexsim.errors import ConfigError
+from base.errors import ConfigError
 from simulation.scenario import SCENARIOS_DIR, load_scenario, validate
 
 
