@@ -142,7 +142,7 @@ class ChainWorker:
     def resume(self) -> None:
         """Picks up the open request (after a restart) and starts following events after it."""
         follower = EventFollower(self.chain.d.market, self.chain.address, 0, self.settings.log_range_blocks)
-        follower.next_block = follower.head() + 1
+        follower.cursor.next_block = follower.head() + 1
         rid = self.chain.open_request_id()
         self.follower = follower
         if rid == 0:

@@ -14,11 +14,10 @@ from aggregator.db import Database
 from aggregator.store import ReadingFilter, ReadingStore
 from aggregator.tables import FlexRequest, RequestResponse
 from contracts.deployment import Deployment
+from contracts.events import MARKET, REGISTRY, EventReader
 from simulation.watch import Watch
 
 log = logging.getLogger(__name__)
-
-LOG_RANGE = 2_000
 
 
 @dataclass
@@ -54,26 +53,18 @@ class RunData:
 
 def chain_events(d: Deployment) -> list[ChainEvent]:
     """Every Registry and FlexibilityMarket event since the deployment, decoded, in order."""
-    from aggregator.chainsync import EventDecoder
-
-    decoder = EventDecoder(d)
-    w3 = d.chain.w3
-    head = int(w3.eth.block_number)
-    out: list[ChainEvent] = []
-    stamps: dict[int, int] = {}
-    for start in range(d.manifest.block, head + 1, LOG_RANGE):
-        logs = w3.eth.get_logs(
-            {"address": decoder.addresses, "fromBlock": start, "toBlock": min(head, start + LOG_RANGE - 1)}
+    reader = EventReader(d, (REGISTRY, MARKET))
+    return [
+        ChainEvent(
+            "Registry" if e.contract == REGISTRY else "Market",
+            e.name,
+            e.args,
+            e.block,
+            reader.timestamp(e.block),
+            e.tx_hash,
         )
-        for raw in logs:
-            e = decoder.decode(raw)
-            if e is None:
-                continue
-            if e.block not in stamps:
-                stamps[e.block] = int(w3.eth.get_block(e.block)["timestamp"])
-            contract = "Registry" if str(raw["address"]).lower() == d.registry.address.lower() else "Market"
-            out.append(ChainEvent(contract, e.name, e.args, e.block, stamps[e.block], e.tx_hash))
-    return out
+        for e in reader.read(d.manifest.block)
+    ]
 
 
 def receipts(d: Deployment, events: list[ChainEvent]) -> tuple[dict[str, int], dict[str, str]]:
