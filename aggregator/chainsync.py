@@ -142,9 +142,7 @@ class ChainSync:
 
     def _on_Declined(self, ctx: AppContext, e: ChainEvent) -> None:
         code = int(e.args["reason"])
-        reason = (
-            DeclineReason(code).name.lower() if code in DeclineReason._value2member_map_ else f"code {code}"
-        )
+        reason = DeclineReason(code).label if code in DeclineReason._value2member_map_ else f"code {code}"
         self._respond(ctx, e, ResponseKind.DECLINED, reason=reason)
 
     def _on_Applied(self, ctx: AppContext, e: ChainEvent) -> None:

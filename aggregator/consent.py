@@ -60,7 +60,7 @@ def problems(
     out: list[str] = []
     cap = policy.max_capacity_w[terms.kind]
     if not 0 < terms.capacity_w <= cap:
-        out.append(f"capacity_w {terms.capacity_w} is outside 1..{cap} W for a {terms.kind.name.lower()}")
+        out.append(f"capacity_w {terms.capacity_w} is outside 1..{cap} W for a {terms.kind.label}")
     for name, flex in (("flex_up_w", terms.flex_up_w), ("flex_down_w", terms.flex_down_w)):
         if not 0 <= flex <= terms.capacity_w:
             out.append(f"{name} {flex} is outside 0..capacity_w ({terms.capacity_w}) W")

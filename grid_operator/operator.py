@@ -16,8 +16,8 @@ import httpx
 from base.errors import ConfigError, FlexsimError
 from contracts.deployment import Deployment
 from contracts.settings import ChainSettings
-from grid_operator.schedule import PlannedRequest, plan_requests, power_for
-from simulation.scenario import Scenario
+from domain.request_process import PlannedRequest, plan_requests, power_for
+from grid_operator.plan import RequestPlan
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class AggregatorClient:
 class GridOperator:
     def __init__(
         self,
-        scenario: Scenario,
+        scenario: RequestPlan,
         client: AggregatorClient,
         real_start: float,
         deployment: Deployment | None = None,

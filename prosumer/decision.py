@@ -140,4 +140,4 @@ def _decline(amount: int, reason: DeclineReason, why: str) -> Decision:
 
 
 def _way(request: RequestView) -> str:
-    return "up" if request.direction == Direction.UP else "down"
+    return Direction(request.direction).label

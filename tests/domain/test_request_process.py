@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from statistics import mean
 
-from grid_operator.schedule import RETURN_TO_BASELINE_S, plan_requests, power_for
+from domain.request_process import RETURN_TO_BASELINE_S, plan_requests, power_for
 from simulation.scenario import load_scenario
 
 
