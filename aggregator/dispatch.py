@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aggregator.allocation import Candidate, select
 from aggregator.planning import DispatchPolicy, batches, plan, settle_after
 from aggregator.settlement import settle
 from aggregator.tables import FlexRequest
@@ -32,6 +31,7 @@ from contracts.deployment import Deployment
 from contracts.errors import AlreadyStarted, ChainError
 from contracts.sender import Sender
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy
+from domain.market_rules import Candidate, select
 
 if TYPE_CHECKING:
     from aggregator.context import AppContext
