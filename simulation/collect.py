@@ -8,11 +8,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from aggregator.db import Database
+from aggregator.requests_repo import RequestQueue
 from aggregator.store import ReadingFilter, ReadingStore
-from aggregator.tables import FlexRequest, RequestResponse
 from contracts.deployment import Deployment
 from contracts.events import MARKET, REGISTRY, EventReader
 from simulation.watch import Watch
@@ -86,13 +84,6 @@ def receipts(d: Deployment, events: list[ChainEvent]) -> tuple[dict[str, int], d
     return gas, function
 
 
-def database_rows(db: Database) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    with db.session() as s:
-        reqs = [_row(r) for r in s.scalars(select(FlexRequest).order_by(FlexRequest.id))]
-        resp = [_row(r) for r in s.scalars(select(RequestResponse).order_by(RequestResponse.id))]
-    return reqs, resp
-
-
 def power_series(store: ReadingStore, resolution_s: int) -> list[tuple[float, float, int]]:
     """Net power of the whole population per bucket of simulated time (mean per prosumer, summed)."""
     totals: dict[float, list[float]] = defaultdict(lambda: [0.0, 0])
@@ -143,7 +134,7 @@ def collect_run(
     db = Database.connect(database_url)
     try:
         store = ReadingStore(db)
-        requests, responses = database_rows(db)
+        requests, responses = RequestQueue(db).export()
         prosumers = sorted({str(e.args["prosumer"]) for e in events if e.name == "Registered"})
         return RunData(
             strategy=strategy,
@@ -161,7 +152,3 @@ def collect_run(
         )
     finally:
         db.dispose()
-
-
-def _row(obj: Any) -> dict[str, Any]:
-    return {c.name: getattr(obj, c.name) for c in obj.__table__.columns}
