@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from prosumer.settings import ProsumerSettings
 
+
 def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "action", nargs="?", choices=["run", "remove", "fleet"], default="run", help="default: run"

@@ -156,9 +156,7 @@ class ChainSide:
 
     def decline(self, request_id: int, reason: DeclineReason, why: str) -> None:
         receipt = self.d.market.decline(self.sender, request_id, int(reason))
-        log.info(
-            "request %d: declined (%s: %s) (tx %s)", request_id, reason.label, why, receipt.tx_hash
-        )
+        log.info("request %d: declined (%s: %s) (tx %s)", request_id, reason.label, why, receipt.tx_hash)
 
     def commitment(self, request_id: int) -> Commitment:
         return self.d.market.commitment_of(request_id, self.address)

@@ -183,7 +183,7 @@ class Walk:
         how = self.rng.choices(["aggregator", "none", "stranger"], [6, 1, 1])[0]
         if how == "none":
             return Consent.NONE
-        key = (self.aggregator if how == "aggregator" else self.stranger).account.key
+        key = "0x" + bytes((self.aggregator if how == "aggregator" else self.stranger).account.key).hex()
         return grant(self.d.registry, who.address, terms, expiry, key=key)
 
     def register(self) -> None:
@@ -345,7 +345,7 @@ class Walk:
         for event in m.events(receipt, "DeliveryRecorded"):
             a = event["args"]
             committed = self.committed.get((rid, str(a["prosumer"])))
-            assert committed == a["committedW"], f"a delivery recorded for a non-commitment: {dict(a)}"
+            assert committed is not None and committed == a["committedW"], f"not a commitment: {dict(a)}"
             ok = reference.is_compliant(committed, info.duration_s, a["deliveredWh"])
             assert a["compliant"] == ok
             tariff = m.commitment_of(rid, a["prosumer"]).tariff

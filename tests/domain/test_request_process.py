@@ -22,6 +22,7 @@ def test_schedule_does_not_depend_on_the_population() -> None:
 def test_requests_fit_in_the_run_and_respect_the_limits() -> None:
     s = load_scenario("quick")
     plan = plan_requests(s)
+    assert s.requests.max_count is not None
     assert 0 < len(plan) <= s.requests.max_count
     last = s.duration_s - (s.requests.lead_time_s + s.requests.duration_s + RETURN_TO_BASELINE_S)
     for p in plan:

@@ -1,6 +1,7 @@
 """Contract terms: integer units, exact token conversion, validation."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -8,7 +9,7 @@ from domain.errors import ParameterError
 from domain.terms import Terms, milli_tokens, tokens_to_base_units
 from domain.vocabulary import SourceKind
 
-VALID = dict(
+VALID: dict[str, Any] = dict(
     kind=SourceKind.SOLAR,
     capacity_w=7000,
     expected_wh_per_day=19000,

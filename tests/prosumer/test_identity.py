@@ -15,7 +15,7 @@ from prosumer.settings import ProsumerSettings
 
 
 def settings(tmp_path: Path, **values: object) -> ProsumerSettings:
-    return ProsumerSettings(_env_file=None, state_dir=tmp_path, **values)  # type: ignore[call-arg]
+    return ProsumerSettings(_env_file=None, state_dir=tmp_path, **values)  # type: ignore[call-arg, arg-type]
 
 
 def test_a_generated_key_is_saved_private_and_reused(tmp_path: Path) -> None:
