@@ -53,6 +53,7 @@ COPY pyproject.toml constraints.txt README.md ./
 RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
       > /tmp/requirements.txt \
  && /opt/venv/bin/pip install -c constraints.txt -r /tmp/requirements.txt
+COPY base/ base/
 COPY flexsim/ flexsim/
 COPY contracts/ contracts/
 COPY domain/ domain/

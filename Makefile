@@ -52,9 +52,14 @@ bench-e2e: setup
 fuzz-api: setup
 	$(PY) -m tests.aggregator.fuzz_api --max-examples 100
 
+# ruff (lint and format), mypy over the packages and the tests, and the layers (import-linter contracts in
+# pyproject.toml: no upward import, no cycle, the aggregator reached only through its wire models).
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy tests
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache

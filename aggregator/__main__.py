@@ -38,8 +38,8 @@ def settings_from(args: argparse.Namespace) -> AggregatorSettings:
     from pydantic import ValidationError
 
     from aggregator.settings import AggregatorSettings
-    from flexsim.errors import ConfigError
-    from flexsim.validation import problems
+    from base.errors import ConfigError
+    from base.validation import problems
 
     overrides = {
         name: value
@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m aggregator", description=__doc__)
     add_options(parser)
     args = parser.parse_args(argv)
-    from flexsim.errors import FlexsimError
+    from base.errors import FlexsimError
 
     try:
         serve(settings_from(args))

@@ -45,8 +45,8 @@ from aggregator.simclock import ServerClock
 from aggregator.store import ReadingStore
 from aggregator.validation import Limits
 from aggregator.writer import Writer
+from base import __version__
 from contracts.types import SourceKind
-from flexsim import __version__
 
 log = logging.getLogger(__name__)
 # py_ecc (imported by eth_account) raises the interpreter's recursion limit to 100,000. The C JSON

@@ -14,10 +14,10 @@ from aggregator.planning import DispatchPolicy
 from aggregator.requests_repo import RequestQueue
 from aggregator.settings import AggregatorSettings
 from aggregator.simclock import ServerClock
+from base.errors import ConfigError
 from contracts.deployment import Deployment
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
-from flexsim.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

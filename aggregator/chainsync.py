@@ -16,15 +16,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eth_utils import event_abi_to_log_topic
 from sqlalchemy import select
 
 from aggregator.tables import FlexRequest
 from aggregator.wire_market import ResponseKind
 from contracts.deployment import Deployment
+from contracts.events import MARKET, REGISTRY, ChainEvent, Cursor, EventReader
 from contracts.types import DeclineReason
 
 if TYPE_CHECKING:
@@ -33,45 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STREAM = "chain"
-
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    args: dict[str, Any]
-    block: int
-    tx_hash: str
-    log_index: int
-
-
-class EventDecoder:
-    """Maps a raw log of the registry or the market to a decoded `Event`."""
-
-    def __init__(self, d: Deployment) -> None:
-        self.addresses = [d.registry.address, d.market.address]
-        self._by_topic: dict[tuple[str, bytes], Any] = {}
-        for binding in (d.registry, d.market):
-            abi: list[Any] = list(binding.contract.abi)
-            for item in abi:
-                if item.get("type") == "event":
-                    key = (binding.address.lower(), event_abi_to_log_topic(item))
-                    self._by_topic[key] = binding.contract.events[item["name"]]()
-
-    def decode(self, raw: Any) -> Event | None:
-        topics = raw["topics"]
-        if not topics:
-            return None
-        event = self._by_topic.get((str(raw["address"]).lower(), bytes(topics[0])))
-        if event is None:
-            return None
-        decoded = event.process_log(raw)
-        return Event(
-            name=decoded["event"],
-            args=dict(decoded["args"]),
-            block=int(raw["blockNumber"]),
-            tx_hash="0x" + bytes(raw["transactionHash"]).hex(),
-            log_index=int(raw["logIndex"]),
-        )
 
 
 class ChainSync:
@@ -91,7 +51,7 @@ class ChainSync:
         self.poll_s = poll_s
         self.max_range = max_range
         self.confirmations = confirmations
-        self.decoder = EventDecoder(deployment)
+        self.reader = EventReader(deployment, (REGISTRY, MARKET), range_blocks=max_range)
         self._wall = wall
         self.head = 0  # latest block seen
         self.synced_to = 0  # last block applied
@@ -123,17 +83,10 @@ class ChainSync:
             self.synced_to = last
             self._report(ctx)
             return 0
-        to = min(target, last + self.max_range)
-        raw = self.d.chain.rpc(
-            lambda: w3.eth.get_logs(
-                {"address": self.decoder.addresses, "fromBlock": last + 1, "toBlock": to}
-            ),
-            "get logs",
-        )
-        events = [e for e in (self.decoder.decode(r) for r in raw) if e is not None]
-        events.sort(key=lambda e: (e.block, e.log_index))
-        for event in events:
+        cursor = Cursor(last + 1)
+        for event in self.reader.page(cursor, target):  # one bounded range, in chain order
             self.apply(ctx, event)
+        to = cursor.next_block - 1
         ctx.sync_state.set(STREAM, to)
         self.synced_to = to
         self._report(ctx)
@@ -145,7 +98,7 @@ class ChainSync:
 
     # ------------------------------------------------------------------ handlers
 
-    def apply(self, ctx: AppContext, e: Event) -> None:
+    def apply(self, ctx: AppContext, e: ChainEvent) -> None:
         handler = getattr(self, f"_on_{e.name}", None)
         if handler is not None:
             handler(ctx, e)
@@ -164,7 +117,7 @@ class ChainSync:
         if forget is not None:
             forget(address)
 
-    def _on_Registered(self, ctx: AppContext, e: Event) -> None:
+    def _on_Registered(self, ctx: AppContext, e: ChainEvent) -> None:
         self._refresh_prosumer(ctx, e.args["prosumer"])
 
     _on_Renegotiated = _on_Registered
@@ -172,10 +125,10 @@ class ChainSync:
     _on_Terminated = _on_Registered
     _on_Expired = _on_Registered
 
-    def _on_OutcomeRecorded(self, ctx: AppContext, e: Event) -> None:
+    def _on_OutcomeRecorded(self, ctx: AppContext, e: ChainEvent) -> None:
         ctx.prosumers.set_reputation(e.args["prosumer"], int(e.args["reputation"]))
 
-    def _respond(self, ctx: AppContext, e: Event, kind: ResponseKind, **fields: Any) -> None:
+    def _respond(self, ctx: AppContext, e: ChainEvent, kind: ResponseKind, **fields: Any) -> None:
         request_id = self._local_request(ctx, int(e.args["requestId"]))
         if request_id is None:
             log.debug("%s for chain request %s opened elsewhere; ignored", e.name, e.args["requestId"])
@@ -184,26 +137,24 @@ class ChainSync:
             request_id, e.args["prosumer"], kind, tx_hash=e.tx_hash, block=e.block, **fields
         )
 
-    def _on_Accepted(self, ctx: AppContext, e: Event) -> None:
+    def _on_Accepted(self, ctx: AppContext, e: ChainEvent) -> None:
         self._respond(ctx, e, ResponseKind.ACCEPTED, committed_w=int(e.args["powerW"]))
 
-    def _on_Declined(self, ctx: AppContext, e: Event) -> None:
+    def _on_Declined(self, ctx: AppContext, e: ChainEvent) -> None:
         code = int(e.args["reason"])
-        reason = (
-            DeclineReason(code).name.lower() if code in DeclineReason._value2member_map_ else f"code {code}"
-        )
+        reason = DeclineReason(code).label if code in DeclineReason._value2member_map_ else f"code {code}"
         self._respond(ctx, e, ResponseKind.DECLINED, reason=reason)
 
-    def _on_Applied(self, ctx: AppContext, e: Event) -> None:
+    def _on_Applied(self, ctx: AppContext, e: ChainEvent) -> None:
         self._respond(ctx, e, ResponseKind.APPLIED, committed_w=int(e.args["offeredW"]))
 
-    def _on_Selected(self, ctx: AppContext, e: Event) -> None:
+    def _on_Selected(self, ctx: AppContext, e: ChainEvent) -> None:
         self._respond(ctx, e, ResponseKind.SELECTED, committed_w=int(e.args["powerW"]))
 
-    def _on_Displaced(self, ctx: AppContext, e: Event) -> None:
+    def _on_Displaced(self, ctx: AppContext, e: ChainEvent) -> None:
         self._respond(ctx, e, ResponseKind.DISPLACED, reason=f"reputation {e.args['reputation']}")
 
-    def _on_DeliveryRecorded(self, ctx: AppContext, e: Event) -> None:
+    def _on_DeliveryRecorded(self, ctx: AppContext, e: ChainEvent) -> None:
         self._respond(
             ctx,
             e,
@@ -214,7 +165,7 @@ class ChainSync:
             paid=int(e.args["payment"]),
         )
 
-    def _on_RequestSettled(self, ctx: AppContext, e: Event) -> None:
+    def _on_RequestSettled(self, ctx: AppContext, e: ChainEvent) -> None:
         request_id = self._local_request(ctx, int(e.args["requestId"]))
         if request_id is None:
             return

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aggregator.errors import Conflict, Forbidden, InvalidInput, RegistryUnavailable, Unauthorized
+from base.errors import FlexsimError
 from contracts.consent import Consent
+from contracts.errors import ChainError
 from contracts.types import SourceKind, Terms
-from flexsim.errors import ChainError, FlexsimError
 
 if TYPE_CHECKING:
     from contracts.deployment import Deployment
@@ -59,7 +60,7 @@ def problems(
     out: list[str] = []
     cap = policy.max_capacity_w[terms.kind]
     if not 0 < terms.capacity_w <= cap:
-        out.append(f"capacity_w {terms.capacity_w} is outside 1..{cap} W for a {terms.kind.name.lower()}")
+        out.append(f"capacity_w {terms.capacity_w} is outside 1..{cap} W for a {terms.kind.label}")
     for name, flex in (("flex_up_w", terms.flex_up_w), ("flex_down_w", terms.flex_down_w)):
         if not 0 <= flex <= terms.capacity_w:
             out.append(f"{name} {flex} is outside 0..capacity_w ({terms.capacity_w}) W")

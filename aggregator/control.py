@@ -19,8 +19,8 @@ from aggregator.simclock import ServerClock
 from aggregator.tables import FlexRequest
 from aggregator.wire_market import RequestState
 from contracts.deployment import Deployment
+from contracts.errors import ContractRevert
 from contracts.sender import Sender
-from flexsim.errors import ContractRevert
 
 QUEUED = RequestState.QUEUED.value
 ON_CHAIN = (RequestState.OPEN.value, RequestState.SELECTING.value)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from aggregator.errors import AggregatorError
 from aggregator.tables import Base
-from flexsim.errors import ConfigError
+from base.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -22,24 +22,21 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aggregator.allocation import Candidate, select
 from aggregator.planning import DispatchPolicy, batches, plan, settle_after
 from aggregator.settlement import settle
 from aggregator.tables import FlexRequest
 from aggregator.wire_market import FINAL_STATES, RequestState
+from base.errors import FlexsimError
 from contracts.deployment import Deployment
-from contracts.errors import AlreadyStarted
+from contracts.errors import AlreadyStarted, ChainError
 from contracts.sender import Sender
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy
-from flexsim.errors import ChainError, FlexsimError
+from domain.market_rules import Candidate, select
 
 if TYPE_CHECKING:
     from aggregator.context import AppContext
 
 log = logging.getLogger(__name__)
-
-DIRECTIONS = {"up": Direction.UP, "down": Direction.DOWN}
-STRATEGIES = {"fair": Strategy.FAIR, "reputation": Strategy.REPUTATION}
 
 
 class Dispatcher:
@@ -158,7 +155,7 @@ class Dispatcher:
         if info.status == RequestStatus.OPEN:
             settle(ctx, self.d, self.sender, info, self._participants(info), self.policy)
         elif info.status != RequestStatus.SETTLED:
-            raise ChainError(f"chain request {info.request_id} is {info.status.name.lower()}, not settleable")
+            raise ChainError(f"chain request {info.request_id} is {info.status.name.lower()}: not settleable")
         result = self.d.market.result(info.request_id)
         ctx.requests.mark(
             request_id,
@@ -198,13 +195,13 @@ class Dispatcher:
         lapsed = [x.address for x in ctx.prosumers.all(active_only=True) if x.expiry <= now]
         chain_id, receipt = self.d.market.open_request(
             self.sender,
-            DIRECTIONS[req.direction],
+            Direction.parse(req.direction),
             int(req.power_w),
             int(req.duration_s),
             p.start,
             p.end,
             p.deadline,
-            STRATEGIES[req.strategy],
+            Strategy.parse(req.strategy),
             lapsed=lapsed,
         )
         log.info("request %s opened on chain as %s (tx %s)", req.id, chain_id, receipt.tx_hash)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from flexsim.errors import FlexsimError
+from base.errors import FlexsimError
 
 
 class AggregatorError(FlexsimError):

@@ -64,8 +64,8 @@ class LiveState:
         online = [x for x in latest if now_real - x.received_at <= online_window_s]
         by_kind: dict[str, tuple[int, float]] = {}
         for x in online:
-            n, p = by_kind.get(x.kind.name.lower(), (0, 0.0))
-            by_kind[x.kind.name.lower()] = (n + 1, p + x.power_w)
+            n, p = by_kind.get(x.kind.label, (0, 0.0))
+            by_kind[x.kind.label] = (n + 1, p + x.power_w)
         available = [x for x in online if x.status != OUTAGE]
         return Overview(
             production_w=sum(x.power_w for x in online if x.power_w > 0),

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Protocol
 
 from aggregator.errors import RegistryUnavailable
+from base.errors import FlexsimError
 from contracts.bindings import RegistryBinding
+from contracts.errors import ChainError
 from contracts.types import Registration, SourceKind, Terms
-from flexsim.errors import ChainError, FlexsimError
 
 log = logging.getLogger(__name__)
 

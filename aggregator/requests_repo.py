@@ -13,6 +13,7 @@ after a restart) updates it instead of adding a row.
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -180,6 +181,14 @@ class RequestQueue:
                 .order_by(RequestResponse.id)
             ).all()
 
+    def export(self) -> tuple[builtins.list[dict[str, Any]], builtins.list[dict[str, Any]]]:
+        """Every request and every response as plain records (column -> value), oldest first: what a
+        finished run's results are collected from."""
+        with self.db.session() as s:
+            requests = [_record(r) for r in s.scalars(select(FlexRequest).order_by(FlexRequest.id))]
+            responses = [_record(r) for r in s.scalars(select(RequestResponse).order_by(RequestResponse.id))]
+        return requests, responses
+
     def responses_of(self, prosumer: str) -> Sequence[RequestResponse]:
         """Every response of one prosumer, oldest first (profiles)."""
         with self.db.session() as s:
@@ -188,3 +197,7 @@ class RequestQueue:
                 .where(RequestResponse.prosumer == prosumer.lower())
                 .order_by(RequestResponse.id)
             ).all()
+
+
+def _record(row: FlexRequest | RequestResponse) -> dict[str, Any]:
+    return {c.name: getattr(row, c.name) for c in row.__table__.columns}

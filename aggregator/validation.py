@@ -47,12 +47,12 @@ def check_reading(reading: ReadingIn, session: ProsumerSession, now_sim: float, 
             f"capacity of {session.capacity_w} W"
         )
     if reading.soc is not None and session.kind != SourceKind.BATTERY:
-        return f"soc is only for batteries; this prosumer is registered as {session.kind.name.lower()}"
+        return f"soc is only for batteries; this prosumer is registered as {session.kind.label}"
     if reading.available_w is not None:
         if session.kind not in PRODUCERS:
             return (
                 f"available_w is only for producers (solar, wind); this prosumer is registered as "
-                f"{session.kind.name.lower()}"
+                f"{session.kind.label}"
             )
         if reading.available_w > limit:
             return (

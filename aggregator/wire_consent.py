@@ -19,14 +19,16 @@ Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="32 byt
 
 
 class KindName(StrEnum):
-    SOLAR = "solar"
-    WIND = "wind"
-    CONSUMER = "consumer"
-    BATTERY = "battery"
+    """A source kind on the wire: the label of `domain.vocabulary.SourceKind` (one vocabulary)."""
+
+    SOLAR = SourceKind.SOLAR.label
+    WIND = SourceKind.WIND.label
+    CONSUMER = SourceKind.CONSUMER.label
+    BATTERY = SourceKind.BATTERY.label
 
     @property
     def code(self) -> SourceKind:
-        return SourceKind[self.name]
+        return SourceKind.parse(self.value)
 
 
 class TermsIn(BaseModel):
@@ -57,7 +59,7 @@ class TermsIn(BaseModel):
     @classmethod
     def of(cls, terms: Terms) -> TermsIn:
         return cls(
-            kind=KindName[SourceKind(terms.kind).name],
+            kind=KindName(SourceKind(terms.kind).label),
             capacity_w=terms.capacity_w,
             expected_wh_per_day=terms.expected_wh_per_day,
             flex_up_w=terms.flex_up_w,

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from aggregator.wire import EXAMPLE_ADDRESS, EXAMPLE_TIME, Address
+from domain.vocabulary import Direction, Strategy
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -25,13 +26,25 @@ def _input(*examples: dict[str, Any]) -> ConfigDict:
 
 
 class DirectionName(StrEnum):
-    UP = "up"  # more power to the grid: produce more / consume less
-    DOWN = "down"
+    """A direction on the wire: the label of `domain.vocabulary.Direction` (one vocabulary)."""
+
+    UP = Direction.UP.label  # more power to the grid: produce more / consume less
+    DOWN = Direction.DOWN.label
+
+    @property
+    def code(self) -> Direction:
+        return Direction.parse(self.value)
 
 
 class StrategyName(StrEnum):
-    FAIR = "fair"
-    REPUTATION = "reputation"
+    """A strategy on the wire: the label of `domain.vocabulary.Strategy`."""
+
+    FAIR = Strategy.FAIR.label
+    REPUTATION = Strategy.REPUTATION.label
+
+    @property
+    def code(self) -> Strategy:
+        return Strategy.parse(self.value)
 
 
 class RequestState(StrEnum):

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
+from base.signals import die_with_parent
 from contracts import toolchain
-from flexsim.errors import ChainError
-from flexsim.signals import die_with_parent
+from contracts.errors import ChainError
 
 log = logging.getLogger(__name__)
 

@@ -263,13 +263,23 @@ class MarketBinding(_Binding):
         return RequestResult(*(int(x) for x in self._view("result", request_id)))
 
     def request_events(self, name: str, request_id: int, from_block: int) -> list[dict[str, Any]]:
-        """Args of every `name` event (Accepted, Applied, Selected...) of one request since `from_block`."""
-        event = self.contract.events[name]()
-        logs = self.chain.rpc(
-            lambda: event.get_logs(argument_filters={"requestId": request_id}, from_block=from_block),
-            f"{name} logs",
+        """Args of every `name` event (Accepted, Applied, Selected...) of one request since `from_block`,
+        in chain order, read in bounded block ranges (`contracts.events`)."""
+        from hexbytes import HexBytes
+
+        from contracts.events import MARKET, Cursor, EventDecoder, LogPager, uint_topic
+
+        decoder = EventDecoder({MARKET: (self.address, list(self.contract.abi))})
+        chain = self.chain
+        pager = LogPager(
+            lambda params: chain.rpc(lambda: chain.w3.eth.get_logs(params), f"{name} logs"),  # type: ignore[arg-type]
+            lambda: int(chain.rpc(lambda: chain.w3.eth.block_number, "block number")),
+            [self.address],
         )
-        return [dict(entry["args"]) for entry in logs]
+        topics = [HexBytes(decoder.topic(MARKET, name)), HexBytes(uint_topic(request_id))]
+        events = [e for page in pager.pages(Cursor(from_block), pager.head(), topics)
+                  for raw in page if (e := decoder.decode(raw)) is not None]  # fmt: skip
+        return [e.args for e in sorted(events, key=lambda e: e.position)]
 
     def current_request_id(self) -> int:
         return int(self._view("currentRequestId"))

@@ -18,9 +18,9 @@ import requests
 from web3 import Web3
 from web3.exceptions import ContractLogicError, ProviderConnectionError, Web3RPCError
 
-from contracts.errors import RevertDecoder
+from base.errors import ConfigError
+from contracts.errors import ContractRevert, RevertDecoder, RpcUnavailable, WrongChain
 from contracts.settings import ChainSettings
-from flexsim.errors import ConfigError, ContractRevert, RpcUnavailable, WrongChain
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ import solcx
 from solcx.exceptions import SolcError, SolcNotInstalled
 from solcx.install import get_executable
 
+from base.errors import ToolchainError
 from contracts import toolchain
 from contracts.settings import ChainSettings
-from flexsim.errors import ToolchainError
 
 log = logging.getLogger(__name__)
 

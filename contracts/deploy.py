@@ -11,9 +11,9 @@ from web3 import Web3
 from contracts.chain import Chain
 from contracts.compiler import Artifacts
 from contracts.deployment import CONTRACTS, Deployment
+from contracts.errors import InsufficientFunds, TransactionFailed
 from contracts.manifest import CompilerInfo, ContractAddresses, Manifest
 from contracts.sender import Receipt, Sender
-from flexsim.errors import InsufficientFunds, TransactionFailed
 
 log = logging.getLogger(__name__)
 

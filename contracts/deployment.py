@@ -11,11 +11,10 @@ from contracts.bindings import MarketBinding, RegistryBinding, TokenBinding
 from contracts.chain import Chain
 from contracts.compiler import Artifacts
 from contracts.consent import Consent, ConsentSigner
-from contracts.errors import RevertDecoder
+from contracts.errors import RevertDecoder, WrongChain
 from contracts.manifest import Manifest
 from contracts.settings import ChainSettings
 from contracts.types import Terms
-from flexsim.errors import WrongChain
 
 CONTRACTS = ("Registry", "FlexToken", "FlexibilityMarket")
 

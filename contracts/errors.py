@@ -1,4 +1,6 @@
-"""Solidity custom errors as Python exceptions, and the decoder that maps revert data onto them.
+"""The chain layer's errors: talking to the chain (`ChainError` and its kinds) and every Solidity custom
+error as a Python exception (`ContractRevert` subclasses), with the decoder that maps revert data onto
+them.
 
 Each class below is named exactly as the Solidity error it stands for; `tests/contracts` checks that
 every error in the ABIs has a class here. `decode_revert` turns raw revert data into an instance whose
@@ -13,7 +15,53 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
-from flexsim.errors import ContractRevert
+from base.errors import FlexsimError
+
+# ---------------------------------------------------------------- the chain layer's errors
+
+
+class ChainError(FlexsimError):
+    """Talking to the chain failed."""
+
+
+class RpcUnavailable(ChainError, ConnectionError):
+    """The RPC endpoint cannot be reached."""
+
+
+class WrongChain(ChainError):
+    """The RPC endpoint serves another chain than the one expected."""
+
+
+class InsufficientFunds(ChainError):
+    """An account cannot pay for the gas it needs."""
+
+
+class TransactionFailed(ChainError):
+    """A transaction could not be sent, was dropped, or was not mined in time."""
+
+
+class ContractRevert(ChainError):
+    """A contract call reverted. Subclasses (in `contracts.errors`) name the Solidity custom error.
+
+    `name` is the Solidity error name and `args` its decoded arguments, in declaration order.
+    """
+
+    def __init__(self, name: str, args: tuple[object, ...] = (), tx_hash: str | None = None) -> None:
+        self.name = name
+        self.error_args = args
+        self.tx_hash = tx_hash
+        shown = ", ".join(_show(a) for a in args)
+        where = f" (tx {tx_hash})" if tx_hash else ""
+        super().__init__(f"contract reverted: {name}({shown}){where}")
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# ---------------------------------------------------------------- Solidity custom errors
 
 _BY_NAME: dict[str, type[ContractRevert]] = {}
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from flexsim.errors import ConfigError
+from base.errors import ConfigError
 
 
 class ContractAddresses(BaseModel):

@@ -21,7 +21,7 @@ from hexbytes import HexBytes
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 
 from contracts.chain import Chain
-from flexsim.errors import InsufficientFunds, TransactionFailed
+from contracts.errors import InsufficientFunds, TransactionFailed
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from flexsim.errors import ToolchainError
+from base.errors import ToolchainError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NPM_FIX = "run `npm ci` in the flexsim checkout (needs Node.js >= 18), or `make setup`"

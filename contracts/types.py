@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
 
+from domain.terms import Terms as Terms
 
-class SourceKind(IntEnum):
-    SOLAR = 0
-    WIND = 1
-    CONSUMER = 2
-    BATTERY = 3
-
-
-class Direction(IntEnum):
-    UP = 0  # more power to the grid: produce more / consume less
-    DOWN = 1
-
-
-class Strategy(IntEnum):
-    FAIR = 0
-    REPUTATION = 1
+# The vocabulary is the domain's, defined once (`domain/vocabulary.py`); re-exported for the chain layer.
+from domain.vocabulary import DeclineReason as DeclineReason
+from domain.vocabulary import Direction as Direction
+from domain.vocabulary import SourceKind as SourceKind
+from domain.vocabulary import Strategy as Strategy
 
 
 class RequestStatus(IntEnum):
@@ -42,49 +31,6 @@ class Response(IntEnum):
     DISPLACED = 5
     COMPLIANT = 6
     PENALISED = 7
-
-
-class DeclineReason(IntEnum):
-    """Reason codes a prosumer gives when it declines (`FlexibilityMarket.decline`)."""
-
-    UNSPECIFIED = 0
-    OUTAGE = 1
-    INSUFFICIENT_FORECAST = 2
-    STATE_OF_CHARGE = 3
-    DURATION_BEYOND_CONTRACT = 4
-    UNWILLING = 5
-
-
-@dataclass(frozen=True)
-class Terms:
-    """A prosumer's contract terms (rule R2). Power in W, energy in Wh, tariffs in token base units/kWh."""
-
-    kind: SourceKind
-    capacity_w: int
-    expected_wh_per_day: int
-    flex_up_w: int
-    flex_down_w: int
-    max_duration_s: int
-    tariff_up: int
-    tariff_down: int
-
-    def as_tuple(self) -> tuple[int, ...]:
-        return (
-            int(self.kind),
-            self.capacity_w,
-            self.expected_wh_per_day,
-            self.flex_up_w,
-            self.flex_down_w,
-            self.max_duration_s,
-            self.tariff_up,
-            self.tariff_down,
-        )
-
-    @classmethod
-    def from_tuple(cls, t: Any) -> Terms:
-        """From a call result (tuple) or a decoded event struct (dict in ABI field order)."""
-        values = list(t.values()) if isinstance(t, Mapping) else list(t)
-        return cls(SourceKind(values[0]), *(int(x) for x in values[1:]))
 
 
 @dataclass(frozen=True)

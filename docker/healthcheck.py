@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """flexsim-healthcheck: container healthchecks without curl.
 
-    flexsim-healthcheck http://127.0.0.1:8000/health   exit 0 on a 2xx answer (the aggregator's /health
-                                                       answers 503 while its database, writer or a
-                                                       background service is down)
-    flexsim-healthcheck --rpc http://127.0.0.1:8545    exit 0 when the JSON-RPC answers eth_chainId
+flexsim-healthcheck http://127.0.0.1:8000/health   exit 0 on a 2xx answer (the aggregator's /health
+                                                   answers 503 while its database, writer or a
+                                                   background service is down)
+flexsim-healthcheck --rpc http://127.0.0.1:8545    exit 0 when the JSON-RPC answers eth_chainId
 """
 
 import json

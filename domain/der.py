@@ -41,10 +41,10 @@ from domain.flexibility import (
     max_modulation_w,
     producer_envelope,
 )
-from domain.kinds import Direction, Kind
 from domain.outages import Outage, in_outage
 from domain.population import PopulationEntry, Stream
 from domain.profiles import Profiles
+from domain.vocabulary import Direction, SourceKind
 
 P = TypeVar("P")
 S = TypeVar("S")
@@ -53,7 +53,7 @@ S = TypeVar("S")
 class Der(Protocol):
     """What a caller needs from any DER, whatever its kind."""
 
-    kind: Kind
+    kind: SourceKind
     capacity_w: float
     last_power_w: float
     last_baseline_w: float
@@ -74,7 +74,12 @@ class _DerBase:
     shared by every kind."""
 
     def __init__(
-        self, kind: Kind, capacity_w: float, flex_up_w: float, flex_down_w: float, outages: Iterable[Outage]
+        self,
+        kind: SourceKind,
+        capacity_w: float,
+        flex_up_w: float,
+        flex_down_w: float,
+        outages: Iterable[Outage],
     ) -> None:
         self.kind = kind
         self.capacity_w = float(capacity_w)
@@ -130,7 +135,7 @@ class ProducerDer(_DerBase, Generic[P, S]):
 
     def __init__(
         self,
-        kind: Kind,
+        kind: SourceKind,
         params: P,
         state: S,
         step_fn: Callable[[P, S, datetime, float, np.random.Generator], tuple[S, float]],
@@ -189,7 +194,7 @@ class ConsumerDer(_DerBase):
         flex_down_w: float,
         outages: Iterable[Outage] = (),
     ) -> None:
-        super().__init__(Kind.CONSUMER, capacity_w, flex_up_w, flex_down_w, outages)
+        super().__init__(SourceKind.CONSUMER, capacity_w, flex_up_w, flex_down_w, outages)
         self.params, self.state = params, state
         self.shape: Shape = params.profile.at_epoch  # the standard load profile's predictable part
         self._reference: Reference | None = None
@@ -253,7 +258,7 @@ class BatteryDer(_DerBase):
         flex_down_w: float,
         outages: Iterable[Outage] = (),
     ) -> None:
-        super().__init__(Kind.BATTERY, capacity_w, flex_up_w, flex_down_w, outages)
+        super().__init__(SourceKind.BATTERY, capacity_w, flex_up_w, flex_down_w, outages)
         self.params, self.state = params, state
         self.baseline_setpoint_w = 0.0
 
@@ -311,10 +316,12 @@ def make_der(entry: PopulationEntry, profiles: Profiles, outages: Iterable[Outag
     limits = (terms.capacity_w, terms.flex_up_w, terms.flex_down_w)
     if isinstance(spec, solar.PvSystem):
         sp = solar.SolarParams(spec, profiles.pv(spec.lat, spec.lon, spec.tilt_deg, spec.azimuth_deg))
-        return ProducerDer(Kind.SOLAR, sp, solar.initial_state(sp, rng), solar.step, *limits, outages=outages)
+        return ProducerDer(
+            SourceKind.SOLAR, sp, solar.initial_state(sp, rng), solar.step, *limits, outages=outages
+        )
     if isinstance(spec, wind.WindParams):
         return ProducerDer(
-            Kind.WIND, spec, wind.initial_state(spec, rng), wind.step, *limits, outages=outages
+            SourceKind.WIND, spec, wind.initial_state(spec, rng), wind.step, *limits, outages=outages
         )
     if isinstance(spec, load.LoadSpec):
         lp = load.params_for(spec, profiles.load(spec.sector))

@@ -1,12 +1,14 @@
 """Exceptions of the domain layer.
 
-`DomainError` inherits `ValueError` because every domain error is a bad value: a parameter out of range,
-a naive datetime, a commitment above what the contract allows. The project-wide root exception will
-later become its base; the class name stays.
+`DomainError` is the domain layer's subtree under the project's root (`base.errors.FlexsimError`); it
+also inherits `ValueError` because every domain error is a bad value: a parameter out of range, a naive
+datetime, a commitment above what the contract allows.
 """
 
+from base.errors import FlexsimError
 
-class DomainError(ValueError):
+
+class DomainError(FlexsimError, ValueError):
     """Root of every error raised by the `domain` package."""
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.errors import FlexibilityError
-from domain.kinds import Direction
+from domain.vocabulary import Direction
 
 RULE_SHARE = 0.25
 """The seed's simplification (R7): modulation stays within 25 % of the DER's capacity."""

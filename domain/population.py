@@ -50,10 +50,10 @@ import numpy as np
 from domain.battery import BatteryParams
 from domain.errors import ParameterError
 from domain.flexibility import max_modulation_w
-from domain.kinds import Kind
 from domain.load import LoadSpec, Sector, peak_demand_w
 from domain.solar import PvSystem
-from domain.terms import ContractTerms, milli_tokens
+from domain.terms import Terms, milli_tokens
+from domain.vocabulary import SourceKind
 from domain.wind import WindParams, expected_power_w, small_turbine_curve
 
 Spec = PvSystem | WindParams | LoadSpec | BatteryParams
@@ -75,7 +75,7 @@ class Stream(IntEnum):
 
 @dataclass(frozen=True)
 class PopulationConfig:
-    """Where the population lives and the share of each kind (indexed by `Kind` code)."""
+    """Where the population lives and the share of each kind (indexed by `SourceKind` code)."""
 
     site_lat: float = 51.3
     site_lon: float = 9.5
@@ -86,9 +86,9 @@ class PopulationConfig:
     mix: tuple[float, float, float, float] = (0.35, 0.10, 0.40, 0.15)
 
     def __post_init__(self) -> None:
-        if len(self.mix) != len(Kind) or min(self.mix) < 0 or sum(self.mix) <= 0:
+        if len(self.mix) != len(SourceKind) or min(self.mix) < 0 or sum(self.mix) <= 0:
             raise ParameterError(
-                f"mix needs {len(Kind)} weights >= 0 (solar, wind, consumer, battery), got {self.mix}"
+                f"mix needs {len(SourceKind)} weights >= 0 (solar, wind, consumer, battery), got {self.mix}"
             )
         if min(self.lat_sd_deg, self.lon_sd_deg, self.max_lat_offset_deg, self.max_lon_offset_deg) < 0:
             raise ParameterError("location spreads must be >= 0")
@@ -100,11 +100,11 @@ class PopulationEntry:
 
     seed: int
     index: int
-    kind: Kind
+    kind: SourceKind
     lat: float
     lon: float
     spec: Spec
-    terms: ContractTerms
+    terms: Terms  # the contract it registers (R2)
 
     def seed_sequence(self, stream: Stream) -> np.random.SeedSequence:
         """The seed sequence of one of this prosumer's streams."""
@@ -141,7 +141,7 @@ def _check_seed(seed: int) -> None:
 
 def _sample(seed: int, index: int, rng: np.random.Generator, cfg: PopulationConfig) -> PopulationEntry:
     weights = np.asarray(cfg.mix, dtype=float)
-    kind = Kind(int(rng.choice(len(Kind), p=weights / weights.sum())))
+    kind = SourceKind(int(rng.choice(len(SourceKind), p=weights / weights.sum())))
     lat = cfg.site_lat + float(
         np.clip(rng.normal(0, cfg.lat_sd_deg), -cfg.max_lat_offset_deg, cfg.max_lat_offset_deg)
     )
@@ -188,15 +188,15 @@ def _sample_battery(rng: np.random.Generator, lat: float, lon: float) -> Battery
     return BatteryParams(energy_wh, max_charge_w=power_w, max_discharge_w=power_w)
 
 
-_SPEC_SAMPLERS: dict[Kind, Callable[[np.random.Generator, float, float], Spec]] = {
-    Kind.SOLAR: _sample_solar,
-    Kind.WIND: _sample_wind,
-    Kind.CONSUMER: _sample_consumer,
-    Kind.BATTERY: _sample_battery,
+_SPEC_SAMPLERS: dict[SourceKind, Callable[[np.random.Generator, float, float], Spec]] = {
+    SourceKind.SOLAR: _sample_solar,
+    SourceKind.WIND: _sample_wind,
+    SourceKind.CONSUMER: _sample_consumer,
+    SourceKind.BATTERY: _sample_battery,
 }
 
 
-def derive_terms(kind: Kind, spec: Spec, rng: np.random.Generator) -> ContractTerms:
+def derive_terms(kind: SourceKind, spec: Spec, rng: np.random.Generator) -> Terms:
     """Contract terms from a DER spec: capacity and expected energy from the model, the rest drawn."""
     capacity = round(capacity_w(spec))
     up_share, down_share = _FLEX_SHARES[kind]
@@ -206,7 +206,8 @@ def derive_terms(kind: Kind, spec: Spec, rng: np.random.Generator) -> ContractTe
     tariff_down = int(rng.integers(80, 201))
     if tariff_down == tariff_up:
         tariff_up += 1
-    return ContractTerms(
+    return Terms(
+        kind=kind,
         capacity_w=capacity,
         expected_wh_per_day=round(expected_wh_per_day(spec, max_modulation_w(capacity, flex_up))),
         flex_up_w=flex_up,
@@ -214,14 +215,14 @@ def derive_terms(kind: Kind, spec: Spec, rng: np.random.Generator) -> ContractTe
         max_duration_s=_max_duration_s(spec, max(flex_up, flex_down), rng),
         tariff_up=milli_tokens(tariff_up),
         tariff_down=milli_tokens(tariff_down),
-    )
+    ).check()
 
 
-_FLEX_SHARES: dict[Kind, tuple[tuple[float, float], tuple[float, float]]] = {
-    Kind.SOLAR: ((0.02, 0.08), (0.15, 0.30)),
-    Kind.WIND: ((0.02, 0.08), (0.15, 0.30)),
-    Kind.CONSUMER: ((0.05, 0.15), (0.05, 0.15)),
-    Kind.BATTERY: ((0.20, 0.50), (0.20, 0.50)),
+_FLEX_SHARES: dict[SourceKind, tuple[tuple[float, float], tuple[float, float]]] = {
+    SourceKind.SOLAR: ((0.02, 0.08), (0.15, 0.30)),
+    SourceKind.WIND: ((0.02, 0.08), (0.15, 0.30)),
+    SourceKind.CONSUMER: ((0.05, 0.15), (0.05, 0.15)),
+    SourceKind.BATTERY: ((0.20, 0.50), (0.20, 0.50)),
 }
 
 

@@ -5,29 +5,38 @@ base units (18 decimals) per kWh. No floats reach the money path: tariffs are bu
 milli-tokens.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import Any
 
 from domain.errors import ParameterError
+from domain.vocabulary import SourceKind
 
 TOKEN_DECIMALS = 18
 TOKEN_UNIT = 10**TOKEN_DECIMALS
 
 
 @dataclass(frozen=True)
-class ContractTerms:
-    """Terms of one DER contract; every field is a Python int."""
+class Terms:
+    """A DER's contract with its aggregator (R2), exactly as the Registry stores it (`Terms` in
+    `contracts/src/FlexTypes.sol`, same field order). Every field is a Python int."""
 
+    kind: SourceKind
     capacity_w: int
-    expected_wh_per_day: int
+    expected_wh_per_day: int  # signed: production positive, consumption negative
     flex_up_w: int
     flex_down_w: int
-    max_duration_s: int
-    tariff_up: int
+    max_duration_s: int  # the longest request the prosumer guarantees to hold
+    tariff_up: int  # token base units per kWh
     tariff_down: int
 
-    def __post_init__(self) -> None:
-        for f in fields(self):
+    def check(self) -> Terms:
+        """The terms a DER model may offer (positive capacity, duration and tariffs, flexibility within
+        capacity); `ParameterError` otherwise. Returns the terms, so `Terms(...).check()` chains."""
+        for f in fields(self)[1:]:
             value = getattr(self, f.name)
             if type(value) is not int:
                 raise ParameterError(f"contract term {f.name} must be an int, got {value!r}")
@@ -42,6 +51,17 @@ class ContractTerms:
             raise ParameterError(
                 f"tariffs must be > 0 base units per kWh, got {self.tariff_up}, {self.tariff_down}"
             )
+        return self
+
+    def as_tuple(self) -> tuple[int, ...]:
+        """As the contracts' ABI takes the struct."""
+        return (int(self.kind), *(int(getattr(self, f.name)) for f in fields(self)[1:]))
+
+    @classmethod
+    def from_tuple(cls, t: Any) -> Terms:
+        """From a call result (tuple) or a decoded event struct (dict in ABI field order)."""
+        values = list(t.values()) if isinstance(t, Mapping) else list(t)
+        return cls(SourceKind(values[0]), *(int(x) for x in values[1:]))
 
 
 def tokens_to_base_units(tokens: str | int | Decimal) -> int:

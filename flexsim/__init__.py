@@ -1,3 +1,5 @@
-"""flexsim: an energy flexibility market simulation settled by smart contracts on Energy Web chains."""
+"""flexsim's console command (`flexsim ...`): the top of the stack. The version lives in `base`."""
 
-__version__ = "0.1.0"
+from base import __version__
+
+__all__ = ["__version__"]

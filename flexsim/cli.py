@@ -2,7 +2,7 @@
 
 Every failure ends with one line, `flexsim: error: ...`, that says what to do, and exit code 1: a
 `FlexsimError`, an invalid option (argparse), invalid settings, and (with a request to report it) an
-unexpected exception, whose traceback `-vv` shows. SIGTERM unwinds like Ctrl-C (`flexsim.signals`), so
+unexpected exception, whose traceback `-vv` shows. SIGTERM unwinds like Ctrl-C (`base.signals`), so
 nothing a command started (anvil, services, prosumers) outlives it; anvil also dies with a killed parent.
 """
 
@@ -17,9 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from flexsim import __version__
-from flexsim.errors import ConfigError, FlexsimError
-from flexsim.signals import Terminated, raise_on_sigterm
+from base import __version__
+from base.errors import ConfigError, FlexsimError
+from base.signals import Terminated, raise_on_sigterm
 
 Handler = Callable[[argparse.Namespace], int]
 log = logging.getLogger("flexsim")
@@ -396,8 +396,8 @@ def cmd_bench_fleet(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_e2e(args: argparse.Namespace) -> int:
+    from base.errors import ConfigError
     from flexsim.bench.e2e import Options, run
-    from flexsim.errors import ConfigError
 
     try:
         sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
@@ -441,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pydantic import ValidationError
 
         if isinstance(exc, ValidationError):
-            from flexsim.validation import problems
+            from base.validation import problems
 
             return _fail(f"invalid settings: {problems(exc, SETTINGS_PREFIXES.get(exc.title))}")
         log.debug("unexpected failure", exc_info=True)

@@ -8,15 +8,15 @@ import time
 
 
 def main() -> int:
-    from flexsim.errors import FlexsimError
+    from base.errors import FlexsimError
     from grid_operator.operator import AggregatorClient, GridOperator, connect_chain, write_results
+    from grid_operator.plan import load_plan
     from grid_operator.settings import GridSettings
-    from simulation.scenario import load_scenario
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s grid-operator: %(message)s")
     try:
         settings = GridSettings()  # type: ignore[call-arg]
-        scenario = load_scenario(settings.scenario)
+        scenario = load_plan(settings.scenario)
         client = AggregatorClient(settings.aggregator_url, settings.token.get_secret_value())
         start = settings.sim_real_start_epoch or time.time()
         operator = GridOperator(scenario, client, start, connect_chain(settings.rpc_url, settings.manifest))

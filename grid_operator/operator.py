@@ -7,21 +7,21 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from aggregator.wire import OverviewOut
+from aggregator.wire_market import FINAL_STATES, DirectionName, FlexRequestIn, FlexRequestOut, RequestState
+from base.errors import ConfigError, FlexsimError
 from contracts.deployment import Deployment
 from contracts.settings import ChainSettings
-from flexsim.errors import ConfigError, FlexsimError
-from grid_operator.schedule import PlannedRequest, plan_requests, power_for
-from simulation.scenario import Scenario
+from domain.request_process import PlannedRequest, plan_requests, power_for
+from grid_operator.plan import RequestPlan
 
 log = logging.getLogger(__name__)
-
-FINAL = {"settled", "cancelled", "closed", "failed"}
 
 
 class GridError(FlexsimError):
@@ -36,7 +36,7 @@ class Sent:
     request_id: int | None = None
     sent_real: float = 0.0
     error: str | None = None
-    final: dict[str, Any] = field(default_factory=dict)
+    final: FlexRequestOut | None = None
     chain_result: dict[str, Any] | None = None
 
 
@@ -46,7 +46,7 @@ class AggregatorClient:
             base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s
         )
 
-    def _call(self, method: str, path: str, **kw: Any) -> Any:
+    def _call(self, method: str, path: str, **kw: Any) -> bytes:
         delay = 0.25
         for attempt in range(6):
             try:
@@ -57,37 +57,29 @@ class AggregatorClient:
                 time.sleep(delay)
                 delay *= 2
                 continue
-            if reply.status_code == 503 and attempt < 5:
+            if reply.status_code in (429, 503) and attempt < 5:
                 time.sleep(float(reply.headers.get("Retry-After", delay)))
                 continue
             if reply.status_code >= 400:
                 raise GridError(f"{method} {path}: {reply.status_code} {reply.text[:300]}")
-            return reply.json()
+            return reply.content
         raise GridError(f"{method} {path}: aggregator kept answering 503")
 
-    def overview(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", "/overview")
-        return result
+    def overview(self) -> OverviewOut:
+        return OverviewOut.model_validate_json(self._call("GET", "/overview"))
 
-    def submit(self, direction: str, power_w: int, duration_s: int, lead_time_s: int) -> dict[str, Any]:
-        body = {
-            "direction": direction,
-            "power_w": power_w,
-            "duration_s": duration_s,
-            "lead_time_s": lead_time_s,
-        }
-        result: dict[str, Any] = self._call("POST", "/requests", json=body)
-        return result
+    def submit(self, request: FlexRequestIn) -> FlexRequestOut:
+        body = request.model_dump(mode="json", exclude_none=True)
+        return FlexRequestOut.model_validate_json(self._call("POST", "/requests", json=body))
 
-    def get(self, request_id: int) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"/requests/{request_id}")
-        return result
+    def get(self, request_id: int) -> FlexRequestOut:
+        return FlexRequestOut.model_validate_json(self._call("GET", f"/requests/{request_id}"))
 
 
 class GridOperator:
     def __init__(
         self,
-        scenario: Scenario,
+        scenario: RequestPlan,
         client: AggregatorClient,
         real_start: float,
         deployment: Deployment | None = None,
@@ -116,7 +108,8 @@ class GridOperator:
 
     def _send(self, planned: PlannedRequest) -> Sent:
         overview = self.client.overview()
-        available = int(overview["flex_up_w" if planned.direction == "up" else "flex_down_w"])
+        up = DirectionName(planned.direction) == DirectionName.UP
+        available = overview.flex_up_w if up else overview.flex_down_w
         sent = Sent(planned, power_for(planned, available), available, sent_real=self._wall())
         if available <= 0:
             sent.error = "no flexibility available"
@@ -124,13 +117,18 @@ class GridOperator:
             return sent
         try:
             reply = self.client.submit(
-                planned.direction, sent.power_w, planned.duration_s, planned.lead_time_s
+                FlexRequestIn(
+                    direction=DirectionName(planned.direction),
+                    power_w=sent.power_w,
+                    duration_s=planned.duration_s,
+                    lead_time_s=planned.lead_time_s,
+                )
             )
         except GridError as exc:
             sent.error = str(exc)
             log.error("request %d refused: %s", planned.index, exc)
             return sent
-        sent.request_id = int(reply["id"])
+        sent.request_id = reply.id
         log.info(
             "request %d sent as %s: %d W %s", planned.index, sent.request_id, sent.power_w, planned.direction
         )
@@ -142,7 +140,7 @@ class GridOperator:
             for s in list(waiting):
                 assert s.request_id is not None
                 reply = self.client.get(s.request_id)
-                if reply["status"] in FINAL:
+                if reply.status in FINAL_STATES:
                     s.final = reply
                     waiting.remove(s)
             if waiting:
@@ -150,16 +148,17 @@ class GridOperator:
         for s in waiting:
             assert s.request_id is not None
             s.final = self.client.get(s.request_id)
-            log.warning("request %s not final after the timeout: %s", s.request_id, s.final["status"])
+            log.warning("request %s not final after the timeout: %s", s.request_id, s.final.status)
 
     def _read_chain(self) -> None:
         """The aggregate result of each settled request, read from the chain, not the aggregator."""
         if self.d is None:
             return
         for s in self.sent:
-            chain_id = s.final.get("chain_request_id")
-            if s.final.get("status") == "settled" and chain_id:
-                r = self.d.market.result(int(chain_id))
+            if s.final is None or s.final.chain_request_id is None:
+                continue
+            if s.final.status in (RequestState.SETTLED, RequestState.CLOSED):  # closed: what was recorded
+                r = self.d.market.result(s.final.chain_request_id)
                 s.chain_result = {
                     "requested_wh": r.requested_wh,
                     "committed_wh": r.committed_wh,
@@ -180,8 +179,8 @@ def write_results(sent: list[Sent], path: Path) -> Path:
             "request_id": s.request_id,
             "sent_real": s.sent_real,
             "error": s.error,
-            "aggregator": {k: v for k, v in s.final.items() if k != "responses"},
-            "responses": s.final.get("responses", []),
+            "aggregator": s.final.model_dump(mode="json", exclude={"responses"}) if s.final else {},
+            "responses": [r.model_dump(mode="json") for r in s.final.responses] if s.final else [],
             "chain": s.chain_result,
         }
         for s in sent

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -21,5 +20,4 @@ class GridSettings(BaseSettings):
     sim_real_start_epoch: float | None = Field(
         None, description="Real Unix time of the scenario's simulated start (default: when it starts)."
     )
-    sim_start: datetime | None = Field(None, description="Overrides the scenario's simulated start.")
     settle_timeout_s: float = Field(600.0, gt=0, description="Real seconds to wait for the last settlement.")

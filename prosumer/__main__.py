@@ -12,7 +12,6 @@ Exit codes: 0 after a clean stop (SIGTERM, SIGINT), 1 with a one-line reason on 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -21,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from prosumer.settings import ProsumerSettings
-
-LOG_FORMAT = "%(asctime)s %(levelname)s {who} %(name)s: %(message)s"
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -55,8 +52,8 @@ def load_settings(args: argparse.Namespace) -> ProsumerSettings:
     """Settings from the environment with the command-line overrides; invalid values are a ConfigError."""
     from pydantic import ValidationError
 
-    from flexsim.errors import ConfigError
-    from flexsim.validation import problems
+    from base.errors import ConfigError
+    from base.validation import problems
     from prosumer.settings import ProsumerSettings
 
     names = ("aggregator_url", "rpc_url", "manifest", "seed", "index", "key_file")
@@ -67,23 +64,13 @@ def load_settings(args: argparse.Namespace) -> ProsumerSettings:
         raise ConfigError(f"invalid prosumer settings: {problems(exc, 'PROSUMER_')}") from None
 
 
-def configure_logging(who: str, level: int = logging.INFO) -> None:
-    root = logging.getLogger()
-    fmt = logging.Formatter(LOG_FORMAT.format(who=who))
-    if not root.handlers:
-        logging.basicConfig()
-    root.setLevel(level)
-    for handler in root.handlers:
-        handler.setFormatter(fmt)
-    for noisy in ("httpx", "httpcore", "web3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def run(args: argparse.Namespace) -> int:
     """Runs the action; `FlexsimError`s propagate to the caller (one-line error, exit 1)."""
     # One BLAS thread: the DER models never multiply matrices, and every idle BLAS thread costs memory in
     # each of a fleet's processes. Set before numpy is first imported (nothing here imported it yet).
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from prosumer.logs import configure_logging
+
     settings = load_settings(args)
     if args.action == "fleet":
         from prosumer.fleet import FleetOptions, run_fleet
@@ -116,8 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     add_options(parser)
     args = parser.parse_args(argv)
+    from base.errors import FlexsimError
     from domain.errors import DomainError
-    from flexsim.errors import FlexsimError
 
     try:
         return run(args)

@@ -28,14 +28,13 @@ from types import FrameType
 import numpy as np
 from eth_account import Account
 
+from contracts.errors import ContractRevert
 from domain.clock import SimClock
 from domain.der import make_der, warm_up
 from domain.outages import OutageModel, sample_outages
 from domain.population import PopulationEntry, Stream, sample_entry
 from domain.profiles import Profiles
-from flexsim.errors import ContractRevert
 from prosumer.chain_side import ChainSide
-from prosumer.contract import chain_terms
 from prosumer.identity import load_or_create_key, parse_key
 from prosumer.meter import Meter, next_reading_time
 from prosumer.settings import ProsumerSettings
@@ -136,7 +135,7 @@ class Agent:
             entry.index, s.seed, entry.kind.label, entry.terms.capacity_w, chain.address,
         )  # fmt: skip
         chain.ensure_funded()
-        model = chain_terms(entry.kind, entry.terms)
+        model = entry.terms
         terms, expiry = chain.ensure_registered(model)
         meter.set_terms(terms)
         rngs = Rngs(np.random.default_rng(streams[1]), np.random.default_rng(streams[2]))

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from contracts.chain import VOLTA_FAUCET
 from contracts.consent import Consent, raises
 from contracts.deployment import Deployment
+from contracts.errors import InsufficientFunds, TransactionFailed
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
 from contracts.types import Commitment, DeclineReason, Registration, Terms
-from flexsim.errors import InsufficientFunds, TransactionFailed
 from prosumer.contract import expiry_after, needs_renewal
 from prosumer.settings import ProsumerSettings
 
@@ -156,9 +156,7 @@ class ChainSide:
 
     def decline(self, request_id: int, reason: DeclineReason, why: str) -> None:
         receipt = self.d.market.decline(self.sender, request_id, int(reason))
-        log.info(
-            "request %d: declined (%s: %s) (tx %s)", request_id, reason.name.lower(), why, receipt.tx_hash
-        )
+        log.info("request %d: declined (%s: %s) (tx %s)", request_id, reason.label, why, receipt.tx_hash)
 
     def commitment(self, request_id: int) -> Commitment:
         return self.d.market.commitment_of(request_id, self.address)

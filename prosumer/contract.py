@@ -1,6 +1,6 @@
 """The prosumer's contract over time (rules R2, R3): pure functions of terms, time and a generator.
 
-- The registered terms come from the DER model (`PopulationEntry.terms`), with an expiry
+- The registered terms are the DER model's (`PopulationEntry.terms`), with an expiry
   `contract_horizon_s` simulated seconds ahead (on the chain clock, real seconds).
 - Renegotiations arrive as a Poisson process (rate per simulated hour). Within `after_outage_window_s`
   after an outage the rate is the higher after-outage rate and the renegotiation goes **downwards**
@@ -18,26 +18,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from contracts.types import SourceKind, Terms
-from domain.kinds import Kind
+from contracts.types import Terms
 from domain.outages import Outage
-from domain.terms import ContractTerms
 
 DOWN_KEEP = (0.5, 0.9)
-
-
-def chain_terms(kind: Kind, terms: ContractTerms) -> Terms:
-    """The model's contract terms in the chain's struct."""
-    return Terms(
-        SourceKind(int(kind)),
-        terms.capacity_w,
-        terms.expected_wh_per_day,
-        terms.flex_up_w,
-        terms.flex_down_w,
-        terms.max_duration_s,
-        terms.tariff_up,
-        terms.tariff_down,
-    )
 
 
 def expiry_after(now_real: float, horizon_sim_s: float, speed: float) -> int:

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from contracts.types import DeclineReason, Direction, SourceKind, Strategy
+from domain.market_rules import fair_share_w, offer_w
 
-MAX_SHARE_DIVISOR = 4  # the contract's 25 % rule
 MAX_RISK_SHARE = 0.05
 """Default prudence: accept only when the baseline's expected error (RMS) is at most 5 % of the amount,
 half the contract's 10 % tolerance (an error ~N(0, sigma) then stays inside it ~95 % of the time)."""
@@ -80,11 +80,9 @@ class Decision:
 
 def commitment_w(request: RequestView, capacity_w: int, flex_w: int) -> int:
     """The share (fair) or offer (reputation) the contract would record, in whole W."""
-    cap = capacity_w // MAX_SHARE_DIVISOR
     if request.strategy == Strategy.FAIR:
-        share = request.power_w * flex_w // request.total_flex_w if request.total_flex_w > 0 else 0
-        return min(share, cap)
-    return min(flex_w, cap)
+        return fair_share_w(request.power_w, flex_w, request.total_flex_w, capacity_w)
+    return offer_w(flex_w, capacity_w)
 
 
 def decide(
@@ -140,4 +138,4 @@ def _decline(amount: int, reason: DeclineReason, why: str) -> Decision:
 
 
 def _way(request: RequestView) -> str:
-    return "up" if request.direction == Direction.UP else "down"
+    return Direction(request.direction).label

@@ -19,9 +19,9 @@ from eth_account.messages import encode_defunct
 
 from aggregator.wire import ChallengeOut
 from aggregator.wire_consent import ConsentOut, TermsIn
+from base.errors import ConfigError, FlexsimError
 from contracts.consent import Consent
 from contracts.types import Terms
-from flexsim.errors import ConfigError, FlexsimError
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from typing import Any
 from hexbytes import HexBytes
 
 from contracts.bindings import MarketBinding
+from contracts.events import MARKET, Cursor, EventDecoder, LogPager
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,17 @@ class EventFollower:
     def __init__(self, market: MarketBinding, me: str, from_block: int, range_blocks: int = 1_000) -> None:
         self.market = market
         self.chain = market.chain
-        self.next_block = from_block
-        self.range_blocks = range_blocks
+        self.me = me.lower()
+        self.cursor = Cursor(from_block)
         self.behind = False
-        self._me_topic = HexBytes(bytes(12) + bytes.fromhex(me.removeprefix("0x")))
-        self._by_topic = {HexBytes(market.contract.events[n]().topic): n for n in NAMES}
+        self.decoder = EventDecoder({MARKET: (market.address, list(market.contract.abi))})
+        self.pager = LogPager(
+            lambda params: self.chain.rpc(lambda: self.chain.w3.eth.get_logs(params), "market logs"),  # type: ignore[arg-type]
+            self.head,
+            [market.address],
+            range_blocks,
+        )
+        self._topics = [[HexBytes(self.decoder.topic(MARKET, n)) for n in NAMES]]
 
     def head(self) -> int:
         """The chain's block number (a raw call: no middleware, no formatters)."""
@@ -52,27 +59,12 @@ class EventFollower:
     def poll(self) -> list[MarketEvent]:
         """Events in the blocks added since the last poll (at most `range_blocks` of them)."""
         head = self.head()
-        if head < self.next_block:
-            self.behind = False
-            return []
-        last = min(head, self.next_block + self.range_blocks - 1)
-        params: Any = {
-            "address": self.market.address,
-            "fromBlock": self.next_block,
-            "toBlock": last,
-            "topics": [list(self._by_topic)],
-        }
-        logs = self.chain.rpc(lambda: self.chain.w3.eth.get_logs(params), "market logs")
-        self.next_block = last + 1
-        self.behind = last < head
-        return [e for raw in logs if (e := self._decode(raw)) is not None]
-
-    def _decode(self, raw: Any) -> MarketEvent | None:
-        topics = raw["topics"]
-        name = self._by_topic.get(HexBytes(topics[0]))
-        if name is None:
-            return None
-        if name in ABOUT_ONE_PROSUMER and (len(topics) < 3 or HexBytes(topics[2]) != self._me_topic):
-            return None
-        args = dict(self.market.contract.events[name]().process_log(raw)["args"])
-        return MarketEvent(name, int(args["requestId"]), args, int(raw["blockNumber"]))
+        logs = self.pager.page(self.cursor, head, self._topics)
+        self.behind = self.cursor.next_block <= head
+        out = []
+        for raw in logs:
+            e = self.decoder.decode(raw)
+            if e is None or (e.name in ABOUT_ONE_PROSUMER and str(e.args["prosumer"]).lower() != self.me):
+                continue
+            out.append(MarketEvent(e.name, int(e.args["requestId"]), e.args, e.block))
+        return out

@@ -32,7 +32,6 @@ atomically after every fork and reap): how a driver signals one prosumer (SIGUSR
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import json
 import logging
@@ -47,19 +46,20 @@ from types import FrameType
 
 from pydantic import SecretStr
 
+from base.errors import ConfigError, FlexsimError
+from base.signals import die_with
 from domain.der import make_der
 from domain.population import PopulationEntry, sample_entry
 from domain.profiles import Profiles
-from flexsim.errors import ConfigError, FlexsimError
 from prosumer.agent import Agent
 from prosumer.identity import parse_key
+from prosumer.logs import configure_logging
 from prosumer.settings import ProsumerSettings
 
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 FORK_MASK = STOP_SIGNALS | {signal.SIGUSR1}  # held from fork until the agent handles them
-PR_SET_PDEATHSIG = 1
 POLL_S = 0.2
 
 
@@ -253,11 +253,9 @@ def _child(
     key: str | None,
     opts: FleetOptions,
 ) -> int:
-    from prosumer.__main__ import configure_logging
-
     code = 1
     try:
-        _die_with_parent()
+        die_with(os.getppid())
         if opts.on_command:  # the parent's command pipe is not the child's to read
             _replace_fd(0, os.devnull, os.O_RDONLY)
         if opts.log_dir is not None:
@@ -279,18 +277,6 @@ def _child(
     finally:
         logging.shutdown()
     return code
-
-
-def _die_with_parent() -> None:
-    """SIGTERM this process when the fleet's parent dies (Linux); elsewhere a no-op."""
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _replace_fd(target: int, path: str, flags: int) -> None:

@@ -14,7 +14,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from flexsim.errors import ConfigError
+from base.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from domain.battery import BatteryState
 from domain.clock import SimClock
 from domain.der import Der
 from domain.flexibility import Commitment
-from domain.kinds import Direction
+from domain.vocabulary import Direction
 
 MIN_GAP_S = 0.002  # two readings closer than this would share a millisecond seq
 

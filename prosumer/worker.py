@@ -25,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from base.errors import FlexsimError
+from contracts.errors import ContractRevert
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
 from domain.outages import Outage
-from flexsim.errors import ContractRevert, FlexsimError
 from prosumer.chain_side import ChainSide
 from prosumer.contract import after_outage, renegotiation
 from prosumer.decision import Action, DerView, RequestView, commitment_w, decide
@@ -141,7 +142,7 @@ class ChainWorker:
     def resume(self) -> None:
         """Picks up the open request (after a restart) and starts following events after it."""
         follower = EventFollower(self.chain.d.market, self.chain.address, 0, self.settings.log_range_blocks)
-        follower.next_block = follower.head() + 1
+        follower.cursor.next_block = follower.head() + 1
         rid = self.chain.open_request_id()
         self.follower = follower
         if rid == 0:

@@ -12,15 +12,16 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from base.errors import ConfigError
 from contracts.anvil import dev_keys
 from contracts.chain import Chain
 from contracts.compiler import compile_contracts
 from contracts.deploy import deploy, write_manifest
 from contracts.deployment import CONTRACTS, Deployment, decoder_for
+from contracts.errors import WrongChain
 from contracts.manifest import Manifest
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
-from flexsim.errors import ConfigError, WrongChain
 
 log = logging.getLogger(__name__)
 

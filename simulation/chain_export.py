@@ -12,24 +12,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eth_typing import ChecksumAddress
-from web3 import Web3
-
 from contracts.deployment import Deployment
+from contracts.events import RANGE_BLOCKS, Cursor, LogPager
 
-LOG_RANGE_BLOCKS = 2_000
 
-
-def export_logs(d: Deployment, path: Path, range_blocks: int = LOG_RANGE_BLOCKS) -> int:
+def export_logs(d: Deployment, path: Path, range_blocks: int = RANGE_BLOCKS) -> int:
     """Writes every log of the deployment's contracts to `path`; returns how many."""
     w3 = d.chain.w3
     c = d.manifest.contracts
-    addresses: list[ChecksumAddress] = [Web3.to_checksum_address(a) for a in (c.registry, c.token, c.market)]
-    first, last = d.manifest.block, int(w3.eth.block_number)
+    pager = LogPager.of(d, range_blocks=range_blocks)
+    first, last = d.manifest.block, pager.head()
     logs: list[dict[str, Any]] = []
-    for start in range(first, last + 1, range_blocks):
-        end = min(start + range_blocks - 1, last)
-        for log in w3.eth.get_logs({"address": addresses, "fromBlock": start, "toBlock": end}):
+    for page in pager.pages(Cursor(first), last):
+        for log in page:
             logs.append(
                 {
                     "address": log["address"],

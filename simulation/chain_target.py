@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from base.errors import ConfigError
 from contracts.settings import ChainSettings
-from flexsim.errors import ConfigError
 from simulation.scenario import Chain, Scenario
 
 LOCAL_CHAIN_ID = 31337

@@ -8,17 +8,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from aggregator.db import Database
+from aggregator.requests_repo import RequestQueue
 from aggregator.store import ReadingFilter, ReadingStore
-from aggregator.tables import FlexRequest, RequestResponse
 from contracts.deployment import Deployment
+from contracts.events import MARKET, REGISTRY, EventReader
 from simulation.watch import Watch
 
 log = logging.getLogger(__name__)
-
-LOG_RANGE = 2_000
 
 
 @dataclass
@@ -54,26 +51,18 @@ class RunData:
 
 def chain_events(d: Deployment) -> list[ChainEvent]:
     """Every Registry and FlexibilityMarket event since the deployment, decoded, in order."""
-    from aggregator.chainsync import EventDecoder
-
-    decoder = EventDecoder(d)
-    w3 = d.chain.w3
-    head = int(w3.eth.block_number)
-    out: list[ChainEvent] = []
-    stamps: dict[int, int] = {}
-    for start in range(d.manifest.block, head + 1, LOG_RANGE):
-        logs = w3.eth.get_logs(
-            {"address": decoder.addresses, "fromBlock": start, "toBlock": min(head, start + LOG_RANGE - 1)}
+    reader = EventReader(d, (REGISTRY, MARKET))
+    return [
+        ChainEvent(
+            "Registry" if e.contract == REGISTRY else "Market",
+            e.name,
+            e.args,
+            e.block,
+            reader.timestamp(e.block),
+            e.tx_hash,
         )
-        for raw in logs:
-            e = decoder.decode(raw)
-            if e is None:
-                continue
-            if e.block not in stamps:
-                stamps[e.block] = int(w3.eth.get_block(e.block)["timestamp"])
-            contract = "Registry" if str(raw["address"]).lower() == d.registry.address.lower() else "Market"
-            out.append(ChainEvent(contract, e.name, e.args, e.block, stamps[e.block], e.tx_hash))
-    return out
+        for e in reader.read(d.manifest.block)
+    ]
 
 
 def receipts(d: Deployment, events: list[ChainEvent]) -> tuple[dict[str, int], dict[str, str]]:
@@ -93,13 +82,6 @@ def receipts(d: Deployment, events: list[ChainEvent]) -> tuple[dict[str, int], d
         gas[tx_hash] = int(r["gasUsed"])
         function[tx_hash] = selectors.get(bytes(tx["input"])[:4], "unknown")
     return gas, function
-
-
-def database_rows(db: Database) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    with db.session() as s:
-        reqs = [_row(r) for r in s.scalars(select(FlexRequest).order_by(FlexRequest.id))]
-        resp = [_row(r) for r in s.scalars(select(RequestResponse).order_by(RequestResponse.id))]
-    return reqs, resp
 
 
 def power_series(store: ReadingStore, resolution_s: int) -> list[tuple[float, float, int]]:
@@ -152,7 +134,7 @@ def collect_run(
     db = Database.connect(database_url)
     try:
         store = ReadingStore(db)
-        requests, responses = database_rows(db)
+        requests, responses = RequestQueue(db).export()
         prosumers = sorted({str(e.args["prosumer"]) for e in events if e.name == "Registered"})
         return RunData(
             strategy=strategy,
@@ -170,7 +152,3 @@ def collect_run(
         )
     finally:
         db.dispose()
-
-
-def _row(obj: Any) -> dict[str, Any]:
-    return {c.name: getattr(obj, c.name) for c in obj.__table__.columns}

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aggregator.allocation import Candidate, offer_w, select
 from contracts.anvil import AnvilConfig, advance_time, chain_time, dev_keys, start_anvil
 from contracts.deploy import write_manifest
 from contracts.deployment import Deployment
 from contracts.sender import Sender
 from contracts.types import Direction, SourceKind, Strategy, Terms
+from domain.market_rules import Candidate, offer_w, select
 from simulation.bootstrap import deploy_new
 
 log = logging.getLogger(__name__)

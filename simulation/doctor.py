@@ -15,9 +15,9 @@ from typing import Any
 from eth_account import Account
 from web3.exceptions import Web3Exception
 
+from base.errors import FlexsimError
 from contracts.chain import VOLTA_FAUCET, Chain
 from contracts.settings import ChainSettings
-from flexsim.errors import FlexsimError
 from simulation.scenario import Scenario
 
 # gas per operation, from `flexsim bench gas` (London, 8M block gas limit)

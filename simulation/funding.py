@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from contracts.chain import Chain
+from contracts.errors import InsufficientFunds
 from contracts.sender import Sender
-from flexsim.errors import InsufficientFunds
 from simulation.doctor import GAS, planned_needs
 from simulation.scenario import Scenario
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from eth_account import Account
 
-from flexsim.errors import FlexsimError
+from base.errors import FlexsimError
 from simulation.processes import Child, ProcessGroup
 from simulation.ramp import Removal
 

@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 
 from contracts.anvil import chain_time
 from contracts.deployment import Deployment
+from contracts.errors import ChainError
+from contracts.events import REGISTRY, EventReader
 from contracts.sender import Sender
 from contracts.types import RequestStatus
-from flexsim.errors import ChainError
 
 log = logging.getLogger(__name__)
 
-LOG_RANGE = 2_000
 CLOSE_WAIT_MAX_S = 300  # wait at most this long (real s) for a leftover request to become closable
 
 
@@ -61,17 +61,8 @@ def close_open_request(d: Deployment, aggregator: Sender, progress: Callable[[st
 
 def registered(d: Deployment) -> list[str]:
     """Every account that ever registered on this deployment, in order of first registration."""
-    event = d.registry.contract.events.Registered()
-    head = int(d.chain.rpc(lambda: d.chain.w3.eth.block_number, "block number"))
-    seen: dict[str, None] = {}
-    for start in range(d.manifest.block, head + 1, LOG_RANGE):
-        stop = min(head, start + LOG_RANGE - 1)
-        logs = d.chain.rpc(
-            lambda a=start, b=stop: event.get_logs(from_block=a, to_block=b),  # type: ignore[misc]
-            "Registered logs",
-        )
-        seen.update((str(e["args"]["prosumer"]), None) for e in logs)
-    return list(seen)
+    events = EventReader(d, (REGISTRY,), names={"Registered"}).read(d.manifest.block)
+    return list(dict.fromkeys(str(e.args["prosumer"]) for e in events))
 
 
 def terminate_registrations(d: Deployment, aggregator: Sender, progress: Callable[[str], None]) -> int:

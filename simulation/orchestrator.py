@@ -22,8 +22,8 @@ from typing import Any
 import httpx
 
 from contracts.anvil import AnvilConfig, free_port, start_anvil
+from contracts.errors import ChainError
 from contracts.settings import ChainSettings
-from flexsim.errors import ChainError
 from simulation import collect, watch
 from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys

@@ -7,17 +7,16 @@ every run's results, so any result can be reproduced.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from flexsim.errors import ConfigError
-from flexsim.validation import problems
-
-SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+from base.errors import ConfigError
+from base.scenarios import read_scenario
+from base.validation import problems
+from domain.request_process import RequestProcess
 
 
 class _Strict(BaseModel):
@@ -49,29 +48,6 @@ class Ramp(_Strict):
     add: int = Field(0, ge=0)
     every_s: float = Field(1_800.0, gt=0, description="Simulated seconds between additions.")
     until: int | None = Field(None, ge=1, description="Default: population.count.")
-
-
-class Requests(_Strict):
-    """The grid operator's requests: Poisson arrivals in simulated time (R12)."""
-
-    rate_per_hour: float = Field(1.0, gt=0, description="Mean requests per simulated hour.")
-    up_share: float = Field(0.5, ge=0, le=1, description="Probability that a request asks for up.")
-    size_min: float = Field(
-        0.2, gt=0, le=1, description="Smallest request, as a share of available flexibility."
-    )
-    size_max: float = Field(
-        0.6, gt=0, le=1, description="Largest request, as a share of available flexibility."
-    )
-    lead_time_s: int = Field(900, ge=0, description="Notification lead time, simulated seconds (R6).")
-    duration_s: int = Field(1_800, gt=0, description="Window length, simulated seconds.")
-    first_after_s: float = Field(600.0, ge=0, description="No request before this simulated time.")
-    max_count: int | None = Field(None, ge=1, description="Stop after this many requests.")
-
-    @model_validator(mode="after")
-    def _sizes(self) -> Requests:
-        if self.size_min > self.size_max:
-            raise ValueError(f"size_min ({self.size_min}) must not exceed size_max ({self.size_max})")
-        return self
 
 
 class Incidents(_Strict):
@@ -112,7 +88,7 @@ class Scenario(_Strict):
     reading_interval_s: float = Field(1.0, gt=0, le=60, description="Real seconds between readings.")
     population: Population = Population()
     ramp: Ramp = Ramp()
-    requests: Requests = Requests()
+    requests: RequestProcess = RequestProcess()  # the domain's request process (R12)
     incidents: Incidents = Incidents()
     chain: Chain = Chain()
 
@@ -160,16 +136,7 @@ def validate(data: dict[str, object], source: str) -> Scenario:
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """A shipped scenario by name (scenarios/NAME.toml) or a TOML file by path."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = SCENARIOS_DIR / f"{name_or_path}.toml"
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        shipped = ", ".join(sorted(p.stem for p in SCENARIOS_DIR.glob("*.toml")))
-        raise ConfigError(f"no scenario {name_or_path!r}: use one of {shipped} or a .toml path") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"scenario {path} is not valid TOML: {exc}") from None
+    path, data = read_scenario(name_or_path)
     return validate(data, str(path))
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from statistics import mean
 from typing import Any
 
+from domain.market_rules import within_tolerance
 from simulation.bounds import bound_summary, request_bounds
 from simulation.collect import RunData
 
@@ -153,11 +154,7 @@ def summarise(run: RunData, speed: float | None = None, block_time_s: float = 0.
     }
     participants = sum(r["participants"] for r in chain.values())
     compliant = sum(r["compliant"] for r in chain.values())
-    success = [
-        r
-        for r in chain.values()
-        if r["requestedWh"] and abs(r["deliveredWh"] - r["requestedWh"]) * 10 <= r["requestedWh"]
-    ]
+    success = [r for r in chain.values() if within_tolerance(r["deliveredWh"], r["requestedWh"])]
     statuses: dict[str, int] = defaultdict(int)
     for req in run.requests:
         statuses[req["status"]] += 1

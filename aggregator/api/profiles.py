@@ -33,11 +33,11 @@ def _terms(ctx: AppContext, address: str) -> tuple[str, int]:
     """(kind, capacity W) from the registry mirror, else from the registry itself."""
     row = ctx.prosumers.get(address)
     if row is not None:
-        return SourceKind(row.kind).name.lower(), row.capacity_w
+        return SourceKind(row.kind).label, row.capacity_w
     reg = ctx.registry.terms(address)
     if reg.terms.capacity_w == 0:
         raise NotFound(f"{address} has never registered: no profile")
-    return reg.terms.kind.name.lower(), reg.terms.capacity_w
+    return reg.terms.kind.label, reg.terms.capacity_w
 
 
 @router.get("/{address}/profile", response_model=ProfileOut, responses=errors(401, 403, 404, 422, 503))

@@ -29,7 +29,7 @@ from aggregator.wire import (
 from contracts.types import SourceKind
 
 router = APIRouter(tags=["query"])
-KINDS = {k.name.lower(): int(k) for k in SourceKind}
+KINDS = {k.label: int(k) for k in SourceKind}
 
 
 def _utc(epoch: float) -> datetime:
@@ -39,7 +39,7 @@ def _utc(epoch: float) -> datetime:
 ProsumerQ = Annotated[Address | None, Query(description="Only this prosumer", examples=[EXAMPLE_ADDRESS])]
 KindQ = Annotated[
     str | None,
-    Query(description="Source kind", examples=["solar"], pattern="^(solar|wind|consumer|battery)$"),
+    Query(description="Source kind", examples=["solar"], pattern="^(" + "|".join(SourceKind.labels()) + ")$"),
 ]
 
 
@@ -106,7 +106,7 @@ Params = Annotated[ReadingQuery, Depends()]
 def _reading_out(r: Reading) -> ReadingOut:
     return ReadingOut(
         prosumer=r.prosumer,
-        kind=SourceKind(r.kind).name.lower(),
+        kind=SourceKind(r.kind).label,
         seq=r.seq,
         timestamp=_utc(r.t),
         power_w=r.power_w,
@@ -129,7 +129,7 @@ def _run(q: ReadingQuery, caller: Caller, ctx: Ctx) -> ReadingsOut:
     bout = [
         BucketOut(
             prosumer=b.prosumer,
-            kind=SourceKind(b.kind).name.lower(),
+            kind=SourceKind(b.kind).label,
             start=_utc(b.start),
             power_w=b.power_w,
             soc=b.soc,

@@ -29,6 +29,7 @@ abstract contract EIP712 {
     }
 
     /// @notice The EIP-712 domain separator of this contract on the current chain.
+    /// @return keccak256 of (EIP712Domain typehash, name, version, chain id, this contract)
     function domainSeparator() public view returns (bytes32) {
         return block.chainid == _cachedChainId ? _cachedSeparator : _buildSeparator();
     }

@@ -60,6 +60,8 @@ contract FlexToken is Owned, IFlexToken {
     }
 
     /// @notice Sets the minter (market) and the registry that opens accounts. Once only.
+    /// @param market_ the FlexibilityMarket contract
+    /// @param registry_ the Registry contract
     function connect(address market_, address registry_) external onlyOwner {
         if (market != address(0)) revert AlreadyConnected();
         if (market_ == address(0) || registry_ == address(0)) revert ZeroAddress();
@@ -68,20 +70,35 @@ contract FlexToken is Owned, IFlexToken {
         emit Connected(market_, registry_);
     }
 
+    /// @notice The token balance of `account` (ERC-20).
+    /// @param account the holder
+    /// @return its balance in base units (1e-18 token)
     function balanceOf(address account) external view returns (uint256) {
         return _balances[account].amount;
     }
 
+    /// @notice What `spender` may still move from `holder`'s balance (ERC-20).
+    /// @param holder the owner of the tokens
+    /// @param spender the account allowed to move them
+    /// @return the remaining allowance in base units
     function allowance(address holder, address spender) external view returns (uint256) {
         return _allowances[holder][spender];
     }
 
+    /// @notice Moves `value` of the caller's tokens to `to` (ERC-20).
+    /// @param to the recipient, not the zero address
+    /// @param value base units
+    /// @return true (failures revert with an ERC-6093 error)
     function transfer(address to, uint256 value) external returns (bool) {
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
         _update(msg.sender, to, value);
         return true;
     }
 
+    /// @notice Lets `spender` move up to `value` of the caller's tokens (ERC-20).
+    /// @param spender the account allowed, not the zero address
+    /// @param value base units; type(uint256).max never decreases
+    /// @return true
     function approve(address spender, uint256 value) external returns (bool) {
         if (spender == address(0)) revert ERC20InvalidSpender(address(0));
         _allowances[msg.sender][spender] = value;
@@ -89,7 +106,12 @@ contract FlexToken is Owned, IFlexToken {
         return true;
     }
 
+    /// @notice Moves `value` of `from`'s tokens to `to` within the caller's allowance (ERC-20).
     /// @dev An allowance of type(uint256).max is infinite and never decreases.
+    /// @param from the holder
+    /// @param to the recipient
+    /// @param value base units
+    /// @return true
     function transferFrom(address from, address to, uint256 value) external returns (bool) {
         if (from == address(0)) revert ERC20InvalidSender(address(0));
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
@@ -124,12 +146,14 @@ contract FlexToken is Owned, IFlexToken {
     }
 
     /// @notice Marks a new prosumer's balance slot as used (only the registry); see the contract notes.
+    /// @param account the new prosumer
     function openAccount(address account) external {
         if (msg.sender != registry) revert NotRegistry(msg.sender);
         _balances[account].opened = true;
     }
 
-    /// @notice Burns `amount` of the caller's tokens to claim off-chain compensation.
+    /// @notice Burns `amount` of the caller's tokens to claim off-chain compensation (R11).
+    /// @param amount base units, more than zero
     function redeem(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         _update(msg.sender, address(0), amount);

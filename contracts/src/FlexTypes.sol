@@ -68,20 +68,44 @@ struct Eligibility {
     uint32 maxDurationS; // the longest request the prosumer guarantees to hold
 }
 
+/// @title What the market asks of the registry (rules R1-R3, R9)
 interface IRegistry {
+    /// @notice One slot read: whether `prosumer` may join a request in `direction`, and on what terms.
+    /// @param prosumer the account
+    /// @param direction the request's direction
+    /// @return the prosumer's eligibility: active, terms block, capacity, flexibility, tariff, duration
     function eligibility(address prosumer, Direction direction) external view returns (Eligibility memory);
 
+    /// @notice The reputation score in [0, 1000] (R9).
+    /// @param prosumer the account
+    /// @return the score
     function reputation(address prosumer) external view returns (uint256);
 
+    /// @notice Contracted flexibility and count of the registrations in force.
+    /// @return flexUpW total flexibility up (W)
+    /// @return flexDownW total flexibility down (W)
+    /// @return count registrations
     function totals() external view returns (uint96 flexUpW, uint96 flexDownW, uint64 count);
 
+    /// @notice Records settled commitments' outcomes (only the market) (R9).
+    /// @param prosumers the settled participants
+    /// @param compliant for each, whether its delivery was within tolerance
     function recordOutcomes(address[] calldata prosumers, bool[] calldata compliant) external;
 
+    /// @notice Drops the expired registrations among `prosumers` from the totals.
+    /// @param prosumers accounts to check
+    /// @return dropped how many were dropped
     function expire(address[] calldata prosumers) external returns (uint256 dropped);
 }
 
+/// @title What the market and the registry ask of the token (rule R11)
 interface IFlexToken {
+    /// @notice Mints payments, one per recipient (only the market).
+    /// @param to the recipients
+    /// @param amounts what each is paid, in base units
     function mint(address[] calldata to, uint256[] calldata amounts) external;
 
+    /// @notice Marks a new prosumer's balance slot as used (only the registry).
+    /// @param account the prosumer
     function openAccount(address account) external;
 }

@@ -239,15 +239,25 @@ interface IFlexibilityMarket {
     function finalise(uint256 requestId) external;
 
     /// @notice A request's stored record and schedule.
+    /// @param requestId the request
+    /// @return the request's record (status, strategy, direction, power, duration, deadline, snapshot, sums)
+    /// @return the request's schedule (start, end, participants, ranked, recorded, compliant)
     function request(uint256 requestId) external view returns (Request memory, Schedule memory);
 
     /// @notice A prosumer's standing in a request.
+    /// @param requestId the request
+    /// @param prosumer the account
+    /// @return its response, committed (or offered) power, tariff, delivery and ranking reputation
     function commitmentOf(uint256 requestId, address prosumer) external view returns (Commitment memory);
 
     /// @notice The aggregate result (R10): final once the request is Settled.
+    /// @param requestId the request
+    /// @return requested, committed and delivered energy (Wh), participants, compliant ones, paid
     function result(uint256 requestId) external view returns (Result memory);
 
-    /// @notice The first second at which `closeRequest` may close the request.
+    /// @notice The first second at which `closeRequest` may close the request (liveness).
+    /// @param requestId the request
+    /// @return the window's end plus a grace as long as the window, at least `MIN_CLOSE_GRACE_S`
     function closableAt(uint256 requestId) external view returns (uint256);
 
     /// @notice The compliance rule (R10), exposed for off-chain checks.

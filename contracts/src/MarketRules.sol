@@ -2,7 +2,8 @@
 pragma solidity 0.8.30;
 
 /// @title The market's rules as pure functions: shares, offers, ranking, compliance, payment
-/// @notice Mirrored in Python by `domain/market_rules.py`; a test compares both on the same inputs.
+/// @notice Mirrored in Python by `domain/market_rules.py`; `tests/contracts/test_market_rules.py`
+/// compares both on the same inputs.
 library MarketRules {
     /// @notice R10: a delivery is compliant within 1/10 (10 %) of the commitment.
     uint256 internal constant TOLERANCE_DIVISOR = 10;

@@ -23,6 +23,8 @@ abstract contract Owned {
         _;
     }
 
+    /// @notice Hands ownership (the wiring roles) to another account.
+    /// @param newOwner the new owner, not the zero address
     function transferOwnership(address newOwner) external onlyOwner {
         if (newOwner == address(0)) revert ZeroAddress();
         emit OwnershipTransferred(owner, newOwner);

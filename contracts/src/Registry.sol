@@ -271,6 +271,8 @@ contract Registry is Owned, EIP712, IRegistry {
     // ---------------------------------------------------------------- views
 
     /// @notice Whether the prosumer holds a registration that has not expired.
+    /// @param prosumer the account
+    /// @return registered and not expired
     function isActive(address prosumer) public view returns (bool) {
         DirectionTerms storage up = _terms[0][prosumer];
         return up.capacityW != 0 && up.expiry > block.timestamp;
@@ -304,6 +306,9 @@ contract Registry is Owned, EIP712, IRegistry {
 
     /// @notice One slot read: whether the prosumer is active, when its terms took effect, its capacity,
     /// its flexibility and tariff in `direction`, and the longest duration it guarantees.
+    /// @param prosumer the account
+    /// @param direction up or down
+    /// @return e the prosumer's eligibility in that direction
     function eligibility(address prosumer, Direction direction) external view returns (Eligibility memory e) {
         DirectionTerms memory t = _terms[uint8(direction)][prosumer];
         e.active = t.capacityW != 0 && t.expiry > block.timestamp;
@@ -315,11 +320,18 @@ contract Registry is Owned, EIP712, IRegistry {
     }
 
     /// @notice The reputation score in [0, 1000]; see the contract notice for the formula (R9).
+    /// @param prosumer the account (its reputation follows it across registrations)
+    /// @return the score
     function reputation(address prosumer) external view returns (uint256) {
         return _reputation(_profiles[prosumer]);
     }
 
-    /// @notice The four counters behind the reputation.
+    /// @notice The four counters behind the reputation (R9).
+    /// @param prosumer the account
+    /// @return compliant deliveries within tolerance
+    /// @return participations settled commitments
+    /// @return downRenegotiations renegotiations that lowered flexibility or expected energy
+    /// @return penalties deliveries outside tolerance
     function counters(
         address prosumer
     ) external view returns (uint16 compliant, uint16 participations, uint16 downRenegotiations, uint16 penalties) {
@@ -328,6 +340,8 @@ contract Registry is Owned, EIP712, IRegistry {
     }
 
     /// @notice The nonce the prosumer's next consent must carry (it grows by one with each use).
+    /// @param prosumer the account
+    /// @return the nonce
     function consentNonce(address prosumer) external view returns (uint32) {
         return _profiles[prosumer].consentNonce;
     }
@@ -338,6 +352,7 @@ contract Registry is Owned, EIP712, IRegistry {
     /// @param expiry the expiry consented to
     /// @param nonce the prosumer's consent nonce at the time of use
     /// @param deadline the last second (chain clock) at which the consent may be used
+    /// @return the digest: keccak256(0x1901, domainSeparator, hash of the RegistrationConsent struct)
     function consentDigest(
         address prosumer,
         Terms calldata terms,
@@ -369,6 +384,9 @@ contract Registry is Owned, EIP712, IRegistry {
 
     /// @notice Sum of contracted flexibility and count of registrations not yet removed, terminated or
     /// expired-and-dropped. Call `expire` on lapsed registrations to make these the active totals.
+    /// @return flexUpW total flexibility up (W)
+    /// @return flexDownW total flexibility down (W)
+    /// @return count registrations
     function totals() external view returns (uint96 flexUpW, uint96 flexDownW, uint64 count) {
         Totals memory t = _totals;
         return (t.flexUpW, t.flexDownW, t.countPlusOne - 1);

@@ -53,7 +53,7 @@ def test_a_non_ascii_bearer_token_is_a_401_on_every_protected_endpoint(tmp_path:
         assert len(operations) >= 14
         for method, path in operations:
             for raw in (b"Bearer \xe9", b"Bearer caf\xc3\xa9-" + b"x" * 40):
-                reply = c.request(method, path, headers={"Authorization": raw}, content=b"")
+                reply = c.request(method, path, headers=[(b"Authorization", raw)], content=b"")
                 assert reply.status_code == 401, (method, path, reply.text)
                 assert reply.json()["error"] == "unauthorized" and "ASCII" in reply.json()["detail"]
 

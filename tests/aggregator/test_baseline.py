@@ -34,9 +34,9 @@ def test_solar_ramp_is_followed_not_credited() -> None:
     d = measure(series(solar), UP, START, END, MARGIN)
     assert d.delivered_wh == pytest.approx(300 * 0.25, rel=0.02)
     # a baseline from before the window only would credit the sunrise to the prosumer
-    pre_only = (
-        mean_power(series(solar), START, END) - mean_power(series(solar), START - MARGIN, START)
-    ) * 0.25
+    inside, before = mean_power(series(solar), START, END), mean_power(series(solar), START - MARGIN, START)
+    assert inside is not None and before is not None
+    pre_only = (inside - before) * 0.25
     assert pre_only > 2 * d.delivered_wh
 
 
@@ -119,7 +119,8 @@ def test_available_power_needs_every_window_reading_and_consistent_reports() -> 
     gap = [s if s.t != 20 * 60 else Sample(s.t, s.power_w) for s in readings]
     assert measure_available(gap, DOWN, 900, 2_100) is None
     inflated = [
-        Sample(s.t, s.power_w, s.available_w + (50 * s.t / 60 if s.available_w else 0)) for s in readings
+        Sample(s.t, s.power_w, (s.available_w or 0.0) + (50 * s.t / 60 if s.available_w else 0))
+        for s in readings
     ]
     assert measure_available(inflated, DOWN, 900, 2_100) is None  # the headroom would drift: implausible
     assert measure_available([Sample(s.t, s.power_w) for s in readings], DOWN, 900, 2_100) is None

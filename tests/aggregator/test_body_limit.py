@@ -79,7 +79,8 @@ def test_a_full_batch_of_the_largest_readings_fits_the_default_limit(live: str, 
         "status": "modulating",
         "available_w": None,
     }
-    batch = [{**reading, "seq": reading["seq"] + i} for i in range(settings.batch_max_items)]
+    first = int(reading["seq"])  # type: ignore[call-overload]
+    batch = [{**reading, "seq": first + i} for i in range(settings.batch_max_items)]
     body = json.dumps({"readings": batch}).encode()  # json.dumps' spaces, as a plain client sends
     assert settings.max_body_bytes < len(body) <= settings.batch_body_bytes
     with client(live) as c:

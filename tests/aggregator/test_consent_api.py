@@ -134,7 +134,7 @@ POLICY_BREACHES = [
 
 @pytest.mark.parametrize(("change", "reason"), POLICY_BREACHES)
 def test_terms_outside_the_policy_are_refused(
-    world: World, tmp_path: Path, change: dict[str, int], reason: str
+    world: World, tmp_path: Path, change: dict[str, Any], reason: str
 ) -> None:
     account, _ = world.account()
     with client(world, tmp_path) as api:

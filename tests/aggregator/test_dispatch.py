@@ -94,7 +94,7 @@ def write_readings(w: World, p: Sender, start: int, end: int, extra_w: float) ->
 
 
 def run_dispatch(w: World, request_id: int) -> threading.Thread:
-    assert w.ctx.requests.claim_next().id == request_id
+    assert _claimed(w) == request_id
     thread = threading.Thread(target=w.dispatcher.process, args=(w.ctx, request_id), daemon=True)
     thread.start()
     return thread
@@ -149,7 +149,7 @@ def test_fair_request_settles_deliveries_inside_and_outside_tolerance(world: Wor
     delivered = {p: answers[(p.address.lower(), "delivered")] for p in (a, b, c)}
     assert [delivered[p].delivered_wh for p in (a, b, c)] == [250, 270, 125]
     assert [delivered[p].compliant for p in (a, b, c)] == [True, True, False]
-    assert w.ctx.prosumers.get(c.address).reputation == 465
+    assert _known(w, c.address).reputation == 465
 
 
 def test_reputation_request_selects_the_best_ranked_until_covered(world: World) -> None:
@@ -207,5 +207,19 @@ def test_chain_sync_resumes_from_its_persisted_block(world: World) -> None:
     restarted = ChainSync(w.d)
     assert restarted.step(w.ctx) == w.d.chain.w3.eth.block_number - synced
     assert restarted.step(w.ctx) == 0
-    assert not w.ctx.prosumers.get(w.prosumers[0].address).active
-    assert w.ctx.prosumers.get(w.prosumers[1].address).active
+    assert not _known(w, w.prosumers[0].address).active
+    assert _known(w, w.prosumers[1].address).active
+
+
+def _claimed(w: World) -> int:
+    """The id of the request the dispatcher claims next (there must be one)."""
+    req = w.ctx.requests.claim_next()
+    assert req is not None
+    return req.id
+
+
+def _known(w: World, address: str):  # type: ignore[no-untyped-def]
+    """The aggregator's record of a prosumer (chain sync must have made one)."""
+    row = w.ctx.prosumers.get(address)
+    assert row is not None
+    return row

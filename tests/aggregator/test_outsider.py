@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -83,7 +84,8 @@ def test_hostile_input_never_gets_a_5xx_and_loses_nothing(outsider_api: TestClie
         ("/prosumers/not-an-address/profile", {}),
     ]:
         statuses.append(api.get(path, params=params, headers=bearer(GRID)).status_code)
-    for body in ({"direction": "up", "power_w": 2**63, "duration_s": 1}, {"direction": None}, [1, 2]):
+    bodies: list[Any] = [{"direction": "up", "power_w": 2**63, "duration_s": 1}, {"direction": None}, [1, 2]]
+    for body in bodies:
         statuses.append(api.post("/requests", json=body, headers=bearer(GRID)).status_code)
     statuses.append(api.patch("/requests/1", json={"power_w": -1}, headers=bearer(GRID)).status_code)
     statuses.append(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from flexsim.errors import ContractRevert
+from contracts.errors import ContractRevert
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 

@@ -9,10 +9,10 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
+from base.errors import FlexsimError
 from contracts import errors
 from contracts.deployment import CONTRACTS
-from contracts.errors import RevertDecoder, UnknownRevert, known_error_names
-from flexsim.errors import ChainError, ContractRevert, FlexsimError
+from contracts.errors import ChainError, ContractRevert, RevertDecoder, UnknownRevert, known_error_names
 
 ADDRESS = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 

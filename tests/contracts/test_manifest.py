@@ -12,8 +12,8 @@ from web3 import Web3
 
 from contracts.deploy import deploy, write_manifest
 from contracts.deployment import CONTRACTS, Deployment
+from contracts.errors import WrongChain
 from contracts.manifest import Manifest
-from flexsim.errors import WrongChain
 from tests.contracts.factories import DAY_S, make_terms
 
 pytestmark = pytest.mark.chain

@@ -37,9 +37,9 @@ import pytest
 
 from contracts import errors
 from contracts.consent import Consent
+from contracts.errors import ContractRevert
 from contracts.sender import Receipt, Sender
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, SourceKind, Strategy, Terms
-from flexsim.errors import ContractRevert
 from tests.contracts import reference
 from tests.contracts.clock import Clock
 from tests.contracts.conftest import ChainSession
@@ -183,7 +183,7 @@ class Walk:
         how = self.rng.choices(["aggregator", "none", "stranger"], [6, 1, 1])[0]
         if how == "none":
             return Consent.NONE
-        key = (self.aggregator if how == "aggregator" else self.stranger).account.key
+        key = "0x" + bytes((self.aggregator if how == "aggregator" else self.stranger).account.key).hex()
         return grant(self.d.registry, who.address, terms, expiry, key=key)
 
     def register(self) -> None:
@@ -345,7 +345,7 @@ class Walk:
         for event in m.events(receipt, "DeliveryRecorded"):
             a = event["args"]
             committed = self.committed.get((rid, str(a["prosumer"])))
-            assert committed == a["committedW"], f"a delivery recorded for a non-commitment: {dict(a)}"
+            assert committed is not None and committed == a["committedW"], f"not a commitment: {dict(a)}"
             ok = reference.is_compliant(committed, info.duration_s, a["deliveredWh"])
             assert a["compliant"] == ok
             tariff = m.commitment_of(rid, a["prosumer"]).tariff

@@ -9,9 +9,9 @@ import pytest
 from contracts import errors
 from contracts.anvil import free_port
 from contracts.chain import GWEI, Chain, FeePolicy
+from contracts.errors import InsufficientFunds, RpcUnavailable, TransactionFailed, WrongChain
 from contracts.sender import Sender
 from contracts.types import Strategy
-from flexsim.errors import InsufficientFunds, RpcUnavailable, TransactionFailed, WrongChain
 from tests.contracts.consent import grant
 from tests.contracts.consent import register as consented_register
 from tests.contracts.factories import DAY_S, funded_senders, make_terms, new_key

@@ -24,9 +24,9 @@ from domain.delivery import (
 )
 from domain.der import make_der, warm_up
 from domain.flexibility import Commitment
-from domain.kinds import Direction, Kind
 from domain.population import Stream, sample_entry
 from domain.profiles import Profiles
+from domain.vocabulary import Direction, SourceKind
 from prosumer.decision import MAX_RISK_SHARE
 
 T0 = datetime(2025, 6, 21, 10, tzinfo=UTC).timestamp()
@@ -89,7 +89,7 @@ def shared_profiles(tmp_path_factory: pytest.TempPathFactory) -> Profiles:
     return Profiles(tmp_path_factory.mktemp("profiles"))
 
 
-def first_of(kind: Kind, seed: int = 7) -> int:
+def first_of(kind: SourceKind, seed: int = 7) -> int:
     return next(i for i in range(200) if sample_entry(seed, i).kind == kind)
 
 
@@ -121,7 +121,7 @@ def run_window(
 
 
 def test_a_battery_holds_its_commitment_exactly(shared_profiles: Profiles) -> None:
-    i = first_of(Kind.BATTERY)
+    i = first_of(SourceKind.BATTERY)
     start = datetime(2025, 6, 21, 12, tzinfo=UTC).timestamp()
     for direction in Direction:
         committed, samples, _, risk, _ = run_window(shared_profiles, i, direction, 12, 0.5)
@@ -156,7 +156,7 @@ def test_a_producer_moves_its_current_baseline_and_is_measured_exactly(
 
 
 def test_a_household_holds_the_reference_line_not_its_appliances(shared_profiles: Profiles) -> None:
-    i = first_of(Kind.CONSUMER)
+    i = first_of(SourceKind.CONSUMER)
     start = datetime(2025, 6, 21, 12, tzinfo=UTC).timestamp()
     committed, samples, natural, _, _ = run_window(shared_profiles, i, Direction.UP, 12, 0.5)
     inside = [k for k, s in enumerate(samples) if start <= s.t < start + 1200]
@@ -176,8 +176,8 @@ def test_prudent_prosumers_that_accept_settle_within_the_tolerance(shared_profil
     """The issue's check, on the models: over a seeded population, hours of a day and both directions,
     of the commitments a prosumer with the default prudence accepts, at least 90 % settle within 10 %
     by the aggregator's own measure; producers and batteries take part, households rarely can."""
-    accepted: Counter[Kind] = Counter()
-    compliant: Counter[Kind] = Counter()
+    accepted: Counter[SourceKind] = Counter()
+    compliant: Counter[SourceKind] = Counter()
     declined = 0
     for index in range(40):
         kind = sample_entry(7, index).kind
@@ -194,5 +194,5 @@ def test_prudent_prosumers_that_accept_settle_within_the_tolerance(shared_profil
                 accepted[kind] += 1
                 compliant[kind] += abs(d.delivered_wh_int * 3600 - committed_ws) * 10 <= committed_ws
     total = sum(accepted.values())
-    assert accepted[Kind.SOLAR] >= 20 and accepted[Kind.BATTERY] >= 20 and declined > 0
+    assert accepted[SourceKind.SOLAR] >= 20 and accepted[SourceKind.BATTERY] >= 20 and declined > 0
     assert sum(compliant.values()) / total >= 0.9, (compliant, accepted, declined)

@@ -8,10 +8,10 @@ import pytest
 from domain.der import BatteryDer, Der, ProducerDer, make_der
 from domain.errors import FlexibilityError, ParameterError
 from domain.flexibility import Commitment
-from domain.kinds import Direction, Kind
 from domain.outages import Outage
 from domain.population import PopulationEntry, Stream, sample_population
 from domain.profiles import Profiles
+from domain.vocabulary import Direction, SourceKind
 
 UP, DOWN = Direction.UP, Direction.DOWN
 YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -19,8 +19,8 @@ NOON = datetime(2025, 6, 20, 11, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def entries() -> dict[Kind, PopulationEntry]:
-    first: dict[Kind, PopulationEntry] = {}
+def entries() -> dict[SourceKind, PopulationEntry]:
+    first: dict[SourceKind, PopulationEntry] = {}
     for e in sample_population(31, 40):
         first.setdefault(e.kind, e)
     assert len(first) == 4
@@ -31,9 +31,9 @@ def run(der: Der, start: datetime, dt_s: float, steps: int, rng: np.random.Gener
     return np.array([der.step(start + timedelta(seconds=i * dt_s), dt_s, rng) for i in range(steps)])
 
 
-@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("kind", list(SourceKind))
 def test_each_kind_steps_with_its_sign_and_is_reproducible(
-    entries: dict[Kind, PopulationEntry], profiles: Profiles, kind: Kind
+    entries: dict[SourceKind, PopulationEntry], profiles: Profiles, kind: SourceKind
 ) -> None:
     series = []
     for _ in range(2):
@@ -43,15 +43,17 @@ def test_each_kind_steps_with_its_sign_and_is_reproducible(
     assert np.array_equal(series[0], series[1])
     if kind.is_producer:
         assert series[0].min() >= 0.0
-    elif kind is Kind.CONSUMER:
+    elif kind is SourceKind.CONSUMER:
         assert series[0].max() <= 0.0 and series[0].min() < 0.0
     else:
         assert np.all(series[0] == 0.0)  # an idle battery
 
 
-@pytest.mark.parametrize(("kind", "rel"), [(Kind.SOLAR, 0.15), (Kind.WIND, 0.30), (Kind.CONSUMER, 0.10)])
+@pytest.mark.parametrize(
+    ("kind", "rel"), [(SourceKind.SOLAR, 0.15), (SourceKind.WIND, 0.30), (SourceKind.CONSUMER, 0.10)]
+)
 def test_a_year_of_baseline_matches_the_contracted_daily_energy(
-    entries: dict[Kind, PopulationEntry], profiles: Profiles, kind: Kind, rel: float
+    entries: dict[SourceKind, PopulationEntry], profiles: Profiles, kind: SourceKind, rel: float
 ) -> None:
     entry = entries[kind]
     der = make_der(entry, profiles)
@@ -61,9 +63,9 @@ def test_a_year_of_baseline_matches_the_contracted_daily_energy(
 
 
 def test_solar_keeps_headroom_and_releases_it_when_called_up(
-    entries: dict[Kind, PopulationEntry], profiles: Profiles
+    entries: dict[SourceKind, PopulationEntry], profiles: Profiles
 ) -> None:
-    der = make_der(entries[Kind.SOLAR], profiles)
+    der = make_der(entries[SourceKind.SOLAR], profiles)
     assert isinstance(der, ProducerDer)
     rng = np.random.default_rng(0)
     der.step(NOON, 1.0, rng)
@@ -77,9 +79,9 @@ def test_solar_keeps_headroom_and_releases_it_when_called_up(
 
 
 def test_consumer_modulates_inside_the_window_only(
-    entries: dict[Kind, PopulationEntry], profiles: Profiles
+    entries: dict[SourceKind, PopulationEntry], profiles: Profiles
 ) -> None:
-    der = make_der(entries[Kind.CONSUMER], profiles)
+    der = make_der(entries[SourceKind.CONSUMER], profiles)
     limit = der.limit_w(DOWN)
     der.commit(Commitment(DOWN, limit, NOON, NOON + timedelta(minutes=30)))
     rng = np.random.default_rng(1)
@@ -91,9 +93,9 @@ def test_consumer_modulates_inside_the_window_only(
 
 
 def test_battery_discharges_up_charges_down_and_honours_soc(
-    entries: dict[Kind, PopulationEntry], profiles: Profiles
+    entries: dict[SourceKind, PopulationEntry], profiles: Profiles
 ) -> None:
-    der = make_der(entries[Kind.BATTERY], profiles)
+    der = make_der(entries[SourceKind.BATTERY], profiles)
     assert isinstance(der, BatteryDer)
     rng = np.random.default_rng(2)
     soc0, limit = der.soc, der.limit_w(UP)
@@ -107,17 +109,19 @@ def test_battery_discharges_up_charges_down_and_honours_soc(
 
 
 def test_commitments_above_the_contract_or_25_percent_are_refused(
-    entries: dict[Kind, PopulationEntry], profiles: Profiles
+    entries: dict[SourceKind, PopulationEntry], profiles: Profiles
 ) -> None:
-    der = make_der(entries[Kind.CONSUMER], profiles)
+    der = make_der(entries[SourceKind.CONSUMER], profiles)
     assert der.limit_w(UP) <= 0.25 * der.capacity_w
     with pytest.raises(FlexibilityError, match="at most"):
         der.commit(Commitment(UP, der.limit_w(UP) + 1.0, NOON, NOON + timedelta(minutes=5)))
 
 
-def test_a_der_in_outage_delivers_nothing(entries: dict[Kind, PopulationEntry], profiles: Profiles) -> None:
+def test_a_der_in_outage_delivers_nothing(
+    entries: dict[SourceKind, PopulationEntry], profiles: Profiles
+) -> None:
     outage = Outage(NOON, NOON + timedelta(minutes=10))
-    der = make_der(entries[Kind.CONSUMER], profiles, outages=[outage])
+    der = make_der(entries[SourceKind.CONSUMER], profiles, outages=[outage])
     rng = np.random.default_rng(3)
     assert der.step(NOON - timedelta(minutes=1), 60.0, rng) < 0
     assert der.step(NOON + timedelta(minutes=5), 60.0, rng) == 0.0
@@ -125,7 +129,9 @@ def test_a_der_in_outage_delivers_nothing(entries: dict[Kind, PopulationEntry], 
     assert der.step(NOON + timedelta(minutes=10), 60.0, rng) < 0
 
 
-def test_non_positive_steps_are_rejected(entries: dict[Kind, PopulationEntry], profiles: Profiles) -> None:
-    der = make_der(entries[Kind.WIND], profiles)
+def test_non_positive_steps_are_rejected(
+    entries: dict[SourceKind, PopulationEntry], profiles: Profiles
+) -> None:
+    der = make_der(entries[SourceKind.WIND], profiles)
     with pytest.raises(ParameterError):
         der.step(NOON, 0.0, np.random.default_rng(0))

@@ -17,7 +17,7 @@ from domain.flexibility import (
     modulated_power,
     producer_envelope,
 )
-from domain.kinds import Direction
+from domain.vocabulary import Direction
 
 UP, DOWN = Direction.UP, Direction.DOWN
 T0 = datetime(2025, 6, 1, 12, tzinfo=UTC)

@@ -38,10 +38,10 @@ def test_a_der_built_from_a_warm_cache_stays_light(tmp_path: Path) -> None:
         "from domain.population import sample_population, Stream\n"
         "from domain.solar import PvSystem\n"
         "from domain.profiles import Profiles\n"
-        "from domain.kinds import Kind\n"
+        "from domain.vocabulary import SourceKind\n"
         f"p = Profiles({str(tmp_path)!r}, 2025)\n"
         "pop = sample_population(5, 40)\n"
-        "e = next(x for x in pop if x.kind is Kind.CONSUMER)\n"
+        "e = next(x for x in pop if x.kind is SourceKind.CONSUMER)\n"
         "der = make_der(e, p)\n"
         "der.step(datetime(2025, 5, 1, tzinfo=timezone.utc), 1.0, e.rng(Stream.RUNTIME))\n"
     )

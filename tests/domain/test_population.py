@@ -7,7 +7,6 @@ import pytest
 
 from domain.battery import BatteryParams
 from domain.errors import ParameterError
-from domain.kinds import Kind
 from domain.load import LoadSpec, Sector
 from domain.population import (
     PopulationConfig,
@@ -17,6 +16,7 @@ from domain.population import (
 )
 from domain.solar import PvSystem
 from domain.terms import TOKEN_UNIT
+from domain.vocabulary import SourceKind
 from domain.wind import WindParams
 
 
@@ -52,11 +52,11 @@ def test_kind_mix_follows_the_configured_shares(big: list) -> None:
     counts = np.bincount([e.kind for e in big], minlength=4) / len(big)
     assert counts == pytest.approx(PopulationConfig().mix, abs=0.03)
     only_wind = sample_population(1, 30, PopulationConfig(mix=(0, 1, 0, 0)))
-    assert {e.kind for e in only_wind} == {Kind.WIND}
+    assert {e.kind for e in only_wind} == {SourceKind.WIND}
 
 
 def test_pv_sizes_are_lognormal_around_7_kwp(big: list) -> None:
-    sizes = np.array([e.spec.kwp for e in big if e.kind is Kind.SOLAR])
+    sizes = np.array([e.spec.kwp for e in big if e.kind is SourceKind.SOLAR])
     assert len(sizes) > 800
     assert np.median(sizes) == pytest.approx(7.0, rel=0.07)
     assert sizes.min() >= 2.0 and sizes.max() <= 30.0
@@ -87,14 +87,15 @@ def test_small_wind_and_locations_stay_in_range(big: list) -> None:
 def test_terms_are_ints_and_consistent(big: list) -> None:
     for e in big:
         t = e.terms
-        values = dataclasses.astuple(t)
+        assert t.kind is e.kind  # the terms carry the kind they are registered with
+        values = dataclasses.astuple(t)[1:]
         assert all(type(v) is int for v in values), t
         assert 0 < t.flex_up_w <= t.capacity_w and 0 < t.flex_down_w <= t.capacity_w
         assert 0.05 * TOKEN_UNIT <= t.tariff_down <= 0.5 * TOKEN_UNIT and t.tariff_up != t.tariff_down
         assert t.max_duration_s >= 900
         if e.kind.is_producer:
             assert t.expected_wh_per_day > 0
-        elif e.kind is Kind.CONSUMER:
+        elif e.kind is SourceKind.CONSUMER:
             assert t.expected_wh_per_day < 0
         else:
             assert t.expected_wh_per_day == 0

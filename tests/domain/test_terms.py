@@ -1,13 +1,16 @@
 """Contract terms: integer units, exact token conversion, validation."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from domain.errors import ParameterError
-from domain.terms import ContractTerms, milli_tokens, tokens_to_base_units
+from domain.terms import Terms, milli_tokens, tokens_to_base_units
+from domain.vocabulary import SourceKind
 
-VALID = dict(
+VALID: dict[str, Any] = dict(
+    kind=SourceKind.SOLAR,
     capacity_w=7000,
     expected_wh_per_day=19000,
     flex_up_w=300,
@@ -27,7 +30,7 @@ def test_token_conversion_is_exact() -> None:
 
 
 def test_valid_terms() -> None:
-    assert ContractTerms(**VALID).tariff_up == 220 * 10**15
+    assert Terms(**VALID).check().tariff_up == 220 * 10**15
 
 
 @pytest.mark.parametrize(
@@ -42,4 +45,4 @@ def test_valid_terms() -> None:
 )
 def test_invalid_terms_are_rejected(override: dict) -> None:
     with pytest.raises(ParameterError):
-        ContractTerms(**(VALID | override))
+        Terms(**(VALID | override)).check()

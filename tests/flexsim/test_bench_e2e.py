@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from domain.request_process import plan_requests
 from flexsim.bench.e2e import Options, scenario_for
 from flexsim.cli import main
-from grid_operator.schedule import plan_requests
 
 
 @pytest.mark.parametrize("prosumers", [50, 200])

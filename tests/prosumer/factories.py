@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.types import Direction, SourceKind, Strategy
-from domain.kinds import Kind
 from domain.population import sample_entry
 from prosumer.decision import DerView, RequestView
 from prosumer.meter import Reading
@@ -15,7 +14,7 @@ from prosumer.meter import Reading
 SEED = 11
 
 
-def indices_of(kind: Kind, count: int, seed: int = SEED, start: int = 0) -> list[int]:
+def indices_of(kind: SourceKind, count: int, seed: int = SEED, start: int = 0) -> list[int]:
     """The first `count` population indices (from `start`) whose DER is of `kind`."""
     found: list[int] = []
     i = start

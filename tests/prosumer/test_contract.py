@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 
 from contracts.types import SourceKind, Terms
-from domain.kinds import Kind
 from domain.outages import Outage
 from domain.population import sample_entry
 from prosumer.contract import (
     after_outage,
-    chain_terms,
     downward,
     event_probability,
     expiry_after,
@@ -29,14 +27,14 @@ T = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 def test_chain_terms_are_the_models_terms() -> None:
     entry = sample_entry(11, 0)
-    terms = chain_terms(entry.kind, entry.terms)
+    terms = entry.terms  # one Terms type: the model's are the chain's
     assert terms.kind == SourceKind(int(entry.kind)) == SourceKind.BATTERY
     t = entry.terms
     assert terms.as_tuple()[1:] == (
         t.capacity_w, t.expected_wh_per_day, t.flex_up_w, t.flex_down_w, t.max_duration_s, t.tariff_up,
         t.tariff_down,
     )  # fmt: skip
-    assert chain_terms(Kind.WIND, t).kind == SourceKind.WIND
+    assert terms.as_tuple()[0] == int(SourceKind.BATTERY) == 3
 
 
 def test_expiry_and_renewal_are_in_simulated_time() -> None:
@@ -110,7 +108,7 @@ def test_two_draws_are_taken_whatever_happens() -> None:
 def test_the_models_codes_are_the_chains() -> None:
     """`domain` stays free of the chain package; its enums must keep the chain's codes."""
     from contracts.types import Direction as ChainDirection
-    from domain.kinds import Direction
+    from domain.vocabulary import Direction
 
-    assert {k.name: k.value for k in Kind} == {k.name: k.value for k in SourceKind}
+    assert {k.name: k.value for k in SourceKind} == {k.name: k.value for k in SourceKind}
     assert {d.name: d.value for d in Direction} == {d.name: d.value for d in ChainDirection}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flexsim.errors import ConfigError
+from base.errors import ConfigError
 from prosumer.fleet import run_fleet
 from prosumer.settings import ProsumerSettings
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from flexsim.errors import ConfigError
+from base.errors import ConfigError
 from prosumer.agent import resolve_key
 from prosumer.identity import load_or_create_key, parse_key
 from prosumer.settings import ProsumerSettings
 
 
 def settings(tmp_path: Path, **values: object) -> ProsumerSettings:
-    return ProsumerSettings(_env_file=None, state_dir=tmp_path, **values)  # type: ignore[call-arg]
+    return ProsumerSettings(_env_file=None, state_dir=tmp_path, **values)  # type: ignore[call-arg, arg-type]
 
 
 def test_a_generated_key_is_saved_private_and_reused(tmp_path: Path) -> None:

@@ -12,10 +12,10 @@ from aggregator.baseline import Sample, measure
 from contracts.types import Direction
 from domain.clock import SimClock
 from domain.der import make_der
-from domain.kinds import Kind
 from domain.outages import Outage
 from domain.population import Stream, sample_entry
 from domain.profiles import Profiles
+from domain.vocabulary import SourceKind
 from prosumer.meter import MIN_GAP_S, Meter, Reading, next_reading_time
 from tests.prosumer.factories import SEED, indices_of
 
@@ -25,7 +25,7 @@ SIM0 = datetime(2025, 6, 1, 10, tzinfo=UTC)
 
 
 def battery_meter(tmp_path: Path, outages: list[Outage] | None = None) -> Meter:
-    entry = sample_entry(SEED, indices_of(Kind.BATTERY, 1)[0])
+    entry = sample_entry(SEED, indices_of(SourceKind.BATTERY, 1)[0])
     der = make_der(entry, Profiles(tmp_path), outages or [])
     return Meter(der, SimClock(SIM0, SPEED, REAL0), entry.rng(Stream.RUNTIME))
 
@@ -108,11 +108,9 @@ def test_outage_readings_and_cancel(tmp_path: Path) -> None:
 def test_feasibility_and_renegotiated_limits(tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from prosumer.contract import chain_terms
-
     meter = battery_meter(tmp_path)
-    entry = sample_entry(SEED, indices_of(Kind.BATTERY, 1)[0])
-    terms = chain_terms(entry.kind, entry.terms)
+    entry = sample_entry(SEED, indices_of(SourceKind.BATTERY, 1)[0])
+    terms = entry.terms
     limit = min(terms.flex_up_w, terms.capacity_w / 4)
     assert meter.feasible_w(Direction.UP, 900) == pytest.approx(limit)
     meter.set_terms(replace(terms, flex_up_w=100))
@@ -132,7 +130,7 @@ def test_the_energy_counter_survives_a_restart_of_the_same_contract_only(tmp_pat
 
 
 def test_a_producer_reports_what_the_weather_allowed_and_others_do_not(tmp_path: Path) -> None:
-    entry = sample_entry(SEED, indices_of(Kind.SOLAR, 1)[0])
+    entry = sample_entry(SEED, indices_of(SourceKind.SOLAR, 1)[0])
     outage = Outage(SIM0 + timedelta(minutes=30), SIM0 + timedelta(minutes=50))
     der = make_der(entry, Profiles(tmp_path), [outage])
     readings = run(Meter(der, SimClock(SIM0, SPEED, REAL0), entry.rng(Stream.RUNTIME)), 60)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from base.errors import ConfigError
 from contracts.settings import ChainSettings
-from flexsim.errors import ConfigError
 from simulation.chain_target import effective_chain, embedded_settings, kept_manifest
 from simulation.scenario import load_scenario
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.allocation import is_compliant, payment
+from domain.market_rules import is_compliant, payment
 from simulation.collect import ClockMapping, collect_run
 from simulation.report import write_csvs, write_html, write_plots
 from simulation.summary import summarise

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from flexsim.errors import FlexsimError
+from base.errors import FlexsimError
 from simulation.orchestrator import run_scenario
 from simulation.scenario import load_scenario
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from flexsim.errors import ConfigError
-from simulation.scenario import SCENARIOS_DIR, load_scenario, validate
+from base.errors import ConfigError
+from base.scenarios import SCENARIOS_DIR
+from simulation.scenario import load_scenario, validate
 
 
 @pytest.mark.parametrize("name", ["quick", "day", "stress", "volta"])

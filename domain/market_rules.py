@@ -1,7 +1,9 @@
-"""How a request is shared among prosumers (rules R7, R8): pure functions, mirrored on chain.
+"""The market's rules, once, in Python: shares (R7), offers and the ranking (R8), compliance (R10),
+payment (R11), and the request-level success rule the report uses.
 
-The FlexibilityMarket contract checks what these functions compute; keeping them here lets the
-aggregator (and tests) compute the same numbers without a chain.
+The contracts compute the same in `contracts/src/MarketRules.sol` (a chain test compares both on the
+same inputs); the aggregator ranks candidates with these, prosumers compute what they would commit,
+and the report judges requests with them. Integers only, floor division as on chain.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def is_compliant(committed_w: int, duration_s: int, delivered_wh: int) -> bool:
         return False
     committed_ws = committed_w * duration_s
     return abs(delivered_wh * 3600 - committed_ws) * TOLERANCE_DIVISOR <= committed_ws
+
+
+def within_tolerance(actual: float, target: float) -> bool:
+    """The same ±10 % on any amount: |actual - target| <= target / 10 (a request delivered within 10 %
+    of what was requested counts as a success in the report)."""
+    return target > 0 and abs(actual - target) * TOLERANCE_DIVISOR <= target
 
 
 def payment(tariff: int, committed_w: int, duration_s: int) -> int:

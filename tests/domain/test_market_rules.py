@@ -1,10 +1,10 @@
-"""The pure allocation rules (R7, R8, R10) that the contracts mirror."""
+"""The market's rules in Python (R7, R8, R10, R11) that the contracts mirror."""
 
 from __future__ import annotations
 
 import pytest
 
-from aggregator.allocation import Candidate, fair_share_w, is_compliant, offer_w, payment, rank_key, select
+from domain.market_rules import Candidate, fair_share_w, is_compliant, offer_w, payment, rank_key, select
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,19 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def die_with(parent: int) -> None:
+    """In a child process: SIGTERM it when `parent` dies (Linux `PR_SET_PDEATHSIG`; elsewhere a no-op).
+    A fork calls it first thing; `die_with_parent` hands it to `Popen` as its `preexec_fn`."""
+    if sys.platform != "linux":
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def die_with_parent() -> Callable[[], None] | None:
     if sys.platform != "linux" or threading.current_thread() is not threading.main_thread():
         return None

@@ -3,12 +3,17 @@
 import pytest
 
 from domain.errors import ParameterError
-from domain.kinds import Direction, Kind
+from domain.vocabulary import Direction, SourceKind
 
 
 def test_kind_codes_are_stable() -> None:
-    assert [(k.label, int(k)) for k in Kind] == [("solar", 0), ("wind", 1), ("consumer", 2), ("battery", 3)]
-    assert [k for k in Kind if k.is_producer] == [Kind.SOLAR, Kind.WIND]
+    assert [(k.label, int(k)) for k in SourceKind] == [
+        ("solar", 0),
+        ("wind", 1),
+        ("consumer", 2),
+        ("battery", 3),
+    ]
+    assert [k for k in SourceKind if k.is_producer] == [SourceKind.SOLAR, SourceKind.WIND]
 
 
 def test_direction_codes_and_signs() -> None:
@@ -17,16 +22,16 @@ def test_direction_codes_and_signs() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"), [("solar", Kind.SOLAR), (" Wind ", Kind.WIND), (3, Kind.BATTERY)]
+    ("value", "expected"), [("solar", SourceKind.SOLAR), (" Wind ", SourceKind.WIND), (3, SourceKind.BATTERY)]
 )
-def test_kind_parse(value: str | int, expected: Kind) -> None:
-    assert Kind.parse(value) is expected
+def test_kind_parse(value: str | int, expected: SourceKind) -> None:
+    assert SourceKind.parse(value) is expected
 
 
 @pytest.mark.parametrize("value", ["nuclear", 4, -1])
 def test_unknown_kinds_are_rejected(value: str | int) -> None:
     with pytest.raises(ParameterError):
-        Kind.parse(value)
+        SourceKind.parse(value)
 
 
 def test_direction_parse() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from statistics import mean
 
-from grid_operator.schedule import RETURN_TO_BASELINE_S, plan_requests, power_for
+from domain.request_process import RETURN_TO_BASELINE_S, plan_requests, power_for
 from simulation.scenario import load_scenario
 
 
@@ -22,6 +22,7 @@ def test_schedule_does_not_depend_on_the_population() -> None:
 def test_requests_fit_in_the_run_and_respect_the_limits() -> None:
     s = load_scenario("quick")
     plan = plan_requests(s)
+    assert s.requests.max_count is not None
     assert 0 < len(plan) <= s.requests.max_count
     last = s.duration_s - (s.requests.lead_time_s + s.requests.duration_s + RETURN_TO_BASELINE_S)
     for p in plan:
