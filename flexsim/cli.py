@@ -120,13 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     given = {"rpc_url": args.rpc_url, "manifest": args.manifest, "redeploy": args.redeploy or None}
     chain = ChainSettings(**{k: v for k, v in given.items() if v is not None})  # options over CHAIN_*
     summaries = run_scenario(scenario, args.out or default_out(scenario), progress=_progress, chain=chain)
-    print(json.dumps({s: _headline(v) for s, v in summaries.items()}, indent=2))
+    print(json.dumps({s: v.headline() for s, v in summaries.items()}, indent=2))
     return 0
-
-
-def _headline(summary: dict[str, object]) -> dict[str, object]:
-    keys = ("requests", "energy_wh", "success_rate", "compliant_share", "tokens_paid", "latency_s")
-    return {k: summary[k] for k in keys}
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -143,7 +138,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     write_csvs(data, out)
     plots = write_plots(data, out, clock.sim)
-    print(write_html(args.out, args.scenario_note, {args.strategy: summary}, {args.strategy: plots}))
+    summaries = {args.strategy: summary.to_dict()}
+    print(write_html(args.out, args.scenario_note, summaries, {args.strategy: plots}))
     return 0
 
 

@@ -40,6 +40,7 @@ from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.processes import ProcessGroup
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
+from simulation.run_summary import RunSummary, StressHeadline
 from simulation.scenario import Scenario
 from simulation.stress import headline
 from simulation.stress_run import stress_of
@@ -52,33 +53,34 @@ Progress = Callable[[str], None]
 
 def run_scenario(
     scenario: Scenario, out: Path, progress: Progress, chain: ChainSettings | None = None
-) -> dict[str, Any]:
+) -> dict[str, RunSummary]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.toml").write_text(scenario.to_toml())
-    summaries, plots = {}, {}
+    summaries: dict[str, RunSummary] = {}
+    plots: dict[str, list[str]] = {}
     for strategy in scenario.strategies:
         progress(f"--- strategy {strategy} ---")
         summary, names = _run_strategy(scenario, strategy, out / strategy, progress, chain)
         summaries[strategy], plots[strategy] = summary, names
-    report = write_html(out, scenario.to_toml(), summaries, plots)
+    report = write_html(out, scenario.to_toml(), {s: v.to_dict() for s, v in summaries.items()}, plots)
     (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries), indent=2))
     progress(f"report: {report}")
     return summaries
 
 
-def _run_info(scenario: Scenario, summaries: dict[str, Any]) -> dict[str, Any]:
+def _run_info(scenario: Scenario, summaries: dict[str, RunSummary]) -> dict[str, Any]:
     from importlib.metadata import version
 
     packages = {
         p: version(p) for p in ("flexsim", "web3", "py-solc-x", "fastapi", "sqlalchemy", "numpy", "pvlib")
     }
-    chain_ids = {s: v["chain_id"] for s, v in summaries.items()}
+    chain_ids = {s: v.chain_id for s, v in summaries.items()}
     return {"scenario": scenario.name, "seed": scenario.seed, "packages": packages, "chain_ids": chain_ids}
 
 
 def _run_strategy(
     scenario: Scenario, strategy: str, out: Path, progress: Progress, chain: ChainSettings | None = None
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[RunSummary, list[str]]:
     out.mkdir(parents=True, exist_ok=True)
     settings = chain or ChainSettings()
     scenario = effective_chain(scenario, settings)  # CHAIN_* settings over the scenario's [chain]
@@ -111,10 +113,12 @@ def _run_strategy(
     stress = stress_of(data)
     if stress is not None:
         (out / "stress.json").write_text(json.dumps(stress, indent=2))
-        summary["stress"] = {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
+        summary.stress = StressHeadline.model_validate(
+            {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
+        )
         names.append(write_stress_plot(stress, out, run.strategy))
         progress("stress: " + headline(stress).replace("\n", "; "))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    (out / "summary.json").write_text(summary.to_json())
     return summary, names
 
 
