@@ -183,7 +183,7 @@ def cmd_aggregator(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_gas(args: argparse.Namespace) -> int:
-    from flexsim.bench.gas import run
+    from benchmarks.gas import run
 
     results = run(prosumers=args.prosumers, progress=_progress)
     if args.json:
@@ -198,7 +198,7 @@ def cmd_bench_gas(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_ingest(args: argparse.Namespace) -> int:
-    from flexsim.bench.ingest import Options, run, to_json
+    from benchmarks.ingest import Options, run, to_json
 
     opts = Options(
         prosumers=args.prosumers,
@@ -366,7 +366,7 @@ def cmd_prosumer(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_fleet(args: argparse.Namespace) -> int:
-    from flexsim.bench.fleet import Options, run
+    from benchmarks.fleet import Options, run
 
     opts = Options(
         prosumers=args.prosumers,
@@ -393,7 +393,7 @@ def cmd_bench_fleet(args: argparse.Namespace) -> int:
 
 def cmd_bench_e2e(args: argparse.Namespace) -> int:
     from base.errors import ConfigError
-    from flexsim.bench.e2e import Options, run
+    from benchmarks.e2e import Options, run
 
     try:
         sizes = [int(x) for x in args.sizes.split(",") if x.strip()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flexsim.bench.e2e import Options, scenario_for
+from benchmarks.e2e import Options, scenario_for
 from flexsim.cli import main
 from grid_operator.schedule import plan_requests
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from eth_account import Account
 
+from benchmarks.machine import machine_info
 from contracts.anvil import AnvilConfig, advance_time, chain_time, dev_keys, start_anvil
 from contracts.chain import Chain
 from contracts.compiler import compile_contracts
@@ -23,7 +24,6 @@ from contracts.deploy import deploy
 from contracts.deployment import CONTRACTS, Deployment, decoder_for
 from contracts.sender import Receipt, Sender
 from contracts.types import Direction, SourceKind, Strategy, Terms
-from flexsim.bench.machine import machine_info
 
 log = logging.getLogger(__name__)
 

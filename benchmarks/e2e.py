@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flexsim.bench.machine import machine_info
+from benchmarks.machine import machine_info
 
 TARGET_RATIO = 1.5
 Progress = Callable[[str], None]

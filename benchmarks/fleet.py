@@ -40,10 +40,10 @@ import psutil
 from eth_account import Account
 
 from base.errors import ConfigError, FlexsimError
+from benchmarks.ingest import start_service, stop_service
+from benchmarks.machine import machine_info
 from contracts.anvil import Anvil, AnvilConfig, dev_keys, free_port, start_anvil
 from domain.clock import SimClock
-from flexsim.bench.ingest import start_service, stop_service
-from flexsim.bench.machine import machine_info
 
 TARGETS = {"prosumer_processes": 100, "uss_mb_max": 40.0, "share_within_2s": 0.99}
 ON_TIME_S = 2.0

@@ -40,11 +40,11 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from base.errors import FlexsimError
+from benchmarks.machine import machine_info
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.deploy import write_manifest
 from contracts.sender import Sender
 from contracts.types import SourceKind, Terms
-from flexsim.bench.machine import machine_info
 
 TARGETS = {
     "single_readings_per_s": 2_000,
