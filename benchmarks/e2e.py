@@ -123,15 +123,11 @@ def _target(ratio: float | None) -> RatioTarget:
 
 def _size(n: int, summary: RunSummary, wall_s: float) -> E2eSize:
     bound = summary.latency_bound
-    if bound is None:  # an automining chain: nothing to set against a bound
-        empty = StageSummary(requests=0, measured_mean_s=None, bound_mean_s=None, ratio=None)
-        stages, per_request, gas_limit = (
-            Stages(notified=empty, acceptances_recorded=empty, settlement_final=empty),
-            [],
-            None,
-        )
-    else:
-        stages, per_request, gas_limit = bound.stages, bound.per_request, bound.gas_limit
+    empty = StageSummary(requests=0, measured_mean_s=None, bound_mean_s=None, ratio=None)
+    # without a bound (a chain that mines per transaction) there is nothing to set latencies against
+    stages = (
+        bound.stages if bound else Stages(notified=empty, acceptances_recorded=empty, settlement_final=empty)
+    )
     return E2eSize(
         prosumers=n,
         run_wall_s=round(wall_s, 1),
@@ -139,7 +135,7 @@ def _size(n: int, summary: RunSummary, wall_s: float) -> E2eSize:
         requests_measured=max(stage.requests for _, stage in stages),
         participations=summary.participations,
         stages=stages,
-        per_request=per_request,
-        gas_limit_read=gas_limit,
+        per_request=bound.per_request if bound else [],
+        gas_limit_read=bound.gas_limit if bound else None,
         readings_within_2s=summary.readings_within_2s,
     )
