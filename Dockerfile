@@ -55,6 +55,7 @@ RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.tom
  && /opt/venv/bin/pip install -c constraints.txt -r /tmp/requirements.txt
 COPY base/ base/
 COPY flexsim/ flexsim/
+COPY benchmarks/ benchmarks/
 COPY contracts/ contracts/
 COPY domain/ domain/
 COPY aggregator/ aggregator/

@@ -6,11 +6,12 @@
 #   make bench-fleet   memory and timeliness of 100 forked prosumer processes (JSON)
 #   make bench-e2e     request latencies of the whole market on a Volta-like chain (JSON, ~15 min)
 #   make fuzz-api      schemathesis against the aggregator's own OpenAPI document (JSON summary, ~3 min)
+#   make docs          regenerate what is generated from the code: docs/schemas/*.json, README's settings tables
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLEXSIM := $(VENV)/bin/flexsim
 
-.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e fuzz-api lint clean
+.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e fuzz-api docs lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -51,6 +52,12 @@ bench-e2e: setup
 # any server error or answer that contradicts the document (tests/aggregator/fuzz_api.py).
 fuzz-api: setup
 	$(PY) -m tests.aggregator.fuzz_api --max-examples 100
+
+# The JSON Schemas of summary.json and the benchmarks' JSON, and the README's settings tables, from the
+# models and settings classes (tests/flexsim/test_docs.py fails when they differ).
+docs: setup
+	$(FLEXSIM) schema --write docs/schemas
+	$(FLEXSIM) settings --write README.md
 
 # ruff (lint and format), mypy over the packages and the tests, and the layers (import-linter contracts in
 # pyproject.toml: no upward import, no cycle, the aggregator reached only through its wire models).

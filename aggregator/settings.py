@@ -76,7 +76,8 @@ class AggregatorSettings(BaseSettings):
         None,
         ge=SIM_MIN,
         lt=SIM_MAX,
-        description="Simulated time at `sim_real_start_epoch` (1970 to 2200); unset: simulated = real time.",
+        description="Simulated time at `sim_real_start_epoch` (1970 to 2200); unset: simulated = real "
+        "time. The clock can also be set at run time (PUT /admin/clock).",
     )
     sim_speed: float = Field(
         1.0, gt=0, le=MAX_SPEED, description="Simulated seconds per real second (at most 10,000)."
@@ -117,10 +118,13 @@ class AggregatorSettings(BaseSettings):
     grid_token: SecretStr | None = Field(
         None,
         description="Bearer credential of the grid operator (request endpoints): at least 32 printable "
-        "ASCII characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`.",
+        "ASCII characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`; unset: "
+        "those endpoints refuse. `flexsim run` and compose generate it.",
     )
     admin_token: SecretStr | None = Field(
-        None, description="Bearer credential for admin endpoints (at least 32 characters, as the grid's)."
+        None,
+        description="Bearer credential for admin endpoints (at least 32 characters, as the grid's, and "
+        "different from it); unset: those endpoints refuse.",
     )
     token_ttl_s: float = Field(3_600.0, gt=0, description="Lifetime of a prosumer's bearer token (s).")
     nonce_ttl_s: float = Field(300.0, gt=0, description="Lifetime of a login challenge (s).")

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def default_cache_dir() -> Path:
+    """`~/.cache/flexsim`."""
     return Path.home() / ".cache" / "flexsim"
 
 
@@ -19,19 +20,28 @@ class ChainSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CHAIN_", env_file=".env", extra="ignore")
 
-    rpc_url: str = Field("", description="HTTP RPC URL; empty means the embedded anvil chain.")
-    ws_url: str | None = Field(None, description="WebSocket RPC URL, used for event subscriptions when set.")
+    rpc_url: str = Field(
+        "",
+        description="HTTP RPC URL; empty means the embedded anvil chain. When set, `flexsim run` runs on "
+        "that chain whatever the scenario says.",
+    )
+    ws_url: str | None = Field(
+        None, description="WebSocket RPC URL; accepted, not used yet (every process polls over HTTP)."
+    )
     chain_id: int | None = Field(None, description="Expected chain id (73799 for Volta); checked on connect.")
     deployer_key: SecretStr | None = Field(
         None, description="Key that deploys the contracts; anvil's first dev key on a local chain."
     )
     funder_key: SecretStr | None = Field(
-        None, description="Key that funds prosumer accounts with native tokens (VT on Volta)."
+        None,
+        description="Key that funds prosumer accounts with native tokens for gas (VT on Volta, R14); "
+        "unset: the deployer's, on a local anvil only.",
     )
     aggregator_key: SecretStr | None = Field(
         None,
-        description="Key holding the aggregator role of the deployment a run uses; the deployer's "
-        "key when unset (`flexsim deploy` makes the deployer the aggregator unless told otherwise).",
+        description="Key holding the aggregator role of the deployment a run uses (checked against the "
+        "chain); the deployer's key when unset (`flexsim deploy` makes the deployer the aggregator "
+        "unless told otherwise).",
     )
     manifest: Path | None = Field(
         None, description="`flexsim run` on an external chain: reuse this deployment manifest."
@@ -44,7 +54,9 @@ class ChainSettings(BaseSettings):
         description="Where `flexsim run` keeps each external chain's deployment "
         "(<dir>/chain-<id>/manifest.json), reused by later runs on that chain.",
     )
-    fee_mode: Literal["eip1559", "legacy"] = Field("eip1559", description="Transaction type to send.")
+    fee_mode: Literal["eip1559", "legacy"] = Field(
+        "eip1559", description="Transaction type to send: `eip1559` or `legacy`."
+    )
     priority_fee_gwei: Decimal = Field(
         Decimal("0.1"), ge=0, description="EIP-1559 tip; web3's default of 1-1.5 gwei overpays on EW chains."
     )
@@ -56,7 +68,11 @@ class ChainSettings(BaseSettings):
     gas_price_gwei: Decimal | None = Field(
         None, ge=0, description="Legacy gas price; the node's eth_gasPrice when unset."
     )
-    gas_margin: Decimal = Field(Decimal("1.2"), ge=1, description="Gas limit = estimate x this margin.")
+    gas_margin: Decimal = Field(
+        Decimal("1.2"),
+        ge=1,
+        description="Gas limit = estimate x this margin (capped at the block gas limit).",
+    )
     receipt_timeout_s: float = Field(120.0, gt=0, description="How long to wait for a receipt.")
     receipt_poll_s: float = Field(
         0.1,
@@ -64,7 +80,8 @@ class ChainSettings(BaseSettings):
         le=60,
         description=(
             "How often a pending transaction's receipt is asked for. A tenth of the block time is plenty "
-            "(0.5 s on Volta); hundreds of processes polling every 0.1 s load the node and the CPU."
+            "(0.5 s on Volta); hundreds of processes polling every 0.1 s load the node and the CPU. "
+            "`flexsim run` gives its processes a tenth of the block time unless this is set."
         ),
     )
     rpc_retries: int = Field(5, ge=0, description="Retries of a failing RPC call, with exponential backoff.")
@@ -73,4 +90,7 @@ class ChainSettings(BaseSettings):
         None, description="The anvil binary; node_modules/.bin/anvil by default."
     )
     node_modules: Path | None = Field(None, description="Where `npm ci` installed solc and anvil.")
-    cache_dir: Path = Field(default_factory=default_cache_dir, description="Compiled artifacts cache.")
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir,
+        description="Compiled artifacts cache (`<dir>/artifacts/<key>.json`).",
+    )

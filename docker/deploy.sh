@@ -3,7 +3,8 @@
 #   flexsim deploy --rpc-url $FLEXSIM_RPC_URL --out $FLEXSIM_MANIFEST --aggregator <address of AGGREGATOR_AGGREGATOR_KEY>
 # and writes the run's shared settings to /shared/run.env, which every service's entrypoint exports:
 # the simulated clock (one real start time for all containers), the strategy, and the scenario's
-# per-role settings, so that the scenario file is the one source of truth for a compose run.
+# per-role settings, so that the scenario file is the one source of truth for a compose run. The
+# variables are named by the services' settings classes (simulation/child_env.py, as `flexsim run`).
 #
 #   FLEXSIM_DEPLOY    auto (default): reuse the manifest in the volume when its contracts are on the
 #                     chain (a public chain: deploy once, reuse), else deploy; `always`; `never`
@@ -53,9 +54,11 @@ python - "$run_env" <<'PY'
 import os, secrets, sys, time
 from pathlib import Path
 
+from simulation.child_env import compose_run_env
 from simulation.scenario import load_scenario
 
-s = load_scenario(os.environ.get("FLEXSIM_SCENARIO", "/opt/flexsim/scenarios/docker.toml"))
+scenario = os.environ.get("FLEXSIM_SCENARIO", "/opt/flexsim/scenarios/docker.toml")
+s = load_scenario(scenario)
 strategy = os.environ.get("FLEXSIM_STRATEGY") or s.strategy
 if strategy == "both":
     print("compose runs one strategy per deployment: running `fair` (set FLEXSIM_STRATEGY)", file=sys.stderr)
@@ -63,27 +66,16 @@ if strategy == "both":
 start = time.time() + float(os.environ.get("FLEXSIM_START_DELAY_S", "20"))
 # The fleet's credential for the aggregator's consent to its contracts (R2): new for each deployment.
 enrolment = os.environ.get("FLEXSIM_ENROLMENT_TOKEN") or secrets.token_urlsafe(32)
-clock = {"SIM_START": s.sim_start.isoformat(), "SIM_SPEED": s.speed, "SIM_REAL_START_EPOCH": round(start, 3)}
+# The chain service's block time (0 = automine: the dispatcher plans with 1 s blocks).
+block_time = float(os.environ.get("FLEXSIM_BLOCK_TIME_S") or 0)
 values = {
     "FLEXSIM_SCENARIO_NAME": s.name,
     "FLEXSIM_STRATEGY": strategy,
-    **{f"FLEXSIM_{k}": v for k, v in clock.items()},
-    **{f"AGGREGATOR_{k}": v for k, v in clock.items()},
-    "AGGREGATOR_DEFAULT_STRATEGY": strategy,
-    "AGGREGATOR_ENROLMENT_TOKEN": enrolment,
-    "PROSUMER_ENROLMENT_TOKEN": enrolment,
-    # The chain service's block time (0 = automine: the dispatcher plans with 1 s blocks).
-    "AGGREGATOR_BLOCK_TIME_S": float(os.environ.get("FLEXSIM_BLOCK_TIME_S") or 0) or 1.0,
-    **{f"PROSUMER_{k}": v for k, v in clock.items()},
-    "PROSUMER_SEED": s.seed,
-    "PROSUMER_READING_INTERVAL_S": s.reading_interval_s,
-    "PROSUMER_OUTAGE_RATE_PER_HOUR": s.incidents.outage_rate_per_hour,
-    "PROSUMER_OUTAGE_MEAN_DURATION_S": s.incidents.outage_mean_duration_s,
-    "PROSUMER_RENEGOTIATION_RATE_PER_HOUR": s.incidents.renegotiation_rate_per_hour,
-    "PROSUMER_RENEGOTIATION_AFTER_OUTAGE_RATE_PER_HOUR": s.incidents.renegotiation_after_outage_rate_per_hour,
-    "GRID_SCENARIO": os.environ.get("FLEXSIM_SCENARIO", "/opt/flexsim/scenarios/docker.toml"),
-    "GRID_SIM_REAL_START_EPOCH": round(start, 3),
-    "GRID_SETTLE_TIMEOUT_S": round(120 + s.real_duration_s),
+    "FLEXSIM_SIM_START": s.sim_start.isoformat(),
+    "FLEXSIM_SIM_SPEED": repr(s.speed),
+    "FLEXSIM_SIM_REAL_START_EPOCH": repr(round(start, 3)),
+    # every service's settings, named by its settings class (simulation/child_env.py)
+    **compose_run_env(s, scenario, strategy, start, enrolment, block_time),
 }
 path = Path(sys.argv[1])
 path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,13 +90,21 @@ python - "$credentials" <<'PY'
 import os, secrets, sys
 from pathlib import Path
 
+from aggregator.settings import AggregatorSettings
+from base.settings_env import env_name, to_env
+from grid_operator.settings import GridSettings
+
 path = Path(sys.argv[1])
 kept = {}
 if path.exists():  # a rerun keeps the credentials the services already use
     kept = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-grid = os.environ.get("FLEXSIM_GRID_TOKEN") or kept.get("AGGREGATOR_GRID_TOKEN") or secrets.token_urlsafe(32)
-admin = os.environ.get("FLEXSIM_ADMIN_TOKEN") or kept.get("AGGREGATOR_ADMIN_TOKEN") or secrets.token_urlsafe(32)
-values = {"AGGREGATOR_GRID_TOKEN": grid, "AGGREGATOR_ADMIN_TOKEN": admin, "GRID_TOKEN": grid}
+grid_var, admin_var = (env_name(AggregatorSettings, f) for f in ("grid_token", "admin_token"))
+grid = os.environ.get("FLEXSIM_GRID_TOKEN") or kept.get(grid_var) or secrets.token_urlsafe(32)
+admin = os.environ.get("FLEXSIM_ADMIN_TOKEN") or kept.get(admin_var) or secrets.token_urlsafe(32)
+values = {
+    **to_env(AggregatorSettings, {"grid_token": grid, "admin_token": admin}),
+    **to_env(GridSettings, {"token": grid}),
+}
 path.parent.mkdir(parents=True, exist_ok=True)
 tmp = path.with_suffix(".tmp")
 tmp.write_text("".join(f"{k}={v}\n" for k, v in values.items()))

@@ -57,7 +57,8 @@ class ProsumerSettings(BaseSettings):
     enrolment_token: SecretStr | None = Field(
         None,
         description="The aggregator's enrolment credential (its AGGREGATOR_ENROLMENT_TOKEN): shown to get "
-        "the aggregator's consent to this prosumer's contract terms before registering them (R2).",
+        "the aggregator's consent to this prosumer's contract terms before registering them (R2). "
+        "`flexsim run` and compose set it.",
     )
     fund_amount: float = Field(
         0.5, gt=0, description="Native tokens a funder sends (ETH locally, VT on Volta)."
@@ -89,7 +90,9 @@ class ProsumerSettings(BaseSettings):
 
     # ------------------------------------------------------------------ simulated clock
     sim_start: AwareDatetime | None = Field(
-        None, description="Simulated time at `sim_real_start_epoch`; unset means simulated = real time."
+        None,
+        description="Simulated time at `sim_real_start_epoch`; unset means simulated = real time. The "
+        "simulated clock must be the aggregator's (`AGGREGATOR_SIM_*`).",
     )
     sim_speed: float = Field(1.0, gt=0, description="Simulated seconds per real second.")
     sim_real_start_epoch: float | None = Field(

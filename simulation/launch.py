@@ -24,6 +24,8 @@ from typing import Any
 from eth_account import Account
 
 from base.errors import FlexsimError
+from base.settings_env import to_env
+from prosumer.settings import ProsumerSettings
 from simulation.processes import Child, ProcessGroup
 from simulation.ramp import Removal
 
@@ -71,7 +73,7 @@ class FleetLauncher:
             "--keys-file", str(keys_file), "--pid-map", str(pid_map),
             "--log-dir", str(group.log_dir), "--stagger-ms", str(stagger_ms),
         ]  # fmt: skip
-        fleet_env = {**env, "PROSUMER_STATE_DIR": str(out / "prosumers")}
+        fleet_env = {**env, **to_env(ProsumerSettings, {"state_dir": out / "prosumers"})}
         child = group.start(
             "fleet", "prosumer", fleet_env, args, stdin_pipe=True, stop_timeout_s=FLEET_STOP_TIMEOUT_S
         )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -28,10 +27,20 @@ from simulation import collect, watch
 from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
 from simulation.chain_target import effective_chain, embedded_chain_id
+from simulation.child_env import (
+    SETTLE_GRACE_S,
+    RunClock,
+    aggregator_env,
+    chain_env,
+    dispatch_block_time_s,
+    grid_env,
+    prosumer_env,
+)
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.processes import ProcessGroup
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
+from simulation.run_summary import RunSummary, StressHeadline
 from simulation.scenario import Scenario
 from simulation.stress import headline
 from simulation.stress_run import stress_of
@@ -40,38 +49,38 @@ from simulation.watch import Watcher
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-SETTLE_GRACE_S = 120.0
 
 
 def run_scenario(
     scenario: Scenario, out: Path, progress: Progress, chain: ChainSettings | None = None
-) -> dict[str, Any]:
+) -> dict[str, RunSummary]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.toml").write_text(scenario.to_toml())
-    summaries, plots = {}, {}
+    summaries: dict[str, RunSummary] = {}
+    plots: dict[str, list[str]] = {}
     for strategy in scenario.strategies:
         progress(f"--- strategy {strategy} ---")
         summary, names = _run_strategy(scenario, strategy, out / strategy, progress, chain)
         summaries[strategy], plots[strategy] = summary, names
-    report = write_html(out, scenario.to_toml(), summaries, plots)
+    report = write_html(out, scenario.to_toml(), {s: v.to_dict() for s, v in summaries.items()}, plots)
     (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries), indent=2))
     progress(f"report: {report}")
     return summaries
 
 
-def _run_info(scenario: Scenario, summaries: dict[str, Any]) -> dict[str, Any]:
+def _run_info(scenario: Scenario, summaries: dict[str, RunSummary]) -> dict[str, Any]:
     from importlib.metadata import version
 
     packages = {
         p: version(p) for p in ("flexsim", "web3", "py-solc-x", "fastapi", "sqlalchemy", "numpy", "pvlib")
     }
-    chain_ids = {s: v["chain_id"] for s, v in summaries.items()}
+    chain_ids = {s: v.chain_id for s, v in summaries.items()}
     return {"scenario": scenario.name, "seed": scenario.seed, "packages": packages, "chain_ids": chain_ids}
 
 
 def _run_strategy(
     scenario: Scenario, strategy: str, out: Path, progress: Progress, chain: ChainSettings | None = None
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[RunSummary, list[str]]:
     out.mkdir(parents=True, exist_ok=True)
     settings = chain or ChainSettings()
     scenario = effective_chain(scenario, settings)  # CHAIN_* settings over the scenario's [chain]
@@ -91,7 +100,7 @@ def _run_strategy(
         rpc_url = anvil.rpc_url if anvil else c.rpc_url
         run = prepare_chain(scenario, strategy, out, rpc_url, progress, settings)
         with ProcessGroup(out / "logs") as group:
-            _play(scenario, run, group, progress)
+            _play(scenario, run, group, progress, settings)
         progress("collecting results from the chain and the aggregator's database")
         data = _collect(scenario, run)
         export_logs(run.deployment, out / "chain-logs.json")  # the chain's own record, for audits
@@ -104,21 +113,25 @@ def _run_strategy(
     stress = stress_of(data)
     if stress is not None:
         (out / "stress.json").write_text(json.dumps(stress, indent=2))
-        summary["stress"] = {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
+        summary.stress = StressHeadline.model_validate(
+            {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
+        )
         names.append(write_stress_plot(stress, out, run.strategy))
         progress("stress: " + headline(stress).replace("\n", "; "))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    (out / "summary.json").write_text(summary.to_json())
     return summary, names
 
 
-def _play(scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress) -> None:
+def _play(
+    scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress, settings: ChainSettings
+) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     local = scenario.chain.mode == "embedded"  # a public RPC is polled gently, its pool left alone
     watcher = Watcher(run.rpc_url, f"{url}/metrics", poll_s=0.1 if local else 1.0, watch_pool=local)
     watcher.start()
     try:
-        _play_watched(scenario, run, group, progress, url)
+        _play_watched(scenario, run, group, progress, url, settings)
     finally:
         watcher.stop(run.out)
 
@@ -130,7 +143,12 @@ def service_credentials() -> tuple[str, str]:
 
 
 def _play_watched(
-    scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress, url: str
+    scenario: Scenario,
+    run: StrategyRun,
+    group: ProcessGroup,
+    progress: Progress,
+    url: str,
+    settings: ChainSettings,
 ) -> None:
     keys = prosumer_keys(scenario, run.out)
     fund_prosumers(run, keys, progress)
@@ -138,57 +156,49 @@ def _play_watched(
     enrolment_token = secrets.token_urlsafe(32)  # the fleet's credential for the aggregator's consent
     port = int(url.rsplit(":", 1)[1])
     run.real_start = time.time() + 5.0  # simulated time starts once the services are up
-    clock_env = {
-        "SIM_START": run.sim_start.isoformat(),
-        "SIM_SPEED": str(scenario.speed),
-        "SIM_REAL_START_EPOCH": str(run.real_start),
-    }
+    clock = RunClock(run.sim_start, scenario.speed, run.real_start)
+    shared_chain = chain_env(scenario, settings)
     ramp = scenario.ramp
     steps = [RampStep(st.at_s, st.indices) for st in ramp_steps(ramp, scenario.population.count)]
-    fleet = FleetLauncher.start(
-        group,
-        run.out,
-        {**_prosumer_env(scenario, run, url, clock_env), "PROSUMER_ENROLMENT_TOKEN": enrolment_token},
-        keys,
-        ramp.delay_ms,
+    prosumers = prosumer_env(
+        scenario,
+        clock,
+        aggregator_url=url,
+        rpc_url=run.rpc_url,
+        manifest=run.manifest,
+        enrolment_token=enrolment_token,
     )
+    fleet = FleetLauncher.start(group, run.out, {**prosumers, **shared_chain}, keys, ramp.delay_ms)
     progress(f"starting the aggregator at {url}")
-    aggregator = group.start(
-        "aggregator",
-        "aggregator",
-        {
-            "AGGREGATOR_PORT": str(port),
-            "AGGREGATOR_DATABASE_URL": f"sqlite:///{run.out / 'aggregator.db'}",
-            "AGGREGATOR_RPC_URL": run.rpc_url,
-            "AGGREGATOR_MANIFEST": str(run.manifest),
-            "AGGREGATOR_AGGREGATOR_KEY": run.aggregator.account.key.hex(),
-            "AGGREGATOR_GRID_TOKEN": grid_token,
-            "AGGREGATOR_ADMIN_TOKEN": admin_token,
-            "AGGREGATOR_ENROLMENT_TOKEN": enrolment_token,
-            "AGGREGATOR_DEFAULT_STRATEGY": run.strategy,
-            "AGGREGATOR_BLOCK_TIME_S": str(scenario.chain.block_time_s or 1.0),
-            **{f"AGGREGATOR_{k}": v for k, v in clock_env.items()},
-            **_chain_env(scenario),
-        },
+    service = aggregator_env(
+        clock,
+        port=port,
+        database_url=f"sqlite:///{run.out / 'aggregator.db'}",
+        rpc_url=run.rpc_url,
+        manifest=run.manifest,
+        aggregator_key=run.aggregator.account.key.hex(),
+        grid_token=grid_token,
+        admin_token=admin_token,
+        enrolment_token=enrolment_token,
+        default_strategy=run.strategy,
+        block_time_s=dispatch_block_time_s(scenario.chain.block_time_s),
     )
+    aggregator = group.start("aggregator", "aggregator", {**service, **shared_chain})
     _wait_healthy(url, aggregator)
     progress(f"starting {ramp.initial} prosumers, {ramp.delay_ms} ms apart")
     steps[0].launch(fleet, progress)
     progress("starting the grid operator")
-    grid = group.start(
-        "grid_operator",
-        "grid_operator",
-        {
-            "GRID_AGGREGATOR_URL": url,
-            "GRID_TOKEN": grid_token,
-            "GRID_SCENARIO": str(run.out.parent / "scenario.toml"),
-            "GRID_RPC_URL": run.rpc_url,
-            "GRID_MANIFEST": str(run.manifest),
-            "GRID_OUT": str(run.out / "grid_operator.json"),
-            "GRID_SIM_REAL_START_EPOCH": str(run.real_start),
-            "GRID_SETTLE_TIMEOUT_S": str(SETTLE_GRACE_S + scenario.real_duration_s),
-        },
+    operator = grid_env(
+        scenario.real_duration_s,
+        run.real_start,
+        aggregator_url=url,
+        token=grid_token,
+        scenario=str(run.out.parent / "scenario.toml"),
+        rpc_url=run.rpc_url,
+        manifest=run.manifest,
+        out=run.out / "grid_operator.json",
     )
+    grid = group.start("grid_operator", "grid_operator", operator)
     end = run.real_start + scenario.real_duration_s
     pending: list[RampStep | RemovalStep] = [
         *steps[1:],
@@ -222,35 +232,6 @@ def _play_watched(
         fleet.write(run.out / "prosumers.json")
     if grid.process.returncode not in (0, None):
         progress(f"grid operator exited with {grid.process.returncode}: {grid.tail(3)}")
-
-
-def _prosumer_env(
-    scenario: Scenario, run: StrategyRun, url: str, clock_env: dict[str, str]
-) -> dict[str, str]:
-    incidents = scenario.incidents
-    return {
-        "PROSUMER_AGGREGATOR_URL": url,
-        "PROSUMER_RPC_URL": run.rpc_url,
-        "PROSUMER_MANIFEST": str(run.manifest),
-        "PROSUMER_SEED": str(scenario.seed),
-        "PROSUMER_READING_INTERVAL_S": str(scenario.reading_interval_s),
-        "PROSUMER_OUTAGE_RATE_PER_HOUR": str(incidents.outage_rate_per_hour),
-        "PROSUMER_OUTAGE_MEAN_DURATION_S": str(incidents.outage_mean_duration_s),
-        "PROSUMER_RENEGOTIATION_RATE_PER_HOUR": str(incidents.renegotiation_rate_per_hour),
-        "PROSUMER_RENEGOTIATION_AFTER_OUTAGE_RATE_PER_HOUR": str(
-            incidents.renegotiation_after_outage_rate_per_hour
-        ),
-        **{f"PROSUMER_{k}": v for k, v in clock_env.items()},
-        **_chain_env(scenario),
-    }
-
-
-def _chain_env(scenario: Scenario) -> dict[str, str]:
-    """Chain settings every child shares: receipts polled at a tenth of the block time (at 0.1 s, 200
-    prosumers waiting for their accepts would spend the CPU the others need to send theirs)."""
-    block_time = scenario.chain.block_time_s
-    poll = max(0.1, block_time / 10) if block_time > 0 else 0.1
-    return {"CHAIN_RECEIPT_POLL_S": os.environ.get("CHAIN_RECEIPT_POLL_S", f"{poll:g}")}
 
 
 def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:

@@ -6,7 +6,8 @@ aggregator (its `created_at`) to (a) the request announced on chain, which is wh
 following the chain can be notified, (b) the last acceptance or candidacy recorded on chain (for the
 reputation strategy, the selection), (c) the settlement final on chain. A chain event's time is when
 its block appeared, as the run's watcher saw it (within 0.1 s, `simulation.watch`); without a watch,
-the block's timestamp (whole seconds: 1 s resolution).
+the block's timestamp (whole seconds: 1 s resolution). The result's shape is
+`simulation.run_summary.RunSummary` (published as a JSON Schema).
 """
 
 from __future__ import annotations
@@ -15,20 +16,34 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 from statistics import mean
-from typing import Any
 
 from domain.market_rules import within_tolerance
 from simulation.bounds import bound_summary, request_bounds
 from simulation.collect import RunData
+from simulation.run_summary import (
+    CrossCheck,
+    Energy,
+    FunctionGas,
+    Latencies,
+    LatencyBound,
+    Mismatch,
+    Removals,
+    RemovedProsumer,
+    RequestLatency,
+    RunGas,
+    RunSummary,
+    SettledTotals,
+    Stats,
+)
 
 TOKEN = 10**18
 JOIN_EVENTS = {"Accepted", "Applied", "SelectionCompleted"}
 
 
-def _stats(values: list[float]) -> dict[str, float | int | None]:
+def _stats(values: list[float]) -> Stats:
     if not values:
-        return {"n": 0, "mean": None, "max": None}
-    return {"n": len(values), "mean": round(mean(values), 3), "max": round(max(values), 3)}
+        return Stats(n=0, mean=None, max=None)
+    return Stats(n=len(values), mean=round(mean(values), 3), max=round(max(values), 3))
 
 
 def settled_on_chain(run: RunData) -> dict[int, dict[str, int]]:
@@ -45,7 +60,7 @@ def event_time(run: RunData) -> Callable[[int, int], float]:
     return lambda block, stamp: seen.get(block, float(stamp))
 
 
-def latencies(run: RunData) -> list[dict[str, Any]]:
+def latencies(run: RunData) -> list[RequestLatency]:
     by_chain: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     when = event_time(run)
     watched = bool(run.watch.blocks)
@@ -61,13 +76,13 @@ def latencies(run: RunData) -> list[dict[str, Any]]:
         sent = float(req["created_at"])
         joins = [t for name in JOIN_EVENTS for t in seen.get(name, [])]
         out.append(
-            {
-                "request_id": req["id"],
-                "chain_request_id": int(cid),
-                "notified_s": _delta(seen.get("FlexibilityRequested"), sent, watched),
-                "acceptances_recorded_s": _delta(joins, sent, watched) if joins else None,
-                "settlement_final_s": _delta(seen.get("RequestSettled"), sent, watched),
-            }
+            RequestLatency(
+                request_id=req["id"],
+                chain_request_id=int(cid),
+                notified_s=_delta(seen.get("FlexibilityRequested"), sent, watched),
+                acceptances_recorded_s=_delta(joins, sent, watched) if joins else None,
+                settlement_final_s=_delta(seen.get("RequestSettled"), sent, watched),
+            )
         )
     return out
 
@@ -80,22 +95,22 @@ def _delta(stamps: list[float] | None, since: float, watched: bool) -> float | N
     return round(max(stamps) - (since if watched else math.floor(since)), 3)
 
 
-def gas_summary(run: RunData) -> dict[str, Any]:
+def gas_summary(run: RunData) -> RunGas:
     per_function = {
-        name: {"count": len(g), "mean": round(mean(g)), "total": sum(g)}
+        name: FunctionGas(count=len(g), mean=round(mean(g)), total=sum(g))
         for name, g in sorted(run.gas_by_function.items())
     }
     market_fns = {"openRequest", "accept", "decline", "applyFor", "select", "recordDeliveries", "finalise"}
-    market_gas = sum(s["total"] for n, s in per_function.items() if n in market_fns)
+    market_gas = sum(s.total for n, s in per_function.items() if n in market_fns)
     participations = sum(1 for e in run.events if e.name == "DeliveryRecorded")
-    return {
-        "per_function": per_function,
-        "market_total": market_gas,
-        "per_participating_prosumer": round(market_gas / participations) if participations else None,
-    }
+    return RunGas(
+        per_function=per_function,
+        market_total=market_gas,
+        per_participating_prosumer=round(market_gas / participations) if participations else None,
+    )
 
 
-def cross_check(run: RunData) -> dict[str, Any]:
+def cross_check(run: RunData) -> CrossCheck:
     """Each settled request's totals on chain against the aggregator's database."""
     chain = settled_on_chain(run)
     mismatches = []
@@ -108,46 +123,49 @@ def cross_check(run: RunData) -> dict[str, Any]:
         on_chain = chain.get(int(cid))
         db = {f: (None if req[f] is None else int(req[f])) for f in fields}
         if on_chain is None or any(db[f] != on_chain[k] for f, k in zip(fields, keys, strict=True)):
-            mismatches.append({"request_id": req["id"], "database": db, "chain": on_chain})
-    return {"settled_on_chain": len(chain), "matches": not mismatches, "mismatches": mismatches}
+            mismatches.append(Mismatch(request_id=req["id"], database=SettledTotals(**db), chain=on_chain))
+    return CrossCheck(settled_on_chain=len(chain), matches=not mismatches, mismatches=mismatches)
 
 
-def removals(run: RunData) -> dict[str, Any]:
+def removals(run: RunData) -> Removals:
     """Injected removals (SIGUSR1 to a running prosumer) against the `Removed` events on chain."""
     asked = [e for e in run.launches if e["kind"] == "remove"]
     on_chain = {str(e.args["prosumer"]).lower() for e in run.events if e.name == "Removed"}
-    return {
-        "injected": len(asked),
-        "removed_on_chain": len(on_chain),
-        "injected_and_on_chain": sum(1 for e in asked if e["address"].lower() in on_chain),
-        "prosumers": [
-            {
-                "index": e["index"],
-                "address": e["address"],
-                "real_t": e["real_t"],
-                "on_chain": e["address"].lower() in on_chain,
-            }
+    return Removals(
+        injected=len(asked),
+        removed_on_chain=len(on_chain),
+        injected_and_on_chain=sum(1 for e in asked if e["address"].lower() in on_chain),
+        prosumers=[
+            RemovedProsumer(
+                index=e["index"],
+                address=e["address"],
+                real_t=e["real_t"],
+                on_chain=e["address"].lower() in on_chain,
+            )
             for e in asked
-        ],  # fmt: skip
-    }
+        ],
+    )
 
 
-def latency_bounds(run: RunData, speed: float, block_time_s: float) -> dict[str, Any] | None:
+def latency_bounds(run: RunData, speed: float, block_time_s: float) -> LatencyBound | None:
     """Measured latencies against the lower bound of block time and gas limit (`simulation.bounds`);
     None without watched blocks or on a chain that mines per transaction."""
     if not run.watch.blocks or block_time_s <= 0:
         return None
     gas_limit = min(b.gas_limit for b in run.watch.blocks)
-    rows = request_bounds(run, latencies(run), speed, block_time_s, gas_limit)
-    return {
-        "block_time_s": block_time_s,
-        "gas_limit": gas_limit,
-        "stages": bound_summary(rows),
-        "per_request": rows,
-    }
+    measured = [m.model_dump() for m in latencies(run)]
+    rows = request_bounds(run, measured, speed, block_time_s, gas_limit)
+    return LatencyBound.model_validate(
+        {
+            "block_time_s": block_time_s,
+            "gas_limit": gas_limit,
+            "stages": bound_summary(rows),
+            "per_request": rows,
+        }
+    )
 
 
-def summarise(run: RunData, speed: float | None = None, block_time_s: float = 0.0) -> dict[str, Any]:
+def summarise(run: RunData, speed: float | None = None, block_time_s: float = 0.0) -> RunSummary:
     chain = settled_on_chain(run)
     totals = {
         k: sum(r[k] for r in chain.values()) for k in ("requestedWh", "committedWh", "deliveredWh", "paid")
@@ -159,39 +177,35 @@ def summarise(run: RunData, speed: float | None = None, block_time_s: float = 0.
     for req in run.requests:
         statuses[req["status"]] += 1
     lat = latencies(run)
-    return {
-        "strategy": run.strategy,
-        "chain_id": run.chain_id,
-        "requests": {"total": len(run.requests), **dict(statuses)},
-        "energy_wh": {
-            "requested": totals["requestedWh"],
-            "committed": totals["committedWh"],
-            "delivered": totals["deliveredWh"],
-        },
-        "success_rate": round(len(success) / len(chain), 3) if chain else None,
-        "success_rule": "delivered within 10% of requested",
-        "participations": participants,
-        "compliant_share": round(compliant / participants, 3) if participants else None,
-        "tokens_paid": totals["paid"] / TOKEN,
-        "gas": gas_summary(run),
-        "latency_s": {
-            "notified": _stats([x["notified_s"] for x in lat if x["notified_s"] is not None]),
-            "acceptances_recorded": _stats(
-                [x["acceptances_recorded_s"] for x in lat if x["acceptances_recorded_s"] is not None]
+    return RunSummary(
+        strategy=run.strategy,
+        chain_id=run.chain_id,
+        requests={"total": len(run.requests), **dict(statuses)},
+        energy_wh=Energy(
+            requested=totals["requestedWh"], committed=totals["committedWh"], delivered=totals["deliveredWh"]
+        ),
+        success_rate=round(len(success) / len(chain), 3) if chain else None,
+        success_rule="delivered within 10% of requested",
+        participations=participants,
+        compliant_share=round(compliant / participants, 3) if participants else None,
+        tokens_paid=totals["paid"] / TOKEN,
+        gas=gas_summary(run),
+        latency_s=Latencies(
+            notified=_stats([x.notified_s for x in lat if x.notified_s is not None]),
+            acceptances_recorded=_stats(
+                [x.acceptances_recorded_s for x in lat if x.acceptances_recorded_s is not None]
             ),
-            "settlement_final": _stats(
-                [x["settlement_final_s"] for x in lat if x["settlement_final_s"] is not None]
-            ),
-        },
-        "latency_per_request": lat,
-        "latency_bound": latency_bounds(run, speed, block_time_s) if speed else None,
-        "reading_latency_s": _stats([d for _, d in run.reading_latency]),
-        "readings_within_2s": (
+            settlement_final=_stats([x.settlement_final_s for x in lat if x.settlement_final_s is not None]),
+        ),
+        latency_per_request=lat,
+        latency_bound=latency_bounds(run, speed, block_time_s) if speed else None,
+        reading_latency_s=_stats([d for _, d in run.reading_latency]),
+        readings_within_2s=(
             round(sum(1 for _, d in run.reading_latency if d <= 2.0) / len(run.reading_latency), 4)
             if run.reading_latency
             else None
         ),
-        "prosumers_started": sum(1 for e in run.launches if e["kind"] == "start"),
-        "removals": removals(run),
-        "cross_check": cross_check(run),
-    }
+        prosumers_started=sum(1 for e in run.launches if e["kind"] == "start"),
+        removals=removals(run),
+        cross_check=cross_check(run),
+    )

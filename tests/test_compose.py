@@ -316,3 +316,62 @@ def test_the_deploy_step_generates_strong_credentials_and_keeps_them(tmp_path: P
     assert out.stat().st_mode & 0o777 == 0o640
     subprocess.run(["bash", str(step), str(out)], check=True, env=env, capture_output=True)
     assert dict(line.split("=", 1) for line in out.read_text().splitlines()) == first  # a rerun keeps them
+
+
+# ---------------------------------------------------------------------------------------- settings names
+
+
+def settings_variables() -> dict[str, set[str]]:
+    """prefix -> every variable of that settings class (the only names a service reads)."""
+    from aggregator.settings import AggregatorSettings
+    from base.settings_env import env_name, env_prefix
+    from contracts.settings import ChainSettings
+    from grid_operator.settings import GridSettings
+    from prosumer.settings import ProsumerSettings
+
+    classes = (AggregatorSettings, ProsumerSettings, GridSettings, ChainSettings)
+    return {env_prefix(c): {env_name(c, f) for f in c.model_fields} for c in classes}
+
+
+def unknown_settings(names: list[str]) -> list[str]:
+    known = settings_variables()
+    return [n for n in names for p, v in known.items() if n.startswith(p) and n not in v]
+
+
+@needs_compose
+def test_every_setting_the_compose_file_gives_is_read_by_its_service(services: dict[str, Any]) -> None:
+    given = [k for svc in services.values() for k in (svc.get("environment") or {})]
+    assert unknown_settings(given) == []
+
+
+def test_every_setting_in_the_env_file_is_read_by_its_service() -> None:
+    lines = (ROOT / "docker" / "flexsim.env").read_text().splitlines()
+    names = [line.split("=", 1)[0] for line in lines if line.strip() and not line.startswith("#")]
+    assert names and unknown_settings(names) == []
+
+
+def _run_env_step(tmp_path: Path) -> Path:
+    """The deploy step's part that writes /shared/run.env, as a script of its own."""
+    script = (ROOT / "docker" / "deploy.sh").read_text()
+    start = script.index("python - \"$run_env\" <<'PY'")
+    end = script.index("\nPY\n", start) + len("\nPY\n")
+    step = tmp_path / "run_env.sh"
+    step.write_text(f'run_env="$1"\n{script[start:end].replace("python -", sys.executable + " -", 1)}')
+    return step
+
+
+def test_the_deploy_step_shares_the_scenario_and_one_clock_under_the_settings_names(tmp_path: Path) -> None:
+    step, out = _run_env_step(tmp_path), tmp_path / "shared" / "run.env"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLEXSIM_")}
+    env["FLEXSIM_SCENARIO"] = str(ROOT / "docker" / "scenario.toml")
+    subprocess.run(["bash", str(step), str(out)], check=True, env=env, capture_output=True)
+    values = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    assert unknown_settings(list(values)) == []
+    starts = {values[k] for k in ("FLEXSIM_SIM_REAL_START_EPOCH", "AGGREGATOR_SIM_REAL_START_EPOCH",
+                                  "PROSUMER_SIM_REAL_START_EPOCH", "GRID_SIM_REAL_START_EPOCH")}  # fmt: skip
+    assert len(starts) == 1
+    assert values["AGGREGATOR_SIM_START"] == values["PROSUMER_SIM_START"] == values["FLEXSIM_SIM_START"]
+    assert values["AGGREGATOR_ENROLMENT_TOKEN"] == values["PROSUMER_ENROLMENT_TOKEN"]
+    assert (
+        values["GRID_SCENARIO"] == env["FLEXSIM_SCENARIO"] and values["AGGREGATOR_DEFAULT_STRATEGY"] == "fair"
+    )

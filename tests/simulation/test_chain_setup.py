@@ -15,13 +15,13 @@ from eth_account import Account
 from pydantic import SecretStr
 
 from base.errors import ConfigError
+from benchmarks.gas import make_terms
 from contracts.anvil import AnvilConfig, chain_time, dev_keys, start_anvil
 from contracts.deployment import Deployment
 from contracts.errors import InsufficientFunds, WrongChain
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
 from contracts.types import Direction, Strategy
-from flexsim.bench.gas import make_terms
 from simulation.bootstrap import deploy_to
 from simulation.chain_setup import StrategyRun, prepare_chain
 from simulation.chain_target import effective_chain

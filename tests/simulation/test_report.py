@@ -32,7 +32,7 @@ def test_a_settled_run_is_collected_summarised_and_reported(world: World, tmp_pa
         "fair",
         ClockMapping(c.sim_start.timestamp(), c.real_start_epoch_s, c.speed),
     )
-    summary = summarise(data)
+    summary = summarise(data).to_dict()  # summary.json's content
     assert summary["cross_check"] == {"settled_on_chain": 1, "matches": True, "mismatches": []}
     assert summary["energy_wh"] == {"requested": 750, "committed": 750, "delivered": 250 + 238 + 100}
     assert summary["participations"] == 3 and summary["compliant_share"] == round(2 / 3, 3)

@@ -9,13 +9,14 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
 from base.errors import FlexsimError
 from simulation.orchestrator import run_scenario
-from simulation.scenario import load_scenario
+from simulation.scenario import Scenario, load_scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.chain]
 
@@ -42,6 +43,11 @@ def tiny(**changes: object):  # type: ignore[no-untyped-def]
     return load_scenario("quick").with_overrides(**{**base, **changes})
 
 
+def run_json(scenario: Scenario, out: Path) -> dict[str, dict[str, Any]]:
+    """`run_scenario`, its summaries as each strategy's summary.json holds them."""
+    return {k: v.to_dict() for k, v in run_scenario(scenario, out, progress=lambda _m: None).items()}
+
+
 def children_of_this_process() -> list[psutil.Process]:
     me = psutil.Process(os.getpid())
     out = []
@@ -63,7 +69,7 @@ def left_behind(before: list[psutil.Process]) -> list[psutil.Process]:
 
 def test_both_strategies_settle_and_the_report_matches_the_chain(tmp_path: Path) -> None:
     before = children_of_this_process()
-    summaries = run_scenario(tiny(), tmp_path, progress=lambda _m: None)
+    summaries = run_json(tiny(), tmp_path)
     assert set(summaries) == {"fair", "reputation"}
     for strategy, s in summaries.items():
         assert s["requests"].get("settled", 0) >= 1, (strategy, s["requests"])
@@ -103,9 +109,7 @@ def test_injected_removals_reach_the_chain_and_the_summary(tmp_path: Path) -> No
     """Half of the prosumers are removed at seeded times: each got SIGUSR1 in its own forked process,
     removed its DER contract on chain and stopped; the summary counts them."""
     before = children_of_this_process()
-    summaries = run_scenario(
-        tiny(strategy="fair", **{"incidents.removal_share": 0.5}), tmp_path, progress=lambda _m: None
-    )
+    summaries = run_json(tiny(strategy="fair", **{"incidents.removal_share": 0.5}), tmp_path)
     removals = summaries["fair"]["removals"]
     assert removals["injected"] == 2
     assert removals["removed_on_chain"] == 2 and removals["injected_and_on_chain"] == 2

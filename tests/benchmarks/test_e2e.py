@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.e2e import Options, scenario_for
 from domain.request_process import plan_requests
-from flexsim.bench.e2e import Options, scenario_for
 from flexsim.cli import main
 
 

@@ -16,6 +16,18 @@ from typing import Any
 
 from eth_account import Account
 
+from benchmarks.gas_result import (
+    BatchTarget,
+    Compiler,
+    GasChain,
+    GasFigures,
+    GasResult,
+    GasTargets,
+    Prototype,
+)
+from benchmarks.machine import machine_info
+from benchmarks.options import GasOptions as Options
+from benchmarks.targets import AtMost
 from contracts.anvil import AnvilConfig, advance_time, chain_time, dev_keys, start_anvil
 from contracts.chain import Chain
 from contracts.compiler import compile_contracts
@@ -23,7 +35,6 @@ from contracts.deploy import deploy
 from contracts.deployment import CONTRACTS, Deployment, decoder_for
 from contracts.sender import Receipt, Sender
 from contracts.types import Direction, SourceKind, Strategy, Terms
-from flexsim.bench.machine import machine_info
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +96,8 @@ class Bench:
         )
 
 
-def run(prosumers: int = 360, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run(opts: Options | None = None, progress: Callable[[str], None] | None = None) -> GasResult:
+    prosumers = (opts or Options()).prosumers
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     artifacts = compile_contracts()
@@ -107,28 +119,25 @@ def run(prosumers: int = 360, progress: Callable[[str], None] | None = None) -> 
         gas.update(_reputation_round(b, say))
         gas.update(_token_ops(b, extra))
         gas.update(_largest_batch(b, gas, say))
-    results = {
-        "benchmark": "gas",
-        "chain": {"hardfork": "london", "block_gas_limit": BLOCK_GAS_LIMIT, "chain_id": 73799},
-        "compiler": {
-            "solc": artifacts.solc_version,
-            "evm_version": artifacts.evm_version,
-            "origin": artifacts.origin,
-        },
-        "gas": gas,
-        "targets": {k: {"target_max": v, "measured": gas[k], "met": gas[k] <= v} for k, v in TARGETS.items()},
-        "batch": {
-            "budget_gas": BATCH_BUDGET,
-            "largest_delivery_batch": gas["largest_delivery_batch"],
-            "target_min": MIN_BATCH,
-            "met": gas["largest_delivery_batch"] >= MIN_BATCH and gas["largest_delivery_batch_verified"],
-        },
-        "prototype_for_comparison": PROTOTYPE,
-        "prosumers": prosumers,
-        "elapsed_s": round(time.monotonic() - started, 1),
-        "machine": machine_info(),
-    }
-    return results
+    return GasResult(
+        benchmark="gas",
+        chain=GasChain(hardfork="london", block_gas_limit=BLOCK_GAS_LIMIT, chain_id=73799),
+        compiler=Compiler(
+            solc=artifacts.solc_version, evm_version=artifacts.evm_version, origin=artifacts.origin
+        ),
+        gas=GasFigures.model_validate(gas),
+        targets=GasTargets(**{k: AtMost.of(gas[k], v) for k, v in TARGETS.items()}),
+        batch=BatchTarget(
+            budget_gas=BATCH_BUDGET,
+            largest_delivery_batch=gas["largest_delivery_batch"],
+            target_min=MIN_BATCH,
+            met=gas["largest_delivery_batch"] >= MIN_BATCH and gas["largest_delivery_batch_verified"],
+        ),
+        prototype_for_comparison=Prototype(**PROTOTYPE),
+        prosumers=prosumers,
+        elapsed_s=round(time.monotonic() - started, 1),
+        machine=machine_info(),
+    )
 
 
 def _registry_ops(b: Bench, extra: list[Sender], say: Callable[[str], None]) -> dict[str, Any]:

@@ -19,26 +19,22 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from flexsim.bench.machine import machine_info
+from benchmarks.e2e_result import E2eChain, E2eResult, E2eSetup, E2eSize, RatioTarget
+from benchmarks.machine import machine_info
+from benchmarks.options import E2eOptions as Options
+from simulation.run_summary import RunSummary, Stages, StageSummary
+
+if TYPE_CHECKING:
+    from simulation.scenario import Scenario
 
 TARGET_RATIO = 1.5
 Progress = Callable[[str], None]
 
 
-@dataclass
-class Options:
-    sizes: list[int] = field(default_factory=lambda: [50, 200])
-    requests: int = 4
-    speed: float = 120.0
-    seed: int = 21  # its Poisson schedule spreads the 4 requests over the run (seeds 20-29 looked at)
-    out: Path | None = None  # keep each run's folder here (default: a temporary folder, removed)
-
-
-def scenario_for(prosumers: int, opts: Options) -> Any:
+def scenario_for(prosumers: int, opts: Options) -> Scenario:
     """A short-window, high-speed fair scenario on a Volta-like chain; requests spaced so that one
     usually settles before the next arrives (when not, the wait counts in the bound: R6)."""
     from simulation.scenario import load_scenario
@@ -73,7 +69,7 @@ def scenario_for(prosumers: int, opts: Options) -> Any:
     )
 
 
-def run(opts: Options, progress: Progress = lambda _m: None) -> dict[str, Any]:
+def run(opts: Options, progress: Progress = lambda _m: None) -> E2eResult:
     from simulation.orchestrator import run_scenario
 
     root = opts.out or Path(tempfile.mkdtemp(prefix="flexsim-e2e-"))
@@ -88,55 +84,58 @@ def run(opts: Options, progress: Progress = lambda _m: None) -> dict[str, Any]:
     finally:
         if opts.out is None:
             shutil.rmtree(root, ignore_errors=True)
-    return {
-        "benchmark": "e2e",
-        "machine": machine_info(),
-        "chain": {
-            "kind": "embedded anvil, Volta-like",
-            "chain_id": 73799,
-            "block_time_s": 5.0,
-            "gas_limit": 8_000_000,
-            "hardfork": "london",
-        },
-        "setup": {
-            "strategy": "fair",
-            "speed": opts.speed,
-            "request_lead_time_sim_s": 900,
-            "request_duration_sim_s": 600,
-            "return_to_baseline_sim_s": 900,
-            "reading_interval_s": 1.0,
-            "prosumer_processes": "forked from one preloaded fleet parent, each its own account and "
-            "connections",
-            "latency_clock": "block times as watched every 0.1 s; request times from the aggregator",
-            "bound": "simulation/bounds.py (README: benchmarks)",
-        },
-        "sizes": sizes,
-        "targets": {
-            f"{s['prosumers']}_{stage}": {
-                "measured": s["stages"][stage]["ratio"],
-                "target_max": TARGET_RATIO,
-                "met": s["stages"][stage]["ratio"] is not None
-                and s["stages"][stage]["ratio"] <= TARGET_RATIO,
-            }
+    stages = ("notified", "acceptances_recorded", "settlement_final")
+    return E2eResult(
+        benchmark="e2e",
+        machine=machine_info(),
+        chain=E2eChain(
+            kind="embedded anvil, Volta-like",
+            chain_id=73799,
+            block_time_s=5.0,
+            gas_limit=8_000_000,
+            hardfork="london",
+        ),
+        setup=E2eSetup(
+            strategy="fair",
+            speed=opts.speed,
+            request_lead_time_sim_s=900,
+            request_duration_sim_s=600,
+            return_to_baseline_sim_s=900,
+            reading_interval_s=1.0,
+            prosumer_processes="forked from one preloaded fleet parent, each its own account and connections",
+            latency_clock="block times as watched every 0.1 s; request times from the aggregator",
+            bound="simulation/bounds.py (README: benchmarks)",
+        ),
+        sizes=sizes,
+        targets={
+            f"{s.prosumers}_{stage}": _target(getattr(s.stages, stage).ratio)
             for s in sizes
-            for stage in ("notified", "acceptances_recorded", "settlement_final")
+            for stage in stages
         },
-    }
+    )
 
 
-def _size(n: int, summary: dict[str, Any], wall_s: float) -> dict[str, Any]:
-    bound = summary.get("latency_bound") or {"stages": {}, "per_request": []}
-    stages = bound["stages"] or {
-        s: {"requests": 0, "ratio": None} for s in ("notified", "acceptances_recorded", "settlement_final")
-    }
-    return {
-        "prosumers": n,
-        "run_wall_s": round(wall_s, 1),
-        "requests": summary["requests"],
-        "requests_measured": max((v.get("requests", 0) for v in stages.values()), default=0),
-        "participations": summary["participations"],
-        "stages": stages,
-        "per_request": bound["per_request"],
-        "gas_limit_read": bound.get("gas_limit"),
-        "readings_within_2s": summary["readings_within_2s"],
-    }
+def _target(ratio: float | None) -> RatioTarget:
+    return RatioTarget(
+        measured=ratio, target_max=TARGET_RATIO, met=ratio is not None and ratio <= TARGET_RATIO
+    )
+
+
+def _size(n: int, summary: RunSummary, wall_s: float) -> E2eSize:
+    bound = summary.latency_bound
+    empty = StageSummary(requests=0, measured_mean_s=None, bound_mean_s=None, ratio=None)
+    # without a bound (a chain that mines per transaction) there is nothing to set latencies against
+    stages = (
+        bound.stages if bound else Stages(notified=empty, acceptances_recorded=empty, settlement_final=empty)
+    )
+    return E2eSize(
+        prosumers=n,
+        run_wall_s=round(wall_s, 1),
+        requests=summary.requests,
+        requests_measured=max(stage.requests for _, stage in stages),
+        participations=summary.participations,
+        stages=stages,
+        per_request=bound.per_request if bound else [],
+        gas_limit_read=bound.gas_limit if bound else None,
+        readings_within_2s=summary.readings_within_2s,
+    )

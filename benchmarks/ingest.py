@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import os
 import shutil
 import subprocess
@@ -39,12 +38,27 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
+from aggregator.settings import AggregatorSettings
 from base.errors import FlexsimError
+from base.settings_env import to_env
+from benchmarks.ingest_result import (
+    BatchPhase,
+    IngestResult,
+    IngestTargets,
+    Integrity,
+    LatencyMs,
+    RawStore,
+    Service,
+    SinglePhase,
+    Writer,
+)
+from benchmarks.machine import machine_info
+from benchmarks.options import IngestOptions as Options
+from benchmarks.targets import AtLeast, AtMost
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.deploy import write_manifest
 from contracts.sender import Sender
 from contracts.types import SourceKind, Terms
-from flexsim.bench.machine import machine_info
 
 TARGETS = {
     "single_readings_per_s": 2_000,
@@ -57,13 +71,10 @@ Progress = Callable[[str], None]
 
 
 @dataclass
-class Options:
-    prosumers: int = 64
-    seconds: float = 10.0
-    batch_size: int = 1_000
-    batch_clients: int = 4
-    batch_readings: int = 200_000
-    database_url: str | None = None
+class Phases:
+    single: SinglePhase
+    batch: BatchPhase
+    writer: Writer
 
 
 def register_fleet(
@@ -147,10 +158,10 @@ def now_iso() -> str:
 
 async def single_phase(
     http: aiohttp.ClientSession, base: str, tokens: list[str], seconds: float
-) -> dict[str, Any]:
+) -> SinglePhase:
     """Every client posts one reading at a time until `seconds` pass (after a 1 s warm-up)."""
     latencies: list[float] = []
-    errors: dict[int, int] = {}
+    errors: dict[str, int] = {}
     warm_end = time.perf_counter() + 1.0
     end = warm_end + seconds
     counted = [0]
@@ -171,29 +182,31 @@ async def single_phase(
                     latencies.append(t1 - t0)
                     counted[0] += 1
                 else:
-                    errors[status] = errors.get(status, 0) + 1
+                    errors[str(status)] = errors.get(str(status), 0) + 1
 
     started = time.perf_counter()
     await asyncio.gather(*(client(t, 0) for t in tokens))
     elapsed = time.perf_counter() - max(started, warm_end) if latencies else 0.0
     ms = np.asarray(latencies) * 1000
-    return {
-        "clients": len(tokens),
-        "seconds": round(min(elapsed, seconds), 3),
-        "acknowledged": counted[0],
-        "acknowledged_with_warmup": stored_total[0],
-        "errors": errors,
-        "readings_per_s": round(counted[0] / seconds, 1),
-        "latency_ms": {
-            p: round(float(np.percentile(ms, q)), 2) for p, q in (("p50", 50), ("p90", 90), ("p99", 99))
-        }
-        | {"max": round(float(ms.max()), 2)},
-    }
+    return SinglePhase(
+        clients=len(tokens),
+        seconds=round(min(elapsed, seconds), 3),
+        acknowledged=counted[0],
+        acknowledged_with_warmup=stored_total[0],
+        errors=errors,
+        readings_per_s=round(counted[0] / seconds, 1),
+        latency_ms=LatencyMs(
+            p50=round(float(np.percentile(ms, 50)), 2),
+            p90=round(float(np.percentile(ms, 90)), 2),
+            p99=round(float(np.percentile(ms, 99)), 2),
+            max=round(float(ms.max()), 2),
+        ),
+    )
 
 
 async def batch_phase(
     http: aiohttp.ClientSession, base: str, tokens: list[str], size: int, total: int
-) -> dict[str, Any]:
+) -> BatchPhase:
     """Each client posts pre-serialised batches of `size` readings (new sequence numbers) until `total`."""
     per_client = max(1, total // (size * len(tokens)))
     now = now_iso()
@@ -223,18 +236,18 @@ async def batch_phase(
     t0 = time.perf_counter()
     await asyncio.gather(*(client(t, b) for t, b in zip(tokens, bodies, strict=True)))
     elapsed = time.perf_counter() - t0
-    return {
-        "clients": len(tokens),
-        "batch_size": size,
-        "batches": per_client * len(tokens),
-        "stored": stored[0],
-        "seconds": round(elapsed, 3),
-        "readings_per_s": round(stored[0] / elapsed, 1),
-        "batch_latency_ms_p50": round(float(np.percentile(np.asarray(latencies) * 1000, 50)), 2),
-    }
+    return BatchPhase(
+        clients=len(tokens),
+        batch_size=size,
+        batches=per_client * len(tokens),
+        stored=stored[0],
+        seconds=round(elapsed, 3),
+        readings_per_s=round(stored[0] / elapsed, 1),
+        batch_latency_ms_p50=round(float(np.percentile(np.asarray(latencies) * 1000, 50)), 2),
+    )
 
 
-def raw_ceiling(database_url: str, size: int, total: int) -> dict[str, Any]:
+def raw_ceiling(database_url: str, size: int, total: int) -> RawStore:
     """`executemany` straight into a scratch copy of the readings table (same DB, schema and indexes)."""
     from sqlalchemy import Index, MetaData, Table
 
@@ -268,12 +281,12 @@ def raw_ceiling(database_url: str, size: int, total: int) -> dict[str, Any]:
         conn.close()
         md.drop_all(engine)
         engine.dispose()
-    return {
-        "rows": len(rows),
-        "transaction_rows": size,
-        "seconds": round(elapsed, 3),
-        "readings_per_s": round(len(rows) / elapsed, 1),
-    }
+    return RawStore(
+        rows=len(rows),
+        transaction_rows=size,
+        seconds=round(elapsed, 3),
+        readings_per_s=round(len(rows) / elapsed, 1),
+    )
 
 
 def count_readings(database_url: str) -> int:
@@ -287,7 +300,7 @@ def count_readings(database_url: str) -> int:
         db.dispose()
 
 
-async def load(base: str, accounts: list[LocalAccount], opts: Options, progress: Progress) -> dict[str, Any]:
+async def load(base: str, accounts: list[LocalAccount], opts: Options, progress: Progress) -> Phases:
     conn = aiohttp.TCPConnector(limit=0, force_close=False)
     async with aiohttp.ClientSession(base, connector=conn) as http:
         tokens = list(await asyncio.gather(*(login(http, "", a) for a in accounts)))
@@ -301,10 +314,10 @@ async def load(base: str, accounts: list[LocalAccount], opts: Options, progress:
         )
         async with http.get("/metrics") as r:
             metrics = await r.text()
-    return {"single": single, "batch": batch, "writer": _writer_stats(metrics)}
+    return Phases(single, batch, _writer_stats(metrics))
 
 
-def _writer_stats(text: str) -> dict[str, float]:
+def _writer_stats(text: str) -> Writer:
     """Group commits and their mean size, from the service's /metrics."""
     values = {}
     for line in text.splitlines():
@@ -313,31 +326,31 @@ def _writer_stats(text: str) -> dict[str, float]:
             values[name.removeprefix("flexsim_aggregator_writer_batch_rows_")] = float(value)
     commits = values.get("count", 0.0)
     mean = values.get("sum", 0.0) / commits if commits else 0.0
-    return {"commits": commits, "mean_rows_per_commit": round(mean, 1)}
+    return Writer(commits=commits, mean_rows_per_commit=round(mean, 1))
 
 
-def run(opts: Options, progress: Progress = lambda _m: None) -> dict[str, Any]:
+def run(opts: Options, progress: Progress = lambda _m: None) -> IngestResult:
     workdir = Path(tempfile.mkdtemp(prefix="flexsim-ingest-"))
     database_url = opts.database_url or f"sqlite:///{workdir / 'aggregator.db'}"
     with start_anvil(AnvilConfig()) as anvil:
         manifest, accounts = register_fleet(anvil.rpc_url, opts.prosumers, workdir, progress)
         port = free_port()
-        env = {
-            **os.environ,
-            "AGGREGATOR_PORT": str(port),
-            "AGGREGATOR_DATABASE_URL": database_url,
-            "AGGREGATOR_RPC_URL": anvil.rpc_url,
-            "AGGREGATOR_MANIFEST": str(manifest),
-            "AGGREGATOR_LOG_FORMAT": "text",
-            "AGGREGATOR_REGISTRY_CACHE_TTL_S": "60",
+        settings = {
+            "port": port,
+            "database_url": database_url,
+            "rpc_url": anvil.rpc_url,
+            "manifest": manifest,
+            "log_format": "text",
+            "registry_cache_ttl_s": 60,
         }
+        env = {**os.environ, **to_env(AggregatorSettings, settings)}
         progress(f"starting the aggregator on 127.0.0.1:{port} ({database_url.split(':')[0]})")
         proc = start_service(env, workdir / "aggregator.log", f"http://127.0.0.1:{port}")
         try:
             results = _run_loop(load(f"http://127.0.0.1:{port}", accounts, opts, progress))
         finally:
             stop_service(proc)
-    acknowledged = results["single"]["acknowledged_with_warmup"] + results["batch"]["stored"]
+    acknowledged = results.single.acknowledged_with_warmup + results.batch.stored
     stored = count_readings(database_url)
     progress("raw store ceiling")
     raw = raw_ceiling(database_url, opts.batch_size, opts.batch_readings)
@@ -355,44 +368,29 @@ def _run_loop(coro: Any) -> Any:
 
 
 def _report(
-    opts: Options, url: str, results: dict[str, Any], raw: dict[str, Any], acknowledged: int, stored: int
-) -> dict[str, Any]:
-    single, batch = results["single"], results["batch"]
-    ratio = batch["readings_per_s"] / raw["readings_per_s"]
-    targets = {
-        "single_readings_per_s": _min(single["readings_per_s"], "single_readings_per_s"),
-        "single_p99_ms": {"measured": single["latency_ms"]["p99"], "target_max": TARGETS["single_p99_ms"]},
-        "batch_readings_per_s": _min(batch["readings_per_s"], "batch_readings_per_s"),
-        "batch_vs_raw": _min(round(ratio, 3), "batch_vs_raw"),
-    }
-    for t in targets.values():
-        t["met"] = t["measured"] >= t["target_min"] if "target_min" in t else t["measured"] <= t["target_max"]
-    return {
-        "benchmark": "ingest",
-        "machine": machine_info(),
-        "service": {
-            "server": "uvicorn (uvloop, httptools when installed), one process, group-commit writer thread",
-            "database": url.split("://")[0] + ("" if url.startswith("sqlite") else " (URL given)"),
-            "auth": f"{opts.prosumers} prosumers registered on an anvil chain, each logged in by signed "
+    opts: Options, url: str, results: Phases, raw: RawStore, acknowledged: int, stored: int
+) -> IngestResult:
+    single, batch = results.single, results.batch
+    ratio = batch.readings_per_s / raw.readings_per_s
+    return IngestResult(
+        benchmark="ingest",
+        machine=machine_info(),
+        service=Service(
+            server="uvicorn (uvloop, httptools when installed), one process, group-commit writer thread",
+            database=url.split("://")[0] + ("" if url.startswith("sqlite") else " (URL given)"),
+            auth=f"{opts.prosumers} prosumers registered on an anvil chain, each logged in by signed "
             "nonce and checked against the Registry contract",
-            "durability": "every acknowledged reading is committed (SQLite: WAL, synchronous=FULL)",
-        },
-        "single": single,
-        "batch": batch,
-        "raw_store": raw,
-        "writer": results["writer"],
-        "integrity": {
-            "acknowledged_stored": acknowledged,
-            "rows_in_db": stored,
-            "lost": acknowledged - stored,
-        },
-        "targets": targets,
-    }
-
-
-def _min(measured: float, name: str) -> dict[str, Any]:
-    return {"measured": measured, "target_min": TARGETS[name]}
-
-
-def to_json(results: dict[str, Any]) -> str:
-    return json.dumps(results, indent=2)
+            durability="every acknowledged reading is committed (SQLite: WAL, synchronous=FULL)",
+        ),
+        single=single,
+        batch=batch,
+        raw_store=raw,
+        writer=results.writer,
+        integrity=Integrity(acknowledged_stored=acknowledged, rows_in_db=stored, lost=acknowledged - stored),
+        targets=IngestTargets(
+            single_readings_per_s=AtLeast.of(single.readings_per_s, TARGETS["single_readings_per_s"]),
+            single_p99_ms=AtMost.of(single.latency_ms.p99, TARGETS["single_p99_ms"]),
+            batch_readings_per_s=AtLeast.of(batch.readings_per_s, TARGETS["batch_readings_per_s"]),
+            batch_vs_raw=AtLeast.of(round(ratio, 3), TARGETS["batch_vs_raw"]),
+        ),
+    )

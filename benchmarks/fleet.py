@@ -39,30 +39,33 @@ import numpy as np
 import psutil
 from eth_account import Account
 
+from aggregator.settings import AggregatorSettings
 from base.errors import ConfigError, FlexsimError
+from base.settings_env import env_name, to_env
+from benchmarks.fleet_result import (
+    FleetCpu,
+    FleetMemory,
+    FleetReadings,
+    FleetResult,
+    FleetSetup,
+    FleetTargets,
+    MeanMax,
+    ParentMemory,
+    ReadingLatency,
+)
+from benchmarks.ingest import start_service, stop_service
+from benchmarks.machine import machine_info
+from benchmarks.options import FleetOptions as Options
+from benchmarks.targets import AtLeast, AtMost
 from contracts.anvil import Anvil, AnvilConfig, dev_keys, free_port, start_anvil
 from domain.clock import SimClock
-from flexsim.bench.ingest import start_service, stop_service
-from flexsim.bench.machine import machine_info
+from prosumer.settings import ProsumerSettings
 
 TARGETS = {"prosumer_processes": 100, "uss_mb_max": 40.0, "share_within_2s": 0.99}
 ON_TIME_S = 2.0
 FUND_WEI = 10**17
 SIM_START = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
 Progress = Callable[[str], None]
-
-
-@dataclass
-class Options:
-    prosumers: int = 100
-    seconds: float = 60.0
-    interval_s: float = 1.0
-    seed: int = 0
-    rpc_url: str | None = None
-    manifest: Path | None = None
-    aggregator_url: str | None = None
-    database_url: str | None = None
-    admin_token: str | None = None
 
 
 @dataclass
@@ -76,7 +79,7 @@ class World:
     enrolment_token: str  # for the aggregator's consent to the prosumers' contracts
 
 
-def run(opts: Options, progress: Progress = lambda _m: None) -> dict[str, Any]:
+def run(opts: Options, progress: Progress = lambda _m: None) -> FleetResult:
     if opts.aggregator_url and not (opts.database_url and opts.admin_token):
         raise ConfigError(
             "with --aggregator-url also give --database-url (its store: received_at is read from it) "
@@ -130,7 +133,8 @@ def _aggregator(
     chain_settings = ChainSettings()
     funder = chain_settings.funder_key.get_secret_value() if chain_settings.funder_key else None
     if opts.aggregator_url:
-        enrolment = os.environ.get("PROSUMER_ENROLMENT_TOKEN")
+        given = ProsumerSettings().enrolment_token
+        enrolment = given.get_secret_value() if given else None
         if not enrolment:
             raise ConfigError(
                 "with --aggregator-url set PROSUMER_ENROLMENT_TOKEN to that aggregator's enrolment "
@@ -158,18 +162,18 @@ def _aggregator(
     url = f"http://127.0.0.1:{port}"
     clock = SimClock(SIM_START, 1.0, time.time())
     database_url = f"sqlite:///{workdir / 'aggregator.db'}"
-    env = {
-        **os.environ,
-        "AGGREGATOR_PORT": str(port),
-        "AGGREGATOR_DATABASE_URL": database_url,
-        "AGGREGATOR_RPC_URL": rpc_url,
-        "AGGREGATOR_MANIFEST": str(manifest),
-        "AGGREGATOR_CHAIN_SERVICES": "false",
-        "AGGREGATOR_REGISTRY_CACHE_TTL_S": "60",
-        "AGGREGATOR_AGGREGATOR_KEY": aggregator_key,
-        "AGGREGATOR_ENROLMENT_TOKEN": enrolment,
-        **{f"AGGREGATOR_{k}": v for k, v in _clock_env(clock).items()},
+    settings = {
+        "port": port,
+        "database_url": database_url,
+        "rpc_url": rpc_url,
+        "manifest": manifest,
+        "chain_services": False,
+        "registry_cache_ttl_s": 60,
+        "aggregator_key": aggregator_key,
+        "enrolment_token": enrolment,
+        **_clock_values(clock),
     }
+    env = {**os.environ, **to_env(AggregatorSettings, settings)}
     progress(f"starting the aggregator at {url} (SQLite)")
     service = start_service(env, workdir / "aggregator.log", url)
     return _with_funder(World(rpc_url, manifest, url, database_url, clock, funder or "", enrolment)), service
@@ -187,11 +191,12 @@ def _with_funder(world: World) -> World:
     return world
 
 
-def _clock_env(clock: SimClock) -> dict[str, str]:
+def _clock_values(clock: SimClock) -> dict[str, Any]:
+    """The clock as the aggregator's and the prosumers' `sim_*` settings."""
     return {
-        "SIM_START": clock.sim_start.isoformat(),
-        "SIM_SPEED": repr(clock.speed),
-        "SIM_REAL_START_EPOCH": repr(clock.real_start_epoch_s),
+        "sim_start": clock.sim_start,
+        "sim_speed": clock.speed,
+        "sim_real_start_epoch": clock.real_start_epoch_s,
     }
 
 
@@ -221,21 +226,20 @@ def _fund(opts: Options, world: World, state_dir: Path, progress: Progress) -> N
         funder.wait(h)
 
 
-def _measure(opts: Options, world: World, workdir: Path, progress: Progress) -> dict[str, Any]:
-    env = {
-        **os.environ,
-        "OPENBLAS_NUM_THREADS": "1",
-        "PROSUMER_STATE_DIR": str(workdir / "state"),
-        "PROSUMER_SEED": str(opts.seed),
-        "PROSUMER_AGGREGATOR_URL": world.aggregator_url,
-        "PROSUMER_RPC_URL": world.rpc_url,
-        "PROSUMER_MANIFEST": str(world.manifest),
-        "PROSUMER_ENROLMENT_TOKEN": world.enrolment_token,
-        "PROSUMER_READING_INTERVAL_S": repr(opts.interval_s),
-        **{f"PROSUMER_{k}": v for k, v in _clock_env(world.clock).items()},
+def _measure(opts: Options, world: World, workdir: Path, progress: Progress) -> FleetResult:
+    prosumers = {
+        "state_dir": workdir / "state",
+        "seed": opts.seed,
+        "aggregator_url": world.aggregator_url,
+        "rpc_url": world.rpc_url,
+        "manifest": world.manifest,
+        "enrolment_token": world.enrolment_token,
+        "reading_interval_s": opts.interval_s,
+        **_clock_values(world.clock),
     }
-    for name in ("PROSUMER_KEY", "PROSUMER_KEY_FILE"):
-        env.pop(name, None)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **to_env(ProsumerSettings, prosumers)}
+    for field in ("key", "key_file"):  # one key per prosumer: the fleet makes them in the state folder
+        env.pop(env_name(ProsumerSettings, field), None)
     log_path = workdir / "fleet.log"
     cmd = [sys.executable, "-m", "prosumer", "fleet", "--count", str(opts.prosumers), "--first", "0"]
     progress(f"starting {opts.prosumers} prosumer processes (python -m prosumer fleet)")
@@ -277,7 +281,7 @@ def _streaming(database_url: str) -> int:
 
 def _period(
     opts: Options, world: World, fleet: subprocess.Popen[bytes], startup_s: float, progress: Progress
-) -> dict[str, Any]:
+) -> FleetResult:
     parent = psutil.Process(fleet.pid)
     children = parent.children()
     others = _others(world)
@@ -304,56 +308,56 @@ def _period(
     uss = [m[0] for m in mem[-1]] or [0.0]
     rss = [m[1] for m in mem[-1]] or [0.0]
     pss = [m[2] for m in mem[-1]] or [0.0]
-    measured = {
-        "prosumer_processes": alive,
-        "uss_mb_max": round(max(max(m[0] for m in sample) for sample in mem if sample), 1),
-        "share_within_2s": round(within / expected, 4) if expected else 0.0,
+    measured_uss = round(max(max(m[0] for m in sample) for sample in mem if sample), 1)
+    share = round(within / expected, 4) if expected else 0.0
+    per_reading = {
+        f"{k}_ms_per_reading": round(1000 * v / expected, 3) if expected else None
+        for k, v in cpu_others.items()
     }
-    return {
-        "benchmark": "fleet",
-        "machine": machine_info(),
-        "setup": {
-            "prosumers": opts.prosumers,
-            "reading_interval_s": opts.interval_s,
-            "measured_s": round(t1 - t0, 1),
-            "startup_s": round(startup_s, 1),
-            "fleet": "python -m prosumer fleet: one preloaded parent (imports, population, profiles; "
+    return FleetResult(
+        benchmark="fleet",
+        machine=machine_info(),
+        setup=FleetSetup(
+            prosumers=opts.prosumers,
+            reading_interval_s=opts.interval_s,
+            measured_s=round(t1 - t0, 1),
+            startup_s=round(startup_s, 1),
+            fleet="python -m prosumer fleet: one preloaded parent (imports, population, profiles; "
             "gc.freeze) forks one process per prosumer, each with its own account, chain connection "
             "and HTTP client",
-            "fleet_exit_code": fleet_exit,
-        },
-        "memory_mb": {
-            "uss": _stats(uss),
-            "rss": _stats(rss),
-            "pss": _stats(pss),
-            "uss_at_half_period": _stats([m[0] for m in mem[0]] or [0.0]),
-            "fleet_parent": {"uss": _mb(parent_mem.uss), "rss": _mb(parent_mem.rss)},
-        },
-        "cpu": {
-            "prosumers_ms_per_reading": round(1000 * cpu_prosumers / expected, 3) if expected else None,
-            "prosumers_share_of_one_core": round(cpu_prosumers / (t1 - t0), 3),
-            **{
-                f"{k}_ms_per_reading": round(1000 * v / expected, 3) if expected else None
-                for k, v in cpu_others.items()
-            },  # fmt: skip
-        },
-        "readings": {
-            "taken": expected,
-            "stored": int(latency.size),
-            "within_2s": within,
-            "latency_s": {
-                q: round(float(np.percentile(latency, p)), 3) if latency.size else None
-                for q, p in (("p50", 50), ("p99", 99), ("max", 100))
-            },
-        },
-        "targets": {
-            "prosumer_processes": _target(
-                measured["prosumer_processes"], TARGETS["prosumer_processes"], True
+            fleet_exit_code=fleet_exit,
+        ),
+        memory_mb=FleetMemory(
+            uss=_stats(uss),
+            rss=_stats(rss),
+            pss=_stats(pss),
+            uss_at_half_period=_stats([m[0] for m in mem[0]] or [0.0]),
+            fleet_parent=ParentMemory(uss=_mb(parent_mem.uss), rss=_mb(parent_mem.rss)),
+        ),
+        cpu=FleetCpu.model_validate(
+            {
+                "prosumers_ms_per_reading": round(1000 * cpu_prosumers / expected, 3) if expected else None,
+                "prosumers_share_of_one_core": round(cpu_prosumers / (t1 - t0), 3),
+                **per_reading,  # the aggregator's and anvil's, when they run on this machine
+            }
+        ),
+        readings=FleetReadings(
+            taken=expected,
+            stored=int(latency.size),
+            within_2s=within,
+            latency_s=ReadingLatency(
+                **{
+                    q: round(float(np.percentile(latency, p)), 3) if latency.size else None
+                    for q, p in (("p50", 50), ("p99", 99), ("max", 100))
+                }
             ),
-            "uss_mb_max": _target(measured["uss_mb_max"], TARGETS["uss_mb_max"], False),
-            "share_within_2s": _target(measured["share_within_2s"], TARGETS["share_within_2s"], True),
-        },
-    }
+        ),
+        targets=FleetTargets(
+            prosumer_processes=AtLeast.of(alive, TARGETS["prosumer_processes"]),
+            uss_mb_max=AtMost.of(measured_uss, TARGETS["uss_mb_max"]),
+            share_within_2s=AtLeast.of(share, TARGETS["share_within_2s"]),
+        ),
+    )
 
 
 def _others(world: World) -> dict[str, psutil.Process]:
@@ -420,14 +424,8 @@ def _stop_fleet(fleet: subprocess.Popen[bytes]) -> int | None:
     return fleet.returncode
 
 
-def _stats(values: list[float]) -> dict[str, float]:
-    return {"mean": round(statistics.fmean(values), 1), "max": round(max(values), 1)}
-
-
-def _target(measured: float, target: float, at_least: bool) -> dict[str, Any]:
-    key = "target_min" if at_least else "target_max"
-    met = measured >= target if at_least else measured <= target
-    return {"measured": measured, key: target, "met": met}
+def _stats(values: list[float]) -> MeanMax:
+    return MeanMax(mean=round(statistics.fmean(values), 1), max=round(max(values), 1))
 
 
 def _mb(n: int) -> float:
