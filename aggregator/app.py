@@ -29,7 +29,19 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from pydantic import SecretStr
 
-from aggregator.api import admin, auth, consent, handlers, openapi, ops, profiles, query, readings, requests
+from aggregator.api import (
+    admin,
+    auth,
+    availability,
+    consent,
+    handlers,
+    openapi,
+    ops,
+    profiles,
+    query,
+    readings,
+    requests,
+)
 from aggregator.auth import Authenticator, AuthLimits
 from aggregator.body_limit import BodyLimit
 from aggregator.consent import ConsentDesk, ConsentPolicy
@@ -184,7 +196,7 @@ def create_app(
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, consent, readings, query, requests, profiles, admin, ops):
+    for module in (auth, consent, readings, availability, query, requests, profiles, admin, ops):
         app.include_router(module.router)
     handlers.install(app)
     app.add_middleware(

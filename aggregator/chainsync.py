@@ -151,6 +151,9 @@ class ChainSync:
     def _on_Selected(self, ctx: AppContext, e: ChainEvent) -> None:
         self._respond(ctx, e, ResponseKind.SELECTED, committed_w=int(e.args["powerW"]))
 
+    def _on_ToppedUp(self, ctx: AppContext, e: ChainEvent) -> None:
+        self._respond(ctx, e, ResponseKind.TOPPED_UP, committed_w=int(e.args["committedW"]))
+
     def _on_Displaced(self, ctx: AppContext, e: ChainEvent) -> None:
         self._respond(ctx, e, ResponseKind.DISPLACED, reason=f"reputation {e.args['reputation']}")
 

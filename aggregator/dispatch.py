@@ -146,6 +146,8 @@ class Dispatcher:
         if info.strategy == Strategy.REPUTATION:
             ctx.requests.mark(request_id, RequestState.SELECTING)
             self._select(info)
+        else:
+            self._top_up(self.d.market.request(info.request_id))
         ctx.requests.mark(request_id, RequestState.DELIVERING)
         speed = ctx.clock.clock.speed
         if not self._wait_until(ctx, request_id, settle_after(info.end, speed, self.policy)):
@@ -231,6 +233,36 @@ class Dispatcher:
         if not candidates:  # nobody applied: an empty selection completes it
             self.d.market.select(self.sender, info.request_id, [], [])
         log.info("request %s: %d selected, %d displaced", info.request_id, len(chosen), len(displaced))
+
+    def _top_up(self, info: RequestInfo) -> None:
+        """The fair top-up round (R7): when prosumers declined, re-offers the uncovered power to the
+        accepters in proportion to their room, before the window starts. Resumable: the round's total
+        room is the same every time, and accepters already topped up are not submitted again."""
+        round_ = self.d.market.top_up_of(info.request_id)
+        begun = round_.counted > 0
+        if not begun and (info.committed_w >= info.power_w or info.joined == 0):
+            return  # covered (nobody declined, or the shares fill it): nothing to re-offer
+        accepted = self._participants(info)
+        commitments = {p: self.d.market.commitment_of(info.request_id, p) for p in accepted}
+        total_room = sum(c.room_w for c in commitments.values())
+        if not begun and total_room == 0:
+            log.info("request %s: %d W uncovered, no accepter has room", info.request_id,
+                     info.power_w - info.committed_w)  # fmt: skip
+            return
+        if self._wall() >= info.start - self.block_time_s:
+            if begun:
+                raise ChainError(
+                    f"request {info.request_id}: the top-up round could not finish before the start"
+                )
+            log.warning("request %s: too late for a top-up round before the start", info.request_id)
+            return
+        todo = [p for p, c in commitments.items() if c.response == Response.ACCEPTED]
+        for batch in batches(todo, self.policy.top_up_batch):
+            self.d.market.top_up(self.sender, info.request_id, total_room, batch)
+        after = self.d.market.request(info.request_id)
+        log.info("request %s: top-up of %d W among %d accepters (room %d W): %d of %d W committed",
+                 info.request_id, after.committed_w - info.committed_w, len(todo), total_room,
+                 after.committed_w, info.power_w)  # fmt: skip
 
     def _participants(self, info: RequestInfo) -> list[str]:
         name = "Accepted" if info.strategy == Strategy.FAIR else "Selected"

@@ -61,7 +61,7 @@ def measure_participants(
 def unsettled(d: Deployment, info: RequestInfo, participants: list[str]) -> list[str]:
     """Participants whose delivery is not yet recorded on chain (so a resumed settlement skips none
     and repeats none)."""
-    waiting = (Response.ACCEPTED, Response.SELECTED)
+    waiting = (Response.ACCEPTED, Response.SELECTED, Response.TOPPED_UP)
     return [p for p in participants if d.market.commitment_of(info.request_id, p).response in waiting]
 
 

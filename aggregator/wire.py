@@ -300,9 +300,32 @@ class OverviewOut(BaseModel):
     net_w: float = Field(description="production - consumption")
     flex_up_w: int = Field(description="Contracted flexibility up of the online prosumers not in outage")
     flex_down_w: int = Field(description="Contracted flexibility down of the online prosumers not in outage")
+    deliverable_up_w: int = Field(
+        0,
+        description="What the online prosumers say they can deliver up now (their declared availability, "
+        "each capped at its contracted offer): what a request should be sized against",
+    )
+    deliverable_down_w: int = Field(0, description="The same, down")
     prosumers_online: int
     incidents: int = Field(description="Online prosumers whose latest reading is not ok")
     by_kind: dict[str, KindOverview]
+
+
+class AvailabilityIn(BaseModel):
+    """What a prosumer can deliver right now if asked, per direction (W): its contracted offer limited by
+    its state (outage, state of charge, the weather's headroom) and its delivery risk."""
+
+    model_config = _input({"up_w": 1200, "down_w": 0})
+    up_w: int = Field(ge=0, lt=2**32, description="W it would commit up now")
+    down_w: int = Field(ge=0, lt=2**32, description="W it would commit down now")
+
+
+class AvailabilityAck(BaseModel):
+    """What the aggregator counts of the declaration: capped at the prosumer's contracted offer."""
+
+    model_config = _examples({"up_w": 1200, "down_w": 0})
+    up_w: int
+    down_w: int
 
 
 # ---------------------------------------------------------------------------------------------- ops

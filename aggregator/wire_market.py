@@ -71,6 +71,7 @@ class ResponseKind(StrEnum):
     APPLIED = "applied"
     SELECTED = "selected"
     DISPLACED = "displaced"
+    TOPPED_UP = "topped_up"  # fair: an accepter's part of the declined share; committed_w is its total
     DELIVERED = "delivered"
 
 

@@ -25,6 +25,7 @@ from contracts.types import (
     Response,
     Strategy,
     Terms,
+    TopUpRound,
 )
 
 DECLINE_TIP_SHARE = 0.5
@@ -206,6 +207,14 @@ class MarketBinding(_Binding):
     def accept(self, sender: Sender, request_id: int) -> Receipt:
         return self._tx(sender, "accept", request_id)
 
+    def accept_up_to(self, sender: Sender, request_id: int, max_w: int) -> Receipt:
+        """Accepts, taking part in a top-up only up to `max_w` in all (at least the share)."""
+        return self._tx(sender, "acceptUpTo", request_id, max_w)
+
+    def top_up(self, sender: Sender, request_id: int, total_room_w: int, prosumers: Sequence[str]) -> Receipt:
+        """One batch of the fair top-up round; every batch declares the same `total_room_w`."""
+        return self._tx(sender, "topUp", request_id, total_room_w, [_cs(p) for p in prosumers])
+
     def decline(self, sender: Sender, request_id: int, reason: int) -> Receipt:
         """Declines with half the priority fee: in a block too small for every answer to a request,
         acceptances (which the market waits for) go first and declines take the next block."""
@@ -257,7 +266,10 @@ class MarketBinding(_Binding):
 
     def commitment_of(self, request_id: int, prosumer: str) -> Commitment:
         c = self._view("commitmentOf", request_id, _cs(prosumer))
-        return Commitment(Response(c[0]), int(c[1]), int(c[2]), int(c[3]), int(c[4]))
+        return Commitment(Response(c[0]), int(c[1]), int(c[2]), int(c[3]), int(c[4]), int(c[5]))
+
+    def top_up_of(self, request_id: int) -> TopUpRound:
+        return TopUpRound(*(int(x) for x in self._view("topUpOf", request_id)))
 
     def result(self, request_id: int) -> RequestResult:
         return RequestResult(*(int(x) for x in self._view("result", request_id)))

@@ -244,6 +244,26 @@ class TermsChangeAfterJoin(_Named):
     """The power and duration of a request cannot change once prosumers joined it."""
 
 
+class LimitBelowShare(_Named):
+    """`acceptUpTo` with a limit below the prosumer's fair share: decline instead."""
+
+
+class NotToppable(_Named):
+    """Only an accepter not yet topped up can be topped up."""
+
+
+class TopUpRoomChanged(_Named):
+    """Every call of one top-up round must declare the same total room."""
+
+
+class TopUpRoomMismatch(_Named):
+    """The rooms topped up do not add up to the declared total room."""
+
+
+class TopUpIncomplete(_Named):
+    """A top-up was begun but not every accepter was topped up yet."""
+
+
 class CloseTooEarly(_Named):
     """An unfinished request can be closed only from `closableAt` (its end plus a grace)."""
 

@@ -31,6 +31,7 @@ class Response(IntEnum):
     DISPLACED = 5
     COMPLIANT = 6
     PENALISED = 7
+    TOPPED_UP = 8  # fair: accepted, then given its part of the declined share (its total commitment)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,18 @@ class Commitment:
     tariff: int
     delivered_wh: int
     reputation: int = 0  # reputation when the prosumer applied (reputation strategy), else 0
+    room_w: int = 0  # fair: how much more it takes in a top-up
+
+
+@dataclass(frozen=True)
+class TopUpRound:
+    """A fair request's top-up round (`FlexibilityMarket.topUpOf`)."""
+
+    gap_w: int
+    counted: int
+    declared_room_w: int
+    summed_room_w: int
+    extra_w: int
 
 
 @dataclass(frozen=True)

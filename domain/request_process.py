@@ -1,7 +1,8 @@
 """The grid operator's request process: pure, reproducible from the scenario seed (rules R6, R12).
 
 Requests arrive as a Poisson process in simulated time (exponential gaps at `rate_per_hour`), each up
-with probability `up_share`, sized as a uniform share of the flexibility available when it is sent.
+with probability `up_share`, sized as a uniform share of the flexibility the aggregator says can be
+delivered when it is sent (its `/overview`: what the online prosumers declare they can deliver now).
 The schedule leaves room for the last request's lead time, window and return-to-baseline period.
 `RequestProcess` is the scenario's `[requests]` table; the grid operator follows the plan it gives.
 """
@@ -28,10 +29,10 @@ class RequestProcess(BaseModel):
     rate_per_hour: float = Field(1.0, gt=0, description="Mean requests per simulated hour.")
     up_share: float = Field(0.5, ge=0, le=1, description="Probability that a request asks for up.")
     size_min: float = Field(
-        0.2, gt=0, le=1, description="Smallest request, as a share of available flexibility."
+        0.2, gt=0, le=1, description="Smallest request, as a share of the deliverable flexibility."
     )
     size_max: float = Field(
-        0.6, gt=0, le=1, description="Largest request, as a share of available flexibility."
+        0.6, gt=0, le=1, description="Largest request, as a share of the deliverable flexibility."
     )
     lead_time_s: int = Field(900, ge=0, description="Notification lead time, simulated seconds (R6).")
     duration_s: int = Field(1_800, gt=0, description="Window length, simulated seconds.")

@@ -109,11 +109,14 @@ class GridOperator:
     def _send(self, planned: PlannedRequest) -> Sent:
         overview = self.client.overview()
         up = DirectionName(planned.direction) == DirectionName.UP
-        available = overview.flex_up_w if up else overview.flex_down_w
+        available = overview.deliverable_up_w if up else overview.deliverable_down_w  # sized on what can
+        # be delivered now (what the online prosumers declare), not on what is contracted
         sent = Sent(planned, power_for(planned, available), available, sent_real=self._wall())
         if available <= 0:
-            sent.error = "no flexibility available"
-            log.warning("request %d skipped: no %s flexibility online", planned.index, planned.direction)
+            sent.error = "no flexibility deliverable"
+            log.warning(
+                "request %d skipped: no %s flexibility deliverable now", planned.index, planned.direction
+            )
             return sent
         try:
             reply = self.client.submit(

@@ -145,6 +145,8 @@ class Agent:
         self.worker.resume()
         buffer = ReadingBuffer(s.uplink_buffer)
         uplink = Uplink(s.aggregator_url, key, buffer, s.uplink_batch, s.http_timeout_s)
+        if s.availability_every_s > 0:
+            uplink.declare_availability(self.worker.availability, s.availability_every_s)
         uplink.start()
         self.worker.start()
         try:

@@ -146,6 +146,15 @@ class ChainSide:
         log.info("request %d: accepted %d W (tx %s)", request_id, power, receipt.tx_hash)
         return power
 
+    def accept_up_to(self, request_id: int, limit_w: int) -> int:
+        """Commits to the fair share and to at most `limit_w` in all in a top-up; returns the share (W)."""
+        receipt = self.d.market.accept_up_to(self.sender, request_id, limit_w)
+        (event,) = self.d.market.events(receipt, "Accepted")
+        power = int(event["args"]["powerW"])
+        log.info("request %d: accepted %d W, up to %d W with a top-up (tx %s)", request_id, power, limit_w,
+                 receipt.tx_hash)  # fmt: skip
+        return power
+
     def apply(self, request_id: int) -> int:
         """Applies (reputation); returns the offered power (W)."""
         receipt = self.d.market.apply_for(self.sender, request_id)

@@ -24,6 +24,10 @@ Checks, in order, each with the reason code it declines with (`contracts.types.D
 
 Otherwise it accepts (fair) or applies (reputation). Outages are unforeseen (R12): only an ongoing
 one counts, never a future one from the schedule.
+
+An accepter also says how much it would take in the fair strategy's top-up round (`deliverable_w`: its
+offer limited by what it can move now and by what it can deliver provably), the same amount it
+declares to the aggregator as its availability.
 """
 
 from __future__ import annotations
@@ -76,6 +80,24 @@ class Decision:
     amount_w: int  # what it would commit (fair share or reputation offer)
     reason: DeclineReason | None = None
     why: str = ""
+    limit_w: int = 0  # fair accept: the most it commits to in all, with a top-up (>= amount_w)
+
+
+def deliverable_w(
+    capacity_w: int,
+    flex_w: int,
+    feasible_w: float,
+    risk_w: float | None,
+    in_outage: bool,
+    max_risk_share: float,
+) -> int:
+    """What it would commit in a direction if asked now: its offer (flexibility, at most 25 % of capacity)
+    limited by what it can move now; 0 in an outage, or when its delivery could not be proven (its risk,
+    computed for that amount, above `max_risk_share` of it, or unknown)."""
+    amount = min(offer_w(flex_w, capacity_w), int(feasible_w))
+    if in_outage or amount <= 0 or risk_w is None or risk_w > max_risk_share * amount:
+        return 0
+    return amount
 
 
 def commitment_w(request: RequestView, capacity_w: int, flex_w: int) -> int:
@@ -130,7 +152,16 @@ def decide(
     if draw >= willingness:
         return _decline(amount, DeclineReason.UNWILLING, f"not willing (draw {draw:.2f} >= {willingness:g})")
     action = Action.ACCEPT if request.strategy == Strategy.FAIR else Action.APPLY
-    return Decision(action, amount, None, f"{action.value} {amount} W {_way(request)}")
+    return Decision(action, amount, None, f"{action.value} {amount} W {_way(request)}", limit_w=amount)
+
+
+def with_top_up_limit(decision: Decision, deliverable: int) -> Decision:
+    """A fair accept that also takes up to `deliverable` in all in a top-up (never less than its share)."""
+    if decision.action != Action.ACCEPT:
+        return decision
+    return Decision(
+        decision.action, decision.amount_w, None, decision.why, max(decision.amount_w, deliverable)
+    )
 
 
 def _decline(amount: int, reason: DeclineReason, why: str) -> Decision:

@@ -3,8 +3,8 @@
 Polls the block number (one cheap call), and when blocks were added fetches the market's logs of
 interest with `eth_getLogs` over a bounded block range (`range_blocks`, so a node that limits ranges,
 or a long pause, never makes one call too big): FlexibilityRequested, RequestModified,
-RequestCancelled, and the Selected / Displaced events about this prosumer (filtered by their indexed
-prosumer topic before decoding).
+RequestCancelled, and the Selected / Displaced / ToppedUp events about this prosumer (the others'
+are decoded and dropped).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from contracts.events import MARKET, Cursor, EventDecoder, LogPager
 
 log = logging.getLogger(__name__)
 
-NAMES = ("FlexibilityRequested", "RequestModified", "RequestCancelled", "Selected", "Displaced")
-ABOUT_ONE_PROSUMER = ("Selected", "Displaced")
+NAMES = ("FlexibilityRequested", "RequestModified", "RequestCancelled", "Selected", "Displaced", "ToppedUp")
+ABOUT_ONE_PROSUMER = ("Selected", "Displaced", "ToppedUp")
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,12 @@ class ProsumerSettings(BaseSettings):
     )
     uplink_batch: int = Field(500, ge=1, le=5_000, description="Readings per POST at most.")
     http_timeout_s: float = Field(10.0, gt=0, description="Timeout of one HTTP call to the aggregator.")
+    availability_every_s: float = Field(
+        5.0,
+        ge=0,
+        description="How often (real s) it tells the aggregator what it can deliver now (PUT /availability); "
+        "0: never.",
+    )
     flush_timeout_s: float = Field(
         5.0, ge=0, description="On shutdown, how long to keep sending buffered readings."
     )

@@ -148,6 +148,14 @@ class Uplink:
         self._backoff = BACKOFF_START_S
         self._unreachable_since: float | None = None
         self.sent = 0
+        self._availability: Callable[[], tuple[int, int]] | None = None
+        self._availability_every_s = 0.0
+        self._availability_due = 0.0
+
+    def declare_availability(self, source: Callable[[], tuple[int, int]], every_s: float) -> None:
+        """Also tells the aggregator, every `every_s` real seconds, what `source` says it can deliver
+        (up, down) now (`PUT /availability`); a failure is logged and retried at the next turn."""
+        self._availability, self._availability_every_s = source, every_s
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
@@ -172,6 +180,7 @@ class Uplink:
         while True:
             if self._stop.is_set() and (not len(self.buffer) or self._remaining() <= 0):
                 return
+            self._declare_if_due()
             if not self.buffer.wait(0.2):
                 continue
             try:
@@ -206,6 +215,32 @@ class Uplink:
             self._unreachable_since = None
         self.buffer.report_drops()
         return len(items)
+
+    def _declare_if_due(self) -> None:
+        if self._availability is None or self._token is None or self._stop.is_set():
+            return
+        now = self._wall()
+        if now < self._availability_due:
+            return
+        self._availability_due = now + self._availability_every_s
+        try:
+            up, down = self._availability()
+            reply = self.client.put(
+                "/availability",
+                json={"up_w": up, "down_w": down},
+                headers={"Authorization": f"Bearer {self._token}"},
+                timeout=self._timeout(),
+            )
+        except httpx.TransportError as exc:
+            log.info("availability not sent (%s); next turn", type(exc).__name__)
+            return
+        except Exception:  # a model failure must not stop the readings
+            log.exception("availability not computed; next turn")
+            return
+        if reply.status_code in (401, 403):
+            self._token = None
+        elif reply.status_code != 200:
+            log.info("availability refused: HTTP %d %s", reply.status_code, _detail(reply))
 
     # ------------------------------------------------------------------ HTTP
 

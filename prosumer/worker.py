@@ -28,10 +28,19 @@ import numpy as np
 from base.errors import FlexsimError
 from contracts.errors import ContractRevert
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
+from domain.market_rules import offer_w
 from domain.outages import Outage
 from prosumer.chain_side import ChainSide
 from prosumer.contract import after_outage, renegotiation
-from prosumer.decision import Action, DerView, RequestView, commitment_w, decide
+from prosumer.decision import (
+    Action,
+    DerView,
+    RequestView,
+    commitment_w,
+    decide,
+    deliverable_w,
+    with_top_up_limit,
+)
 from prosumer.events import EventFollower, MarketEvent
 from prosumer.meter import Meter
 from prosumer.settings import ProsumerSettings
@@ -152,7 +161,7 @@ class ChainWorker:
             return
         known = self._remember(_view(info), info.start, info.end, info.deadline)
         c = self.chain.commitment(rid)
-        if c.response in (Response.ACCEPTED, Response.SELECTED):
+        if c.response in (Response.ACCEPTED, Response.SELECTED, Response.TOPPED_UP):
             self.answered.add(rid)
             if self._wall() < info.end:
                 self.meter.commit(rid, info.direction, c.power_w, info.start, info.end)
@@ -182,6 +191,11 @@ class ChainWorker:
             power = int(a["powerW"])
             log.info("request %d: selected for %d W (reputation %s)", e.request_id, power, a["reputation"])
             self.meter.commit(e.request_id, known.view.direction, power, known.start, known.end)
+        elif e.name == "ToppedUp":
+            known = self._known(e.request_id)
+            total = int(a["committedW"])
+            log.info("request %d: topped up by %d W to %d W in all", e.request_id, int(a["extraW"]), total)
+            self.meter.commit(e.request_id, known.view.direction, total, known.start, known.end)
         elif e.name == "Displaced":
             log.info("request %d: displaced (reputation %s)", e.request_id, a["reputation"])
         elif e.name == "RequestModified":
@@ -224,9 +238,11 @@ class ChainWorker:
             float(self.rngs.decisions.random()),
             self.settings.max_risk_share,
         )
+        if decision.action == Action.ACCEPT:
+            decision = with_top_up_limit(decision, self.deliverable(view.direction, view.duration_s, now))
         try:
             if decision.action == Action.ACCEPT:
-                power = self.chain.accept(view.request_id)
+                power = self.chain.accept_up_to(view.request_id, decision.limit_w)
                 self.meter.commit(view.request_id, view.direction, power, known.start, known.end)
             elif decision.action == Action.APPLY:
                 self.chain.apply(view.request_id)
@@ -235,6 +251,28 @@ class ChainWorker:
                 self.chain.decline(view.request_id, decision.reason, decision.why)
         except ContractRevert as exc:
             log.warning("request %d: could not %s: %s", view.request_id, decision.action.value, exc)
+
+    def deliverable(self, direction: Direction, duration_s: int, now: float) -> int:
+        """What it would commit in `direction` for `duration_s` if asked now (decision.deliverable_w)."""
+        flex = self.terms.flex_up_w if direction == Direction.UP else self.terms.flex_down_w
+        feasible = self.meter.feasible_w(direction, duration_s)
+        amount = min(offer_w(flex, self.terms.capacity_w), int(feasible))
+        risk = self.meter.delivery_risk_w(now, direction, amount, duration_s) if amount > 0 else 0.0
+        return deliverable_w(
+            self.terms.capacity_w,
+            flex,
+            feasible,
+            risk,
+            self.meter.in_outage(now),
+            self.settings.max_risk_share,
+        )
+
+    def availability(self) -> tuple[int, int]:
+        """What it would commit up and down now, for a request as long as its contract guarantees: what
+        it declares to the aggregator (`PUT /availability`)."""
+        now = self._wall()
+        duration = self.terms.max_duration_s
+        return self.deliverable(Direction.UP, duration, now), self.deliverable(Direction.DOWN, duration, now)
 
     def _remember(self, view: RequestView, start: int, end: int, deadline: int) -> KnownRequest:
         known = KnownRequest(view, start, end, deadline)

@@ -200,4 +200,6 @@ def overview(_: GridOperator, ctx: Ctx) -> OverviewOut:
         prosumers_online=o.online,
         incidents=o.incidents,
         by_kind={k: KindOverview(online=n, power_w=p) for k, (n, p) in sorted(o.by_kind.items())},
+        deliverable_up_w=o.deliverable_up_w,
+        deliverable_down_w=o.deliverable_down_w,
     )

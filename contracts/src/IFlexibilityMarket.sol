@@ -28,7 +28,8 @@ interface IFlexibilityMarket {
         Selected, // reputation: committed
         Displaced, // reputation: outranked
         Compliant, // settled within tolerance, paid
-        Penalised // settled outside tolerance
+        Penalised, // settled outside tolerance
+        ToppedUp // fair: accepted, then given its part of the declined share (its total commitment)
     }
 
     /// @notice What `accept` and `applyFor` read and write: one slot.
@@ -60,6 +61,17 @@ interface IFlexibilityMarket {
         uint88 tariff; // tariff in the request's direction when the prosumer joined
         int64 deliveredWh;
         uint16 reputation; // reputation when the prosumer applied (its ranking key)
+        uint32 roomW; // fair: how much more it takes in a top-up (min(its limit, flex, 25% cap) - share)
+    }
+
+    /// @notice A fair request's top-up round: the share prosumers declined, re-offered to those who
+    /// accepted in proportion to their room (R7).
+    struct TopUpRound {
+        uint32 gapW; // power - committed at the first top-up call: what is re-offered
+        uint32 counted; // accepters topped up so far
+        uint64 declaredRoomW; // the sum of every accepter's room, as the aggregator declares it
+        uint64 summedRoomW; // the sum of the rooms topped up so far (must reach the declared sum)
+        uint32 extraW; // committed in the top-up so far
     }
 
     /// @notice The aggregate result of a request (rule R10).
@@ -109,6 +121,17 @@ interface IFlexibilityMarket {
     error UnsettledParticipants(uint256 requestId, uint256 recorded, uint256 participants);
     /// @notice The request may be closed only from `closableAt`.
     error CloseTooEarly(uint256 requestId, uint256 closableAt);
+    /// @notice `acceptUpTo` with a limit below the prosumer's share: decline instead.
+    error LimitBelowShare(uint256 requestId, uint256 shareW, uint256 maxW);
+    /// @notice Only an accepter not yet topped up can be topped up.
+    error NotToppable(uint256 requestId, address prosumer);
+    /// @notice Every call of one top-up round must declare the same total room.
+    error TopUpRoomChanged(uint256 requestId, uint256 declaredW, uint256 givenW);
+    /// @notice The rooms topped up add up to more than the declared total, or (once every accepter is
+    /// topped up) to another amount.
+    error TopUpRoomMismatch(uint256 requestId, uint256 declaredW, uint256 summedW);
+    /// @notice A top-up was begun but not every accepter was topped up.
+    error TopUpIncomplete(uint256 requestId, uint256 counted, uint256 accepters);
 
     event AggregatorChanged(address indexed aggregator);
     event FlexibilityRequested(
@@ -128,6 +151,9 @@ interface IFlexibilityMarket {
     /// deliveries had been recorded (and paid when compliant); nobody else is paid or penalised.
     event RequestClosed(uint256 indexed requestId, uint256 recorded, uint256 participants);
     event Accepted(uint256 indexed requestId, address indexed prosumer, uint32 powerW);
+    /// @notice A top-up: the accepter now commits `committedW` in all, `extraW` of it from the top-up.
+    event ToppedUp(uint256 indexed requestId, address indexed prosumer, uint32 extraW, uint32 committedW);
+    event TopUpCompleted(uint256 indexed requestId, uint32 extraW, uint32 committedW);
     event Declined(uint256 indexed requestId, address indexed prosumer, uint8 reason);
     event Applied(uint256 indexed requestId, address indexed prosumer, uint32 offeredW, uint16 reputation);
     event Selected(uint256 indexed requestId, address indexed prosumer, uint32 powerW, uint16 reputation);
@@ -203,9 +229,31 @@ interface IFlexibilityMarket {
     function closeRequest(uint256 requestId) external;
 
     /// @notice Fair strategy (R7): commits the caller to its share of the request,
-    /// power * its flexibility / total flexibility (snapshot), at most 25% of its capacity.
+    /// power * its flexibility / total flexibility (snapshot), at most 25% of its capacity, and to take
+    /// part in a top-up up to its offer (its flexibility, at most 25% of its capacity).
     /// @param requestId the open fair request
     function accept(uint256 requestId) external;
+
+    /// @notice As `accept`, with a limit on the total the caller commits to in a top-up.
+    /// @param requestId the open fair request
+    /// @param maxW the most it commits to in all (at least its share; its offer caps it anyway)
+    function acceptUpTo(uint256 requestId, uint32 maxW) external;
+
+    /// @notice Fair strategy's top-up round (R7), after the deadline and before the start: the power the
+    /// decliners left uncovered (the gap) is re-offered to the accepters in proportion to their room,
+    /// `extra = min(room, gap * room / total room)`, computed here for each. Splittable over calls;
+    /// every call declares the same total room, which the contract checks against the sum of the rooms
+    /// once every accepter is topped up (no accepter is left out, none twice, and the extras never add
+    /// up to more than the gap). Settlement then waits for the round to complete. Only the aggregator.
+    /// @param requestId the fair request
+    /// @param totalRoomW the sum of every accepter's room (`commitmentOf(...).roomW`)
+    /// @param prosumers accepters not yet topped up
+    function topUp(uint256 requestId, uint64 totalRoomW, address[] calldata prosumers) external;
+
+    /// @notice A fair request's top-up round so far.
+    /// @param requestId the request
+    /// @return the gap re-offered, accepters counted, declared and summed rooms, and extra committed
+    function topUpOf(uint256 requestId) external view returns (TopUpRound memory);
 
     /// @notice Says no to a request, with a `DeclineReason` code. Only active prosumers.
     /// @param requestId the open request

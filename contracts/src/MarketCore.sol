@@ -35,6 +35,7 @@ abstract contract MarketCore is Owned, IFlexibilityMarket {
     mapping(uint256 => Schedule) internal _schedules;
     mapping(uint256 => Outcome) internal _outcomes;
     mapping(uint256 => MarketRules.RankKey) internal _lastRanked;
+    mapping(uint256 => TopUpRound) internal _topUps;
     mapping(uint256 => mapping(address => Commitment)) internal _commitments;
 
     modifier onlyAggregator() {

@@ -30,6 +30,31 @@ library MarketRules {
         return flexW < cap ? flexW : cap;
     }
 
+    /// @notice R7 with its top-up: the fair share, and the room the accepter leaves for a top-up: the
+    /// lesser of its own limit `maxW` and its offer (flexibility, at most 25 % of capacity), minus the
+    /// share. Both fit uint32 (<= capacity / 4).
+    function fairCommitment(
+        uint256 powerW,
+        uint256 flexW,
+        uint256 totalFlexW,
+        uint256 capacityW,
+        uint256 maxW
+    ) internal pure returns (uint256 share, uint256 room) {
+        uint256 cap = capacityW / MAX_SHARE_DIVISOR;
+        share = (powerW * flexW) / totalFlexW;
+        if (share > cap) share = cap;
+        uint256 most = flexW < cap ? flexW : cap; // the offer
+        if (maxW < most) most = maxW;
+        room = most > share ? most - share : 0;
+    }
+
+    /// @notice R7's top-up: an accepter's part of the `gapW` the decliners left, in proportion to its room
+    /// among `totalRoomW`, never more than its room. Floor division: the parts never add up to more.
+    function topUp(uint256 gapW, uint256 roomW, uint256 totalRoomW) internal pure returns (uint256) {
+        uint256 part = (gapW * roomW) / totalRoomW;
+        return part < roomW ? part : roomW;
+    }
+
     /// @notice R8: true when `a` ranks strictly above `b`: higher reputation, then more offered
     /// flexibility, then a lower tariff.
     function outranks(RankKey memory a, RankKey memory b) internal pure returns (bool) {

@@ -75,7 +75,9 @@ abstract contract Settlement is MarketCore {
     ) private returns (bool compliant, uint256 payment) {
         Commitment storage c = _commitments[requestId][p];
         Response response = c.response;
-        if (response != Response.Accepted && response != Response.Selected) revert NotAParticipant(requestId, p);
+        if (response != Response.Accepted && response != Response.Selected && response != Response.ToppedUp) {
+            revert NotAParticipant(requestId, p);
+        }
         uint32 committedW = c.powerW;
         uint256 committedWs = uint256(committedW) * duration; // watt-seconds
         compliant = MarketRules.compliant(committedWs, deliveredWh);
@@ -91,5 +93,7 @@ abstract contract Settlement is MarketCore {
         if (r.strategy == Strategy.Reputation && s.ranked != r.joined) {
             revert SelectionIncomplete(requestId, s.ranked, r.joined);
         }
+        uint32 counted = _topUps[requestId].counted;
+        if (counted != 0 && counted != r.joined) revert TopUpIncomplete(requestId, counted, r.joined);
     }
 }

@@ -123,8 +123,8 @@ def test_fair_request_settles_deliveries_inside_and_outside_tolerance(world: Wor
     thread = run_dispatch(w, rid)
     req = wait_open(w, rid)
     a, b, c, e = w.prosumers
-    for p in (a, b, c):
-        w.d.market.accept(p, req.chain_request_id)
+    for p in (a, b, c):  # each takes no part in a top-up: committed stays the share
+        w.d.market.accept_up_to(p, req.chain_request_id, 1_000)
     w.d.market.decline(e, req.chain_request_id, DeclineReason.OUTAGE)
     # shares are 4000 W x 2000 / 8000 = 1000 W each: 250 Wh over 15 simulated minutes
     for p, factor in ((a, 1.0), (b, 1.08), (c, 0.5)):
@@ -150,6 +150,36 @@ def test_fair_request_settles_deliveries_inside_and_outside_tolerance(world: Wor
     assert [delivered[p].delivered_wh for p in (a, b, c)] == [250, 270, 125]
     assert [delivered[p].compliant for p in (a, b, c)] == [True, True, False]
     assert _known(w, c.address).reputation == 465
+
+
+def test_the_share_a_prosumer_declines_is_topped_up_before_the_window(world: World) -> None:
+    """Fair: A and B accept 1000 W shares of a 3000 W request, C declines; the dispatcher re-offers C's
+    1000 W to A and B in proportion to their room (1000 W and 500 W) before the window starts."""
+    w = world
+    register(w, [2_000] * 3)
+    sync_all(w)
+    rid = w.ctx.requests.enqueue("up", 3_000, 900, 3_000, "fair").id  # a lead time long enough for a top-up
+    thread = run_dispatch(w, rid)
+    req = wait_open(w, rid)
+    a, b, c = w.prosumers[:3]
+    w.d.market.accept(a, req.chain_request_id)  # room: its offer 2000 W - its share 1000 W
+    w.d.market.accept_up_to(b, req.chain_request_id, 1_500)  # room: 500 W
+    w.d.market.decline(c, req.chain_request_id, DeclineReason.UNWILLING)
+    wait = time.time() + 30
+    while w.d.market.top_up_of(req.chain_request_id).counted < 2 and time.time() < wait:
+        time.sleep(0.2)
+    info = w.d.market.request(req.chain_request_id)  # (the contract takes a top-up only before the start)
+    powers = [w.d.market.commitment_of(req.chain_request_id, p.address).power_w for p in (a, b)]
+    assert powers == [1_000 + 666, 1_000 + 333] and info.committed_w == 2_999
+    for p, power in zip((a, b), powers, strict=True):
+        write_readings(w, p, info.start, info.end, float(power))
+    thread.join(timeout=90)
+    done = w.ctx.requests.get(rid)
+    assert done.status == RequestState.SETTLED, done.error
+    assert (done.committed_wh, done.compliant) == (2_999 * 900 // 3_600, 2)
+    sync_all(w)
+    answers = {(r.prosumer, r.kind): r for r in w.ctx.requests.responses(rid)}
+    assert answers[(a.address.lower(), "topped_up")].committed_w == 1_666
 
 
 def test_reputation_request_selects_the_best_ranked_until_covered(world: World) -> None:

@@ -164,3 +164,36 @@ def test_overview_forgets_prosumers_gone_quiet(api: TestClient, logged: dict) ->
     api.post("/readings", json=make_reading(1, power_w=6_000.0), headers=logged["solar"])
     assert live.overview(api.app.state.ctx.clock.wall() + 31, 30.0).online == 0  # type: ignore[attr-defined]
     assert api.get("/overview", headers=bearer(GRID)).json()["prosumers_online"] == 1
+
+
+def test_deliverable_flexibility_is_what_online_prosumers_declare(api: TestClient, logged: dict) -> None:
+    """Issue 12: prosumers declare what they can deliver now; the overview sums the declarations of the
+    online prosumers not in outage, each capped at the prosumer's contracted offer."""
+    # solar: 8 kW, flex 2 kW (offer 2000 W); consumer: 4 kW, flex 1 kW (offer 1000 W); battery in outage
+    ack = api.put("/availability", json={"up_w": 5_000, "down_w": 300}, headers=logged["solar"])
+    assert ack.status_code == 200 and ack.json() == {"up_w": 2_000, "down_w": 300}  # capped at the offer
+    api.put("/availability", json={"up_w": 400, "down_w": 0}, headers=logged["consumer"])
+    api.put("/availability", json={"up_w": 1_000, "down_w": 1_000}, headers=logged["battery"])
+    before = api.get("/overview", headers=bearer(GRID)).json()
+    assert (before["deliverable_up_w"], before["deliverable_down_w"]) == (0, 0)  # nobody online yet
+    api.post("/readings", json=make_reading(1, power_w=6_000.0), headers=logged["solar"])
+    api.post("/readings", json=make_reading(1, power_w=-2_500.0), headers=logged["consumer"])
+    api.post(
+        "/readings", json=make_reading(1, power_w=0.0, soc=0.5, status="outage"), headers=logged["battery"]
+    )
+    o = api.get("/overview", headers=bearer(GRID)).json()
+    assert (o["deliverable_up_w"], o["deliverable_down_w"]) == (2_400, 300)
+    assert o["flex_up_w"] == 3_000  # contracted, online and not in outage: more than can be delivered
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [({"up_w": -1, "down_w": 0}, 422), ({"up_w": 1.5, "down_w": 0}, 422), ({"up_w": 1}, 422), ({}, 422)],
+)
+def test_a_declaration_is_strict(api: TestClient, logged: dict, body: dict, status: int) -> None:
+    assert api.put("/availability", json=body, headers=logged["solar"]).status_code == status
+
+
+def test_only_a_prosumer_declares_its_own_availability(api: TestClient, logged: dict) -> None:
+    assert api.put("/availability", json={"up_w": 1, "down_w": 1}, headers=bearer(GRID)).status_code == 403
+    assert api.put("/availability", json={"up_w": 1, "down_w": 1}).status_code == 401

@@ -49,6 +49,16 @@ def offer(flex_w: int, capacity_w: int) -> int:
     return min(flex_w, capacity_w // MAX_SHARE_DIVISOR)
 
 
+def room(share_w: int, flex_w: int, capacity_w: int, max_w: int = 2**32 - 1) -> int:
+    """What a fair accepter leaves for a top-up: its offer (or its own limit, if lower) beyond its share."""
+    return max(0, min(max_w, offer(flex_w, capacity_w)) - share_w)
+
+
+def top_up(gap_w: int, room_w: int, total_room_w: int) -> int:
+    """An accepter's part of the gap the decliners left: in proportion to its room, at most its room."""
+    return min(room_w, gap_w * room_w // total_room_w) if total_room_w else 0
+
+
 def committed_ws(committed_w: int, duration_s: int) -> int:
     return committed_w * duration_s
 

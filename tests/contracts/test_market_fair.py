@@ -200,7 +200,9 @@ def test_accept_commits_the_fair_share(deployment, aggregator, clock, members, d
         (event,) = market.events(receipt, "Accepted")
         assert dict(event["args"]) == dict(requestId=rid, prosumer=m.address, powerW=expected[m.address])
         c = market.commitment_of(rid, m.address)
-        assert c == Commitment(Response.ACCEPTED, expected[m.address], tariff, 0)
+        flex = dict(joining)[m]
+        room = reference.room(expected[m.address], flex, 8_000)
+        assert c == Commitment(Response.ACCEPTED, expected[m.address], tariff, 0, 0, room)
     info = market.request(rid)
     assert info.joined == len(joining)
     assert info.committed_w == sum(expected.values())
@@ -531,7 +533,11 @@ def test_fair_flow_from_open_to_finalise(deployment, aggregator, clock, members)
     for p, v in pay.items():
         assert token.balance_of(p) == v
         response = Response.COMPLIANT if v else Response.PENALISED
-        assert market.commitment_of(rid, p) == Commitment(response, shares[p], TARIFF_UP, delivered[p])
+        flex = dict(zip((m.address for m in members), (f[0] for f in FLEX), strict=True))[p]
+        room = reference.room(shares[p], flex, 8_000)
+        assert market.commitment_of(rid, p) == Commitment(
+            response, shares[p], TARIFF_UP, delivered[p], 0, room
+        )
         counters = (1, 1, 0, 0) if v else (0, 1, 0, 1)  # compliant, participations, down, penalties
         assert registry.reputation(p) == reference.reputation(*counters)
     assert registry.reputation(e.address) == 500  # declining costs nothing

@@ -152,3 +152,41 @@ def test_infeasibility_wins_over_risk_and_risk_over_unwillingness() -> None:
     assert decide(make_request(), infeasible, 0.0, 0.99).reason == DeclineReason.STATE_OF_CHARGE
     risky = make_der_view(risk_w=None)
     assert decide(make_request(), risky, 0.0, 0.99).reason == DeclineReason.INSUFFICIENT_FORECAST
+
+
+# ---------------------------------------------------------------- what it would deliver now (issue 12)
+
+
+def test_deliverable_is_the_offer_limited_by_state_and_provability() -> None:
+    from prosumer.decision import deliverable_w
+
+    # offer: flexibility 3000 W, at most 25 % of 8000 W = 2000 W
+    assert (
+        deliverable_w(8_000, 3_000, feasible_w=5_000.0, risk_w=0.0, in_outage=False, max_risk_share=0.05)
+        == 2_000
+    )
+    assert (
+        deliverable_w(8_000, 3_000, feasible_w=1_200.9, risk_w=10.0, in_outage=False, max_risk_share=0.05)
+        == 1_200
+    )
+    assert (
+        deliverable_w(8_000, 3_000, feasible_w=5_000.0, risk_w=0.0, in_outage=True, max_risk_share=0.05) == 0
+    )
+    assert (
+        deliverable_w(8_000, 3_000, feasible_w=5_000.0, risk_w=101.0, in_outage=False, max_risk_share=0.05)
+        == 0
+    )
+    assert (
+        deliverable_w(8_000, 3_000, feasible_w=5_000.0, risk_w=None, in_outage=False, max_risk_share=0.05)
+        == 0
+    )
+
+
+def test_an_accept_takes_part_in_a_top_up_up_to_what_it_can_deliver() -> None:
+    from prosumer.decision import Action, Decision, with_top_up_limit
+
+    accept = Decision(Action.ACCEPT, 400, None, "accept 400 W up", limit_w=400)
+    assert with_top_up_limit(accept, 1_500).limit_w == 1_500
+    assert with_top_up_limit(accept, 100).limit_w == 400  # never below the share
+    decline = Decision(Action.DECLINE, 400, None, "no")
+    assert with_top_up_limit(decline, 1_500) == decline
