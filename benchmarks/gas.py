@@ -116,6 +116,7 @@ def run(opts: Options | None = None, progress: Callable[[str], None] | None = No
         extra = accounts[prosumers:]
         gas.update(_registry_ops(b, extra, say))
         gas.update(_fair_round(b, say))
+        gas.update(_top_up_round(b, say))
         gas.update(_reputation_round(b, say))
         gas.update(_token_ops(b, extra))
         gas.update(_largest_batch(b, gas, say))
@@ -203,6 +204,28 @@ def _fair_round(b: Bench, say: Callable[[str], None]) -> dict[str, Any]:
         "record_delivery_per_prosumer": int(round(per_batch)),
         "record_delivery_marginal_per_prosumer": int(round(marginal)),
         "finalise": final.gas_used,
+    }
+
+
+def _top_up_round(b: Bench, say: Callable[[str], None]) -> dict[str, Any]:
+    """A fair request that half the prosumers (at most 100) decline: the others accept with a limit, and
+    the aggregator tops them up in one call."""
+    say("fair request with decliners: accept up to a limit, top-up round")
+    market = b.d.market
+    total_flex = b.d.registry.totals()[0]
+    rid, _ = b.open(Strategy.FAIR, total_flex // 4)
+    half = min(100, len(b.prosumers) // 2)
+    accepters, decliners = b.prosumers[:half], b.prosumers[half : 2 * half]
+    accepts = b.each(accepters, lambda s: s.submit(market.contract.functions.acceptUpTo(rid, 1_900)))
+    b.each(decliners, lambda s: s.submit(market.contract.functions.decline(rid, 5)))
+    b.advance(301)
+    rooms = sum(market.commitment_of(rid, s.address).room_w for s in accepters)
+    receipt = market.top_up(b.aggregator, rid, rooms, [s.address for s in accepters])
+    market.cancel_request(b.aggregator, rid)
+    return {
+        "accept_up_to": int(statistics.median(r.gas_used for r in accepts)),
+        "top_up_per_accepter": int(round(receipt.gas_used / len(accepters))),
+        "top_up_accepters": len(accepters),
     }
 
 
