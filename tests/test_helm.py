@@ -216,7 +216,10 @@ def test_volta_uses_the_external_chain_and_given_keys() -> None:
     ("values", "message"),
     [
         ({"chain": {"mode": "external"}}, "chain.rpcUrl is required"),
-        ({"chain": {"mode": "ganache"}}, "chain.mode must be anvil or external"),
+        # values.schema.json: a value outside its choices, a misspelt key
+        ({"chain": {"mode": "ganache"}}, "/chain/mode': value must be one of 'anvil', 'external'"),
+        ({"prosumer": {"replicas": 3}}, "additional properties 'prosumer' not allowed"),
+        ({"credentials": {"gridToken": "short"}}, "/credentials/gridToken"),
         ({"postgresql": {"enabled": False}}, "set database.url"),
     ],
 )
