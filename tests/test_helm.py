@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +301,34 @@ def test_the_entrypoint_waits_for_what_the_role_needs(tmp_path: Path) -> None:
         tmp_path, "x", FLEXSIM_WAIT_FOR=f"file:{tmp_path / 'missing'}", FLEXSIM_WAIT_TIMEOUT_S="1"
     )
     assert done.returncode == 1 and "gave up after 1 s" in done.stderr
+
+
+def test_a_pod_copies_the_shared_files_from_the_aggregator_pod(tmp_path: Path) -> None:
+    """The prosumer and run pods' `fetch-shared` init container: flexsim-wait --fetch against the
+    aggregator pod's `files` server (python -m http.server over its /shared), for real."""
+    served = tmp_path / "served"
+    (served / "deployment").mkdir(parents=True)
+    (served / "run.env").write_text("PROSUMER_SEED=4\n")
+    (served / "deployment" / "manifest.json").write_text('{"contracts": {}}')
+    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        out = tmp_path / "shared"
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "docker" / "wait.py"), "--timeout", "10", f"{url}/run.env",
+             "--fetch", f"{url}/run.env", str(out / "run.env"),
+             "--fetch", f"{url}/deployment/manifest.json", str(out / "deployment" / "manifest.json")],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert (out / "run.env").read_text() == "PROSUMER_SEED=4\n"
+        assert (out / "deployment" / "manifest.json").read_text() == '{"contracts": {}}'
+        missing = subprocess.run(
+            [sys.executable, str(ROOT / "docker" / "wait.py"), "--timeout", "1", "--every", "0.2",
+             "--fetch", f"{url}/credentials.env", str(out / "credentials.env")],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        server.shutdown()
+    assert missing.returncode == 1 and "404" in missing.stderr
+    assert not (out / "credentials.env").exists()
