@@ -20,6 +20,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import helm_python as helm  # test extras: never skipped, a missing install fails here
+import kubernetes_validate
 import pytest
 import yaml
 from pydantic_settings import BaseSettings
@@ -30,9 +32,6 @@ from base.settings_env import env_name
 from contracts.settings import ChainSettings
 from grid_operator.settings import GridSettings
 from prosumer.settings import ProsumerSettings
-
-helm = pytest.importorskip("helm_python", reason="install the test extras: pip install -e '.[test]'")
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "deploy" / "helm" / "flexsim"
