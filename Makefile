@@ -6,6 +6,7 @@
 #   make bench-fleet   memory and timeliness of 100 forked prosumer processes (JSON)
 #   make bench-e2e     request latencies of the whole market on a Volta-like chain (JSON, ~15 min)
 #   make fuzz-api      schemathesis against the aggregator's own OpenAPI document (JSON summary, ~3 min)
+#   make test-helm     the Helm chart rendered, linted and validated offline (also part of `make test`)
 #   make docs          regenerate what is generated from the code: docs/schemas/*.json, README's settings tables
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -74,7 +75,14 @@ clean:
 # Docker (issue 6): installs and starts a Docker engine when missing, builds the image (and a local
 # stand-in for its base image only when the registry is unreachable), runs a small simulation with
 # `docker compose up` and checks its report; tears everything down. One stage at a time:
-#   bash scripts/test-docker.sh --only engine|base|image|compose-config|services|compose-up
+#   bash scripts/test-docker.sh --only engine|base|image|compose-config|services|compose-up|swarm
+# (swarm: the same image on a one-node Docker Swarm, `docker stack deploy`; docs/kubernetes.md)
+# The Helm chart (deploy/helm/flexsim) rendered and linted by Helm's SDK (helm-python-sdk) and every
+# manifest validated by kubernetes-validate --strict, offline; part of `make test`, alone here.
+.PHONY: test-helm
+test-helm: setup
+	$(PY) -m pytest -q tests/test_helm.py tests/test_swarm_stack.py
+
 .PHONY: test-docker
 test-docker: setup
 	bash scripts/test-docker.sh
