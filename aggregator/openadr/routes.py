@@ -192,6 +192,7 @@ async def _report_in(request: Request, client: Client) -> dict[str, Any]:
     body = _body(await request.body(), ReportRequest)
     if _book(request).find(ObjectType.EVENT, body["eventID"]) is None:
         raise BadRequest(f"no event {body['eventID']!r}: a report belongs to an event")
+    body["clientID"] = client.client_id
     return body
 
 
