@@ -172,9 +172,12 @@ def _period(o: Outcome) -> dict[str, Any]:
 
 
 def report_body(event_id: str, event_name: str | None, outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """The `reportRequest` fields of the event's report: one aggregated resource with an interval per
-    request (requested and delivered power, compliance, participants), and a resource per prosumer that
-    delivered (committed power, delivered energy, compliant)."""
+    """The `reportRequest` fields of the event's report: one aggregated resource (`AGGREGATED_REPORT`)
+    with an interval per request (REQUEST_STATUS, REQUESTED_POWER and DELIVERED_POWER in KW,
+    DELIVERED_ENERGY in KWH, COMPLIANCE in PERCENT of the requested energy, PARTICIPANTS,
+    COMPLIANT_PARTICIPANTS, FLEXIBILITY_REQUEST: the native request id, EVENT_INTERVAL: the event's
+    interval id and sub-interval), and a resource per prosumer that delivered (COMMITTED_POWER in KW,
+    DELIVERED_ENERGY in KWH, COMPLIANT)."""
     intervals = []
     for i, o in enumerate(outcomes):
         hours = o.duration_s / 3600.0
@@ -212,20 +215,12 @@ def report_body(event_id: str, event_name: str | None, outcomes: Sequence[Outcom
                 }
             )
     resources += [{"resourceName": who, "intervals": ivs} for who, ivs in sorted(per.items())]
-    descriptors = [
-        {"objectType": "REPORT_PAYLOAD_DESCRIPTOR", "payloadType": t, "readingType": r, "units": u}
-        for t, r, u in (
-            ("REQUESTED_POWER", "SUMMED", "KW"),
-            ("DELIVERED_POWER", "MEAN", "KW"),
-            ("DELIVERED_ENERGY", "SUMMED", "KWH"),
-            ("COMPLIANCE", "SUMMED", "PERCENT"),
-            ("COMMITTED_POWER", "DIRECT_READ", "KW"),
-        )
-    ]
+    # No payloadDescriptors: they are optional, and openadr3-client 2.4 reads a report's descriptors as
+    # event descriptors and refuses the report. Units are fixed and documented instead (docs/openadr.md):
+    # powers in KW, energies in KWH, COMPLIANCE in PERCENT of the requested energy.
     return {
         "eventID": event_id,
         "clientName": REPORT_CLIENT,
         "reportName": f"flexsim settlement of {event_name or 'event ' + event_id}",
-        "payloadDescriptors": descriptors,
         "resources": resources,
     }
