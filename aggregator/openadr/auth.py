@@ -33,7 +33,7 @@ def _tokens(request: Request) -> TokenBook:
 def auth_server(request: Request) -> AuthServerInfo:
     """Where the token endpoint is (OpenADR 3.1 discovery)."""
     url = request.url.replace(path=f"{PREFIX}/auth/token", query="", fragment="")
-    return AuthServerInfo(tokenURL=str(url))
+    return AuthServerInfo(token_url=str(url))
 
 
 @router.post("/auth/token", response_model=TokenResponse)
@@ -50,14 +50,18 @@ async def fetch_token(request: Request) -> JSONResponse:
     if grant is None:
         raise TokenError("grant_type is missing: send grant_type=client_credentials", "invalid_request", 400)
     if grant != "client_credentials":
-        raise TokenError(f"grant_type {grant!r} is not supported: use client_credentials", "unsupported_grant_type", 400)
+        raise TokenError(
+            f"grant_type {grant!r} is not supported: use client_credentials", "unsupported_grant_type", 400
+        )
     creds = basic_credentials(request.headers.get("authorization"))
     if creds is None:
         if not form.get("client_id") or not form.get("client_secret"):
             raise TokenError(
                 "no client credentials: send HTTP Basic (client_id:client_secret) or client_id and "
-                "client_secret in the form", "invalid_request", 400,
-            )  # fmt: skip
+                "client_secret in the form",
+                "invalid_request",
+                400,
+            )
         creds = (form["client_id"], form["client_secret"])
     ctx = _ctx(request)
     client = authenticate(ctx, creds[0], creds[1], client_of(request))

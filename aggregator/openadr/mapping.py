@@ -103,7 +103,9 @@ def plan_requests(event: EventRequest, now: float) -> list[PlannedRequest]:
             if window.start + (k + 1) * part_s <= now:
                 raise MappingError(f"interval {interval.id} has already ended: give it a start in the future")
             out.append(
-                PlannedRequest(interval.id, k, payload.type, direction, power, window.start + k * part_s, duration)
+                PlannedRequest(
+                    interval.id, k, payload.type, direction, power, window.start + k * part_s, duration
+                )
             )
     return out
 
@@ -123,7 +125,9 @@ def _direction_power(interval_id: int, kind: str, value: Any, factor: float) -> 
         direction = "up" if kind == IMPORT_CAPACITY_LIMIT else "down"
     power = int(round(watts))
     if not 0 < power <= MAX_POWER_W:
-        raise MappingError(f"interval {interval_id}: {kind} of {value!r} is not a power the market can request")
+        raise MappingError(
+            f"interval {interval_id}: {kind} of {value!r} is not a power the market can request"
+        )
     return direction, power
 
 

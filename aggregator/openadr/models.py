@@ -22,8 +22,9 @@ from pydantic import (
     StringConstraints,
 )
 
-DURATION_PATTERN = (
-    r"^(-?)P(?=\d|T\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)([DW]))?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
+DURATION_PATTERN = (  # the specification's `duration` pattern
+    r"^(-?)P(?=\d|T\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)([DW]))?"
+    r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$"
 )
 
 
@@ -46,6 +47,16 @@ def _duration(value: str) -> str:
 
 
 Duration = Annotated[str, StringConstraints(max_length=64), AfterValidator(_duration)]
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$")
+
+
+def _uri(value: str) -> str:
+    if _URI.match(value) is None:
+        raise ValueError(f"{value!r} is not an absolute URI (RFC 3986), e.g. https://example.org/callback")
+    return value
+
+
+Uri = Annotated[str, StringConstraints(min_length=2, max_length=8000), AfterValidator(_uri)]
 ObjectID = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_-]*$", min_length=1, max_length=128)]
 Name128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Target = Name128
@@ -128,7 +139,7 @@ class ReportDescriptor(Wire):
 
 
 class ProgramDescription(Wire):
-    url: Annotated[str, StringConstraints(min_length=2, max_length=8000)] = Field(alias="URL")
+    url: Uri = Field(alias="URL")
 
 
 class ProgramRequest(Wire):
@@ -171,7 +182,7 @@ class ReportRequest(Wire):
 class ObjectOperation(Wire):
     objects: list[ObjectType]
     operations: list[Literal["READ", "CREATE", "UPDATE", "DELETE"]]
-    callback_url: Annotated[str, StringConstraints(min_length=2, max_length=8000)] = Field(alias="callbackUrl")
+    callback_url: Uri = Field(alias="callbackUrl")
     bearer_token: str | None = Field(None, alias="bearerToken")
 
 

@@ -61,7 +61,9 @@ class ObjectBook:
         with self.db.session() as s:
             row = s.get(OpenadrObject, object_id)
         if row is None or row.object_type != kind.value:
-            raise NotFound(f"no {kind.value.lower()} {object_id!r}: list them with GET /{kind.value.lower()}s")
+            raise NotFound(
+                f"no {kind.value.lower()} {object_id!r}: list them with GET /{kind.value.lower()}s"
+            )
         return row
 
     def find(self, kind: ObjectType, object_id: str) -> OpenadrObject | None:
@@ -136,17 +138,23 @@ class ObjectBook:
             )
         ).first()
         if clash is not None and clash != own_id:
-            raise Conflict(f"a {kind.value.lower()} named {name!r} exists already ({clash}): use another name")
+            raise Conflict(
+                f"a {kind.value.lower()} named {name!r} exists already ({clash}): use another name"
+            )
 
     # ------------------------------------------------------------------ event interval -> request
     def link(self, event_id: str, interval_id: int, part: int, request_id: int, wanted_start: float) -> None:
         with self.db.session() as s:
             s.add(
                 OpenadrLink(
-                    event_id=event_id, interval_id=interval_id, part=part, request_id=request_id,
-                    wanted_start=wanted_start, active=True,
+                    event_id=event_id,
+                    interval_id=interval_id,
+                    part=part,
+                    request_id=request_id,
+                    wanted_start=wanted_start,
+                    active=True,
                 )
-            )  # fmt: skip
+            )
 
     def links(self, event_id: str | None = None, active: bool | None = True) -> Sequence[OpenadrLink]:
         stmt = select(OpenadrLink)

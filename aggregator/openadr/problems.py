@@ -7,6 +7,7 @@ A failed token request also carries RFC 6749's `error` (e.g. `invalid_client`), 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -30,8 +31,10 @@ def problem(status: int, detail: str, **extra: Any) -> dict[str, Any]:
     return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
 
 
-def respond(status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    return JSONResponse(problem(status, detail, **extra), status_code=status, headers=headers, media_type=MEDIA)
+def respond(status: int, detail: str, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        problem(status, detail, **extra), status_code=status, headers=headers, media_type=MEDIA
+    )
 
 
 async def domain_error(request: Request, exc: AggregatorError) -> JSONResponse:

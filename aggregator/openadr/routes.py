@@ -71,7 +71,9 @@ def _body(raw: bytes, model: type[BaseModel]) -> dict[str, Any]:
     return obj.model_dump(mode="json", by_alias=True)
 
 
-def _page(rows: Sequence[OpenadrObject], skip: int, limit: int | None, targets: list[str] | None) -> list[dict[str, Any]]:
+def _page(
+    rows: Sequence[OpenadrObject], skip: int, limit: int | None, targets: list[str] | None
+) -> list[dict[str, Any]]:
     objects = [to_wire(r) for r in rows]
     if targets:
         objects = [o for o in objects if set(o.get("targets") or ()) & set(targets)]
@@ -82,7 +84,9 @@ def _page(rows: Sequence[OpenadrObject], skip: int, limit: int | None, targets: 
 
 
 @router.get("/programs", tags=["programs"])
-def search_programs(request: Request, _: Caller, targets: Targets = None, skip: Skip = 0, limit: Limit | None = None) -> list[dict[str, Any]]:
+def search_programs(
+    request: Request, _: Caller, targets: Targets = None, skip: Skip = 0, limit: Limit | None = None
+) -> list[dict[str, Any]]:
     return _page(_book(request).list(ObjectType.PROGRAM), skip, limit, targets)
 
 
@@ -118,9 +122,14 @@ def delete_program(request: Request, _: BusinessLogic, programID: ID) -> dict[st
 
 @router.get("/events", tags=["events"])
 def search_events(
-    request: Request, _: Caller, programID: ObjID = None, targets: Targets = None,  # noqa: N803
-    skip: Skip = 0, limit: Limit | None = None, active: bool | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+    request: Request,
+    _: Caller,
+    programID: ObjID = None,
+    targets: Targets = None,  # noqa: N803
+    skip: Skip = 0,
+    limit: Limit | None = None,
+    active: bool | None = None,
+) -> list[dict[str, Any]]:
     return _page(_book(request).list(ObjectType.EVENT, program_id=programID), skip, limit, targets)
 
 
@@ -174,9 +183,14 @@ def _own(client: Client, row: OpenadrObject) -> None:
 
 @router.get("/reports", tags=["reports"])
 def search_reports(
-    request: Request, client: Caller, programID: ObjID = None, eventID: ObjID = None,  # noqa: N803
-    clientName: Name = None, skip: Skip = 0, limit: Limit | None = None,  # noqa: N803
-) -> list[dict[str, Any]]:  # fmt: skip
+    request: Request,
+    client: Caller,
+    programID: ObjID = None,
+    eventID: ObjID = None,  # noqa: N803
+    clientName: Name = None,
+    skip: Skip = 0,
+    limit: Limit | None = None,  # noqa: N803
+) -> list[dict[str, Any]]:
     book = _book(request)
     owner = None if client.role == "bl" else client.client_id
     rows = book.list(ObjectType.REPORT, event_id=eventID, name=clientName, owner=owner)
@@ -232,10 +246,15 @@ def delete_report(request: Request, client: Caller, reportID: ID) -> dict[str, A
 
 @router.get("/subscriptions", tags=["subscriptions"])
 def search_subscriptions(
-    request: Request, client: Caller, programID: ObjID = None, clientName: Name = None,  # noqa: N803
-    targets: Targets = None, objects: Annotated[list[ObjectType] | None, Query()] = None,
-    skip: Skip = 0, limit: Limit | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+    request: Request,
+    client: Caller,
+    programID: ObjID = None,
+    clientName: Name = None,  # noqa: N803
+    targets: Targets = None,
+    objects: Annotated[list[ObjectType] | None, Query()] = None,
+    skip: Skip = 0,
+    limit: Limit | None = None,
+) -> list[dict[str, Any]]:
     owner = None if client.role == "bl" else client.client_id
     rows = _book(request).list(ObjectType.SUBSCRIPTION, program_id=programID, name=clientName, owner=owner)
     return _page(rows, skip, limit, targets)
@@ -280,9 +299,13 @@ def delete_subscription(request: Request, client: Caller, subscriptionID: ID) ->
 
 @router.get("/vens", tags=["vens"])
 def search_vens(
-    request: Request, client: Caller, venName: Name = None, targets: Targets = None,  # noqa: N803
-    skip: Skip = 0, limit: Limit | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+    request: Request,
+    client: Caller,
+    venName: Name = None,
+    targets: Targets = None,  # noqa: N803
+    skip: Skip = 0,
+    limit: Limit | None = None,
+) -> list[dict[str, Any]]:
     owner = None if client.role == "bl" else client.client_id
     return _page(_book(request).list(ObjectType.VEN, name=venName, owner=owner), skip, limit, targets)
 

@@ -52,17 +52,28 @@ def plan(ctx: AppContext, event: EventRequest) -> list[PlannedRequest]:
         raise EventInvalid(str(exc)) from None
 
 
-def open_requests(ctx: AppContext, book: ObjectBook, event_id: str, planned: Sequence[PlannedRequest]) -> None:
+def open_requests(
+    ctx: AppContext, book: ObjectBook, event_id: str, planned: Sequence[PlannedRequest]
+) -> None:
     """Queues a request per planned (sub-)interval, as `POST /requests` does, and links it to the event."""
     now = ctx.clock.now_epoch()
     for p in planned:
         req = ctx.requests.enqueue(
-            p.direction, p.power_w, p.duration_s, p.lead_time_s(now, ctx.settings.openadr_min_lead_s),
+            p.direction,
+            p.power_w,
+            p.duration_s,
+            p.lead_time_s(now, ctx.settings.openadr_min_lead_s),
             ctx.settings.default_strategy,
-        )  # fmt: skip
+        )
         book.link(event_id, p.interval_id, p.part, req.id, p.start)
-        log.info("event %s interval %s -> request %s (%s %d W)", event_id, p.interval_id, req.id,
-                 p.direction, p.power_w)  # fmt: skip
+        log.info(
+            "event %s interval %s -> request %s (%s %d W)",
+            event_id,
+            p.interval_id,
+            req.id,
+            p.direction,
+            p.power_w,
+        )
 
 
 def _changeable(ctx: AppContext, req: FlexRequest, what: str) -> None:
@@ -77,7 +88,9 @@ def _changeable(ctx: AppContext, req: FlexRequest, what: str) -> None:
         raise Conflict(f"request {req.id} of this event has started: it can no longer {what}")
 
 
-def update_requests(ctx: AppContext, book: ObjectBook, event_id: str, planned: Sequence[PlannedRequest]) -> None:
+def update_requests(
+    ctx: AppContext, book: ObjectBook, event_id: str, planned: Sequence[PlannedRequest]
+) -> None:
     """Brings the event's requests in line with its new intervals: modify the ones that changed, cancel
     the ones that went away, queue the new ones. Checks everything first (409, nothing changed)."""
     links = {(x.interval_id, x.part): x for x in book.links(event_id)}
@@ -110,16 +123,16 @@ def update_requests(ctx: AppContext, book: ObjectBook, event_id: str, planned: S
     for key, p in wanted.items():
         if key not in links:
             todo.append(("new", None, p, {}))
-    for action, link, p, changes in todo:
-        if action in ("cancel", "replace") and link is not None:
-            if ctx.requests.get(link.request_id).status not in FINAL:
-                ctx.control.cancel(link.request_id)
-            book.retire(link.id)
-        if action in ("replace", "new") and p is not None:
-            open_requests(ctx, book, event_id, [p])
-        if action == "modify" and link is not None and p is not None:
-            ctx.control.modify(link.request_id, changes)
-            book.restart(link.id, p.start)
+    for action, old, new, changes in todo:
+        if action in ("cancel", "replace") and old is not None:
+            if ctx.requests.get(old.request_id).status not in FINAL:
+                ctx.control.cancel(old.request_id)
+            book.retire(old.id)
+        if action in ("replace", "new") and new is not None:
+            open_requests(ctx, book, event_id, [new])
+        if action == "modify" and old is not None and new is not None:
+            ctx.control.modify(old.request_id, changes)
+            book.restart(old.id, new.start)
 
 
 def cancel_requests(ctx: AppContext, book: ObjectBook, event_id: str) -> None:
@@ -149,10 +162,22 @@ def outcomes(ctx: AppContext, links: Sequence[OpenadrLink]) -> list[Outcome]:
         ]
         out.append(
             Outcome(
-                link.interval_id, link.part, r.id, r.status, int(r.power_w), int(r.duration_s), r.start, r.end,
-                r.chain_request_id, r.requested_wh, r.delivered_wh, r.participants, r.compliant, delivered,
+                link.interval_id,
+                link.part,
+                r.id,
+                r.status,
+                int(r.power_w),
+                int(r.duration_s),
+                r.start,
+                r.end,
+                r.chain_request_id,
+                r.requested_wh,
+                r.delivered_wh,
+                r.participants,
+                r.compliant,
+                delivered,
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -164,9 +189,9 @@ def refresh_leads(ctx: AppContext, book: ObjectBook) -> None:
         req = ctx.requests.get(link.request_id)
         if req.status != RequestState.QUEUED.value:
             continue
-        lead = PlannedRequest(0, 0, "", req.direction, req.power_w, link.wanted_start, req.duration_s).lead_time_s(
-            now, ctx.settings.openadr_min_lead_s
-        )
+        lead = PlannedRequest(
+            0, 0, "", req.direction, req.power_w, link.wanted_start, req.duration_s
+        ).lead_time_s(now, ctx.settings.openadr_min_lead_s)
         if lead != req.lead_time_s:
             try:
                 ctx.requests.modify_queued(req.id, lead_time_s=lead)
@@ -189,9 +214,15 @@ def write_reports(ctx: AppContext, book: ObjectBook) -> list[str]:
         event = book.find(ObjectType.EVENT, event_id)
         name = None if event is None else event.name
         body = Report.model_validate(
-            {**report_body(event_id, name, results), "id": "x", "createdDateTime": "2000-01-01T00:00:00Z",
-             "modificationDateTime": "2000-01-01T00:00:00Z", "objectType": "REPORT", "clientID": REPORT_CLIENT}
-        ).wire()  # fmt: skip
+            {
+                **report_body(event_id, name, results),
+                "id": "x",
+                "createdDateTime": "2000-01-01T00:00:00Z",
+                "modificationDateTime": "2000-01-01T00:00:00Z",
+                "objectType": "REPORT",
+                "clientID": REPORT_CLIENT,
+            }
+        ).wire()
         for k in ("id", "createdDateTime", "modificationDateTime", "objectType"):
             body.pop(k)
         existing = book.report_of(event_id, REPORT_CLIENT)

@@ -18,13 +18,22 @@ def make_interval(
     return interval
 
 
-def make_event(program_id: str, start: str, *values: float, duration: str = "PT10M", kind: str = "IMPORT_CAPACITY_LIMIT",
-               units: str = "KW", **overrides: Any) -> dict[str, Any]:  # fmt: skip
+def make_event(
+    program_id: str,
+    start: str,
+    *values: float,
+    duration: str = "PT10M",
+    kind: str = "IMPORT_CAPACITY_LIMIT",
+    units: str = "KW",
+    **overrides: Any,
+) -> dict[str, Any]:
     """An event of consecutive intervals of `duration` from `start`, one per value."""
     return {
         "programID": program_id,
         "eventName": "capacity",
-        "payloadDescriptors": [{"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": kind, "units": units}],
+        "payloadDescriptors": [
+            {"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": kind, "units": units}
+        ],
         "intervalPeriod": {"start": start, "duration": duration},
         "intervals": [make_interval(i, v, kind) for i, v in enumerate(values)],
         **overrides,

@@ -42,7 +42,12 @@ def live_market(scenario: Scenario, out: Path, **aggregator: object) -> Iterator
     scenario = effective_chain(scenario, settings)
     c = scenario.chain
     with start_anvil(
-        AnvilConfig(chain_id=embedded_chain_id(c), block_time_s=c.block_time_s or None, gas_limit=c.gas_limit, accounts=2)
+        AnvilConfig(
+            chain_id=embedded_chain_id(c),
+            block_time_s=c.block_time_s or None,
+            gas_limit=c.gas_limit,
+            accounts=2,
+        )
     ) as anvil:
         run = prepare_chain(scenario, "fair", out, anvil.rpc_url, lambda _m: None, settings)
         with ProcessGroup(out / "logs") as group:
@@ -50,7 +55,11 @@ def live_market(scenario: Scenario, out: Path, **aggregator: object) -> Iterator
 
 
 def _start(
-    scenario: Scenario, run: StrategyRun, group: ProcessGroup, settings: ChainSettings, extra: dict[str, object]
+    scenario: Scenario,
+    run: StrategyRun,
+    group: ProcessGroup,
+    settings: ChainSettings,
+    extra: dict[str, object],
 ) -> Market:
     keys = prosumer_keys(scenario, run.out)
     fund_prosumers(run, keys, lambda _m: None)
@@ -61,15 +70,28 @@ def _start(
     clock = RunClock(run.sim_start, scenario.speed, run.real_start)
     shared = chain_env(scenario, settings)
     env = prosumer_env(
-        scenario, clock, aggregator_url=url, rpc_url=run.rpc_url, manifest=run.manifest, enrolment_token=enrolment
+        scenario,
+        clock,
+        aggregator_url=url,
+        rpc_url=run.rpc_url,
+        manifest=run.manifest,
+        enrolment_token=enrolment,
     )
     fleet = FleetLauncher.start(group, run.out, {**env, **shared}, keys, scenario.ramp.delay_ms)
     service = aggregator_env(
-        clock, port=port, database_url=f"sqlite:///{run.out / 'aggregator.db'}", rpc_url=run.rpc_url,
-        manifest=run.manifest, aggregator_key=run.aggregator.account.key.hex(), grid_token=grid, admin_token=admin,
-        enrolment_token=enrolment, default_strategy="fair", block_time_s=dispatch_block_time_s(c_block(scenario)),
+        clock,
+        port=port,
+        database_url=f"sqlite:///{run.out / 'aggregator.db'}",
+        rpc_url=run.rpc_url,
+        manifest=run.manifest,
+        aggregator_key=run.aggregator.account.key.hex(),
+        grid_token=grid,
+        admin_token=admin,
+        enrolment_token=enrolment,
+        default_strategy="fair",
+        block_time_s=dispatch_block_time_s(c_block(scenario)),
         **extra,
-    )  # fmt: skip
+    )
     child = group.start("aggregator", "aggregator", {**service, **shared})
     _wait_healthy(url, child)
     fleet.launch(list(range(scenario.population.count)))

@@ -19,9 +19,13 @@ from openadr3_client.version import OADRVersion
 
 def bl_client(url: str, client_id: str, secret: str):
     return BusinessLogicHttpClientFactory.create_http_bl_client(
-        vtn_base_url=url, client_id=client_id, client_secret=secret, token_url=None,
-        allow_insecure_http=True, version=OADRVersion.OADR_310,
-    )  # fmt: skip
+        vtn_base_url=url,
+        client_id=client_id,
+        client_secret=secret,
+        token_url=None,
+        allow_insecure_http=True,
+        version=OADRVersion.OADR_310,
+    )
 
 
 def create(url: str, client_id: str, secret: str, *kw: str) -> dict:
@@ -42,17 +46,27 @@ def create(url: str, client_id: str, secret: str, *kw: str) -> dict:
     event = NewEvent(
         programID=program.id,
         event_name="two capacity limits",
-        payload_descriptors=(EventPayloadDescriptor(payload_type=EventPayloadType.IMPORT_CAPACITY_LIMIT, units=Unit.KW),),
+        payload_descriptors=(
+            EventPayloadDescriptor(payload_type=EventPayloadType.IMPORT_CAPACITY_LIMIT, units=Unit.KW),
+        ),
         interval_period=IntervalPeriod(start=now, duration=timedelta(minutes=15)),
         intervals=tuple(
-            Interval(id=i, payloads=(EventPayload(type=EventPayloadType.IMPORT_CAPACITY_LIMIT, values=(float(v),)),))
+            Interval(
+                id=i,
+                payloads=(EventPayload(type=EventPayloadType.IMPORT_CAPACITY_LIMIT, values=(float(v),)),),
+            )
             for i, v in enumerate(kw)
         ),
     )
     created = bl.events.create_event(new_event=event)
     again = bl.events.get_event_by_id(created.id)
-    return {"program": program.id, "event": created.id, "intervals": len(again.intervals or ()),
-            "created": created.created_date_time.isoformat(), "python": sys.version.split()[0]}  # fmt: skip
+    return {
+        "program": program.id,
+        "event": created.id,
+        "intervals": len(again.intervals or ()),
+        "created": created.created_date_time.isoformat(),
+        "python": sys.version.split()[0],
+    }
 
 
 def reports(url: str, client_id: str, secret: str, event_id: str) -> list:

@@ -47,5 +47,6 @@ def _validator(schema_name: str) -> Any:
 def errors(schema_name: str, instance: Any) -> list[str]:
     """Every way `instance` contradicts `#/components/schemas/<schema_name>` (empty: it conforms)."""
     return [
-        f"{'/'.join(map(str, e.instance_path))}: {e.message}" for e in _validator(schema_name).iter_errors(instance)
+        f"{'/'.join(map(str, e.instance_path))}: {e.message}"
+        for e in _validator(schema_name).iter_errors(instance)
     ]

@@ -28,9 +28,17 @@ def event(*values: float, **kw: object) -> EventRequest:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("PT15M", 900), ("PT1H", 3600), ("P1D", 86_400), ("P1W", 7 * 86_400), ("PT1H30M15S", 5415), ("PT0.5S", 0.5),
-     ("P1Y", 365 * 86_400), ("-PT5M", -300)],
-)  # fmt: skip
+    [
+        ("PT15M", 900),
+        ("PT1H", 3600),
+        ("P1D", 86_400),
+        ("P1W", 7 * 86_400),
+        ("PT1H30M15S", 5415),
+        ("PT0.5S", 0.5),
+        ("P1Y", 365 * 86_400),
+        ("-PT5M", -300),
+    ],
+)
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -77,7 +85,9 @@ def test_now_start_and_own_periods() -> None:
     body["intervals"][1]["intervalPeriod"] = {"start": "2026-06-01T13:00:00Z", "duration": "PT5M"}
     planned = plan_requests(EventRequest.model_validate(body), NOW)
     assert planned[0].start == NOW and planned[0].duration_s == 600  # 'now', the event's duration
-    assert planned[1].start == datetime(2026, 6, 1, 13, tzinfo=UTC).timestamp() and planned[1].duration_s == 300
+    assert (
+        planned[1].start == datetime(2026, 6, 1, 13, tzinfo=UTC).timestamp() and planned[1].duration_s == 300
+    )
 
 
 def test_event_duration_cuts_later_intervals_and_multi_values_split() -> None:
@@ -96,15 +106,28 @@ def test_event_duration_cuts_later_intervals_and_multi_values_split() -> None:
         ({"intervals": [make_interval(0, 5, "PRICE")]}, r"\['PRICE'\] are not supported"),
         ({"intervals": [make_interval(0, -5)]}, "must be positive"),
         ({"intervals": [make_interval(0, 0, "DISPATCH_SETPOINT_RELATIVE")]}, "not a power"),
-        ({"intervals": [{"id": 0, "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": ["x"]}]}]}, "needs a number"),
+        (
+            {"intervals": [{"id": 0, "payloads": [{"type": "IMPORT_CAPACITY_LIMIT", "values": ["x"]}]}]},
+            "needs a number",
+        ),
         ({"intervalPeriod": {"start": START}}, "has no duration"),
         ({"intervalPeriod": {"start": START, "duration": "P9999Y"}}, "finite, positive duration"),
         ({"intervalPeriod": {"start": "2026-06-01T10:00:00Z", "duration": "PT10M"}}, "already ended"),
-        ({"payloadDescriptors": [{"objectType": "EVENT_PAYLOAD_DESCRIPTOR", "payloadType": "IMPORT_CAPACITY_LIMIT",
-                                  "units": "KWH"}]}, "units 'KWH'"),
+        (
+            {
+                "payloadDescriptors": [
+                    {
+                        "objectType": "EVENT_PAYLOAD_DESCRIPTOR",
+                        "payloadType": "IMPORT_CAPACITY_LIMIT",
+                        "units": "KWH",
+                    }
+                ]
+            },
+            "units 'KWH'",
+        ),
         ({"intervalPeriod": {"start": START, "duration": "P8D"}}, "1 s to 604800 s"),
     ],
-)  # fmt: skip
+)
 def test_refusals_say_what_to_change(change: dict[str, object], message: str) -> None:
     body = {**make_event("p", START, 5), **change}
     with pytest.raises(MappingError, match=message):
@@ -113,16 +136,32 @@ def test_refusals_say_what_to_change(change: dict[str, object], message: str) ->
 
 def test_report_body_is_a_valid_report_with_delivery_and_participants() -> None:
     done = Outcome(
-        interval_id=0, part=0, request_id=7, status="settled", power_w=4_000, duration_s=600,
-        start=1_780_000_000, end=1_780_000_600, chain_request_id=3, requested_wh=667, delivered_wh=600,
-        participants=2, compliant=1,
+        interval_id=0,
+        part=0,
+        request_id=7,
+        status="settled",
+        power_w=4_000,
+        duration_s=600,
+        start=1_780_000_000,
+        end=1_780_000_600,
+        chain_request_id=3,
+        requested_wh=667,
+        delivered_wh=600,
+        participants=2,
+        compliant=1,
         responses=[Participant("0xaa", 2_000, 330, True), Participant("0xbb", 2_000, 270, False)],
-    )  # fmt: skip
+    )
     body = report_body("event-1", "capacity", [done])
     report = Report.model_validate(
-        {**body, "id": "r-1", "createdDateTime": "2026-06-01T12:00:00Z", "modificationDateTime": "2026-06-01T12:00:00Z",
-         "objectType": "REPORT", "clientID": "flexsim-aggregator"}
-    )  # fmt: skip
+        {
+            **body,
+            "id": "r-1",
+            "createdDateTime": "2026-06-01T12:00:00Z",
+            "modificationDateTime": "2026-06-01T12:00:00Z",
+            "objectType": "REPORT",
+            "clientID": "flexsim-aggregator",
+        }
+    )
     agg, first, second = report.resources
     assert agg.resource_name == AGGREGATED and [r.resource_name for r in (first, second)] == ["0xaa", "0xbb"]
     values = {p.type: p.values for p in agg.intervals[0].payloads}
@@ -130,4 +169,6 @@ def test_report_body_is_a_valid_report_with_delivery_and_participants() -> None:
     assert values["COMPLIANCE"] == [pytest.approx(89.96, abs=0.01)] and values["PARTICIPANTS"] == [2]
     assert values["COMPLIANT_PARTICIPANTS"] == [1] and values["REQUEST_STATUS"] == ["settled"]
     assert {p.type: p.values for p in second.intervals[0].payloads}["COMPLIANT"] == [False]
-    assert agg.intervals[0].interval_period is not None and agg.intervals[0].interval_period.duration == "PT600S"
+    assert (
+        agg.intervals[0].interval_period is not None and agg.intervals[0].interval_period.duration == "PT600S"
+    )

@@ -37,8 +37,10 @@ NO_PYTHON = 3  # the venv script's exit code when no Python >= 3.12 is found
 def client_python() -> str:
     done = subprocess.run(
         ["bash", str(ROOT / "scripts" / "openadr3-client-venv.sh"), str(VENV)],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if done.returncode == NO_PYTHON:
         pytest.skip(f"the openadr3-client needs Python >= 3.12: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -80,8 +82,12 @@ def test_the_elaad_client_creates_an_event_that_settles_on_chain(client_python: 
     )
     with live_market(scenario, tmp_path, openadr_min_lead_s=900) as market:
         d = market.run.deployment
-        wait_for("the prosumers' registrations",
-                 lambda: all(d.registry.is_active(a) for a in market.fleet.addresses), market, 120)  # fmt: skip
+        wait_for(
+            "the prosumers' registrations",
+            lambda: all(d.registry.is_active(a) for a in market.fleet.addresses),
+            market,
+            120,
+        )
         time.sleep(3)  # a few readings before the first window (its baseline)
         vtn = market.url + PREFIX
         created = run_client(client_python, "create", vtn, "grid-operator", market.grid_token, "1.0", "0.6")
@@ -95,9 +101,14 @@ def test_the_elaad_client_creates_an_event_that_settles_on_chain(client_python: 
             return reqs if len(reqs) == 2 and len(final) == 2 else None
 
         first, second = wait_for("both requests to settle", settled, market, 240)
-        assert (first["status"], second["status"]) == ("settled", "settled"), (first["error"], second["error"])
+        assert (first["status"], second["status"]) == ("settled", "settled"), (
+            first["error"],
+            second["error"],
+        )
         assert (first["direction"], first["power_w"], second["power_w"]) == ("up", 1_000, 600)
-        assert second["start"] > first["end"]  # opened one after the other, as the intervals follow each other
+        assert (
+            second["start"] > first["end"]
+        )  # opened one after the other, as the intervals follow each other
         for r in (first, second):
             result = d.market.result(r["chain_request_id"])
             assert result.participants >= 1 and result.participants == r["participants"]
@@ -105,9 +116,12 @@ def test_the_elaad_client_creates_an_event_that_settles_on_chain(client_python: 
 
         reports = wait_for(
             "the event's report",
-            lambda: run_client(client_python, "reports", vtn, "grid-operator", market.grid_token, created["event"]),
-            market, 60,
-        )  # fmt: skip
+            lambda: run_client(
+                client_python, "reports", vtn, "grid-operator", market.grid_token, created["event"]
+            ),
+            market,
+            60,
+        )
     [report] = reports
     assert report["eventID"] == created["event"] and report["clientID"] == "flexsim-aggregator"
     aggregated = report["resources"][0]
@@ -116,5 +130,13 @@ def test_the_elaad_client_creates_an_event_that_settles_on_chain(client_python: 
         values = {p["type"]: p["values"] for p in interval["payloads"]}
         assert values["REQUEST_STATUS"] == ["settled"] and values["FLEXIBILITY_REQUEST"] == [req["id"]]
         assert values["PARTICIPANTS"] == [req["participants"]] and values["DELIVERED_POWER"][0] > 0
-    print(json.dumps({"third_party_client": "openadr3-client 2.4.2", "client_python": created["python"],
-                      "event": created["event"], "requests": [first["id"], second["id"]]}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "third_party_client": "openadr3-client 2.4.2",
+                "client_python": created["python"],
+                "event": created["event"],
+                "requests": [first["id"], second["id"]],
+            }
+        )
+    )

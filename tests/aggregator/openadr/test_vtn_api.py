@@ -39,7 +39,11 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
 
 
 def bl_token(http: httpx.Client) -> dict[str, str]:
-    reply = http.post(f"{PREFIX}/auth/token", data={"grant_type": "client_credentials"}, headers=basic("grid-operator", GRID))
+    reply = http.post(
+        f"{PREFIX}/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers=basic("grid-operator", GRID),
+    )
     assert reply.status_code == 200, reply.text
     return bearer(reply.json()["access_token"])
 
@@ -51,7 +55,9 @@ def soon(minutes: float = 30) -> str:
 def create_event(http: httpx.Client, auth: dict[str, str], *values: float, **kw: Any) -> dict[str, Any]:
     program = http.post(f"{PREFIX}/programs", json=make_program(f"p-{len(values)}-{values[0]}"), headers=auth)
     assert program.status_code == 201, program.text
-    reply = http.post(f"{PREFIX}/events", json=make_event(program.json()["id"], soon(), *values, **kw), headers=auth)
+    reply = http.post(
+        f"{PREFIX}/events", json=make_event(program.json()["id"], soon(), *values, **kw), headers=auth
+    )
     assert reply.status_code == 201, reply.text
     return reply.json()  # type: ignore[no-any-return]
 
@@ -66,13 +72,20 @@ def test_discovery_and_client_credentials(http: httpx.Client, base: str) -> None
     assert errors("authServerInfo", info.json()) == []
     by_form = http.post(
         f"{PREFIX}/auth/token",
-        data={"grant_type": "client_credentials", "client_id": "grid-operator", "client_secret": GRID, "scope": "read_all"},
-    )  # fmt: skip
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "grid-operator",
+            "client_secret": GRID,
+            "scope": "read_all",
+        },
+    )
     assert by_form.status_code == 200 and by_form.json()["token_type"] == "Bearer"
     assert by_form.json()["expires_in"] == 3600 and by_form.json()["scope"] == "read_all"
     assert errors("clientCredentialResponse", by_form.json()) == []
     assert http.get(f"{PREFIX}/programs", headers=bl_token(http)).json() == []
-    assert http.get(f"{PREFIX}/programs", headers=bearer(GRID)).status_code == 200  # bearerAuth: the native credential
+    assert (
+        http.get(f"{PREFIX}/programs", headers=bearer(GRID)).status_code == 200
+    )  # bearerAuth: the native credential
 
 
 @pytest.mark.parametrize(
@@ -97,23 +110,43 @@ def test_token_refusals_are_problems_with_the_oauth_error(
 
 def test_a_prosumer_is_a_ven_with_its_login_token(http: httpx.Client, fleet: Fleet) -> None:
     native = login(http, fleet.solar)["Authorization"].removeprefix("Bearer ")
-    reply = http.post(f"{PREFIX}/auth/token", data={"grant_type": "client_credentials"}, headers=basic(fleet.solar.address, native))
+    reply = http.post(
+        f"{PREFIX}/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers=basic(fleet.solar.address, native),
+    )
     assert reply.status_code == 200, reply.text
     ven = bearer(reply.json()["access_token"])
-    wrong = http.post(f"{PREFIX}/auth/token", data={"grant_type": "client_credentials"}, headers=basic(fleet.battery.address, native))
+    wrong = http.post(
+        f"{PREFIX}/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers=basic(fleet.battery.address, native),
+    )
     assert wrong.status_code == 401  # another prosumer's token is not this address's secret
     event = create_event(http, bl_token(http), 5)
     assert http.get(f"{PREFIX}/events/{event['id']}", headers=ven).json()["id"] == event["id"]
     refused = http.post(f"{PREFIX}/programs", json=make_program("mine"), headers=ven)
     assert refused.status_code == 403 and errors("problem", refused.json()) == []
-    mine = http.post(f"{PREFIX}/vens", json={"objectType": "VEN_VEN_REQUEST", "venName": "solar-1"}, headers=ven)
+    mine = http.post(
+        f"{PREFIX}/vens", json={"objectType": "VEN_VEN_REQUEST", "venName": "solar-1"}, headers=ven
+    )
     assert mine.status_code == 201 and mine.json()["clientID"] == fleet.solar.address.lower()
     assert mine.json()["objectType"] == "VEN"
-    report = {"eventID": event["id"], "clientName": "solar-1", "resources": [
-        {"resourceName": "roof", "intervals": [{"id": 0, "payloads": [{"type": "USAGE", "values": [1.5]}]}]}]}  # fmt: skip
+    report = {
+        "eventID": event["id"],
+        "clientName": "solar-1",
+        "resources": [
+            {
+                "resourceName": "roof",
+                "intervals": [{"id": 0, "payloads": [{"type": "USAGE", "values": [1.5]}]}],
+            }
+        ],
+    }
     created = http.post(f"{PREFIX}/reports", json=report, headers=ven)
     assert created.status_code == 201, created.text
-    assert created.json()["clientID"] == fleet.solar.address.lower() and errors("report", created.json()) == []
+    assert (
+        created.json()["clientID"] == fleet.solar.address.lower() and errors("report", created.json()) == []
+    )
     assert http.post(f"{PREFIX}/reports", json=report, headers=bl_token(http)).status_code == 403
 
 
@@ -124,9 +157,14 @@ def test_objects_carry_the_server_set_fields_and_conform(http: httpx.Client) -> 
     assert errors("program", program) == []
     again = http.post(f"{PREFIX}/programs", json=make_program("capacity"), headers=auth)
     assert again.status_code == 409 and "exists already" in again.json()["detail"]
-    renamed = http.put(f"{PREFIX}/programs/{program['id']}", json=make_program("capacity-2"), headers=auth).json()
+    renamed = http.put(
+        f"{PREFIX}/programs/{program['id']}", json=make_program("capacity-2"), headers=auth
+    ).json()
     assert renamed["createdDateTime"] == program["createdDateTime"]
-    assert renamed["modificationDateTime"] > program["modificationDateTime"] and renamed["programName"] == "capacity-2"
+    assert (
+        renamed["modificationDateTime"] > program["modificationDateTime"]
+        and renamed["programName"] == "capacity-2"
+    )
     event = http.post(f"{PREFIX}/events", json=make_event(program["id"], soon(), 20, 10), headers=auth).json()
     assert event["objectType"] == "EVENT" and errors("event", event) == []
     listed = http.get(f"{PREFIX}/events", params={"programID": program["id"]}, headers=auth).json()
@@ -144,7 +182,12 @@ def test_capacity_intervals_become_native_requests(http: httpx.Client) -> None:
     auth = bl_token(http)
     event = create_event(http, auth, 20, 10)
     first, second = native_requests(http)
-    assert (first["direction"], first["power_w"], first["duration_s"], first["status"]) == ("up", 20_000, 600, "queued")
+    assert (first["direction"], first["power_w"], first["duration_s"], first["status"]) == (
+        "up",
+        20_000,
+        600,
+        "queued",
+    )
     assert (second["direction"], second["power_w"], second["duration_s"]) == ("up", 10_000, 600)
     assert 1_790 <= first["lead_time_s"] <= 1_800 and 2_390 <= second["lead_time_s"] <= 2_400
     assert first["strategy"] == "fair"  # the aggregator's default, as for POST /requests
@@ -172,11 +215,17 @@ def test_capacity_intervals_become_native_requests(http: httpx.Client) -> None:
     ("kind", "detail"),
     [("PRICE", "not supported by this VTN"), ("SIMPLE", "not supported by this VTN")],
 )
-def test_other_payload_types_are_refused_and_queue_nothing(http: httpx.Client, kind: str, detail: str) -> None:
+def test_other_payload_types_are_refused_and_queue_nothing(
+    http: httpx.Client, kind: str, detail: str
+) -> None:
     auth = bl_token(http)
     program = http.post(f"{PREFIX}/programs", json=make_program(), headers=auth).json()
     reply = http.post(f"{PREFIX}/events", json=make_event(program["id"], soon(), 1, kind=kind), headers=auth)
-    assert reply.status_code == 400 and detail in reply.json()["detail"] and errors("problem", reply.json()) == []
+    assert (
+        reply.status_code == 400
+        and detail in reply.json()["detail"]
+        and errors("problem", reply.json()) == []
+    )
     assert native_requests(http) == [] and http.get(f"{PREFIX}/events", headers=auth).json() == []
     missing = http.post(f"{PREFIX}/events", json=make_event("program-none", soon(), 1), headers=auth)
     assert missing.status_code == 409 and "create it with POST /programs" in missing.json()["detail"]

@@ -21,7 +21,7 @@ import pytest
 
 from aggregator.app import create_app
 from aggregator.chainsync import ChainSync
-from aggregator.context import AppContext
+from aggregator.context import AppContext, Service
 from aggregator.control import ChainRequestControl
 from aggregator.dispatch import Dispatcher
 from aggregator.openadr import PREFIX
@@ -65,16 +65,22 @@ def vtn(tmp_path: Path) -> Iterator[Vtn]:
         for p in prosumers:
             terms = Terms(SourceKind.SOLAR, 8_000, 20_000, 2_000, 2_000, 7_200, 2 * 10**17, 10**17)
             consented_register(d.registry, p, terms, expiry)
-        settings = make_settings(tmp_path, sim_start=datetime.now(UTC), sim_speed=SPEED, openadr_min_lead_s=900)
+        settings = make_settings(
+            tmp_path, sim_start=datetime.now(UTC), sim_speed=SPEED, openadr_min_lead_s=900
+        )
         dispatcher = Dispatcher(d, aggregator, POLICY, block_time_s=1.0)
-        services = [ChainSync(d, poll_s=0.1), dispatcher, OpenadrService(poll_s=0.2)]
+        services: list[Service] = [ChainSync(d, poll_s=0.1), dispatcher, OpenadrService(poll_s=0.2)]
         app = create_app(settings, registry_view=TrustedRegistryView({}), services=services)
         ctx: AppContext = app.state.ctx
         ctx.control = ChainRequestControl(ctx.requests, d, aggregator, ctx.clock, POLICY, lambda: 1.0)
         with serve(app) as base, client(base) as http:
             token = http.post(
                 f"{PREFIX}/auth/token",
-                data={"grant_type": "client_credentials", "client_id": "grid-operator", "client_secret": GRID},
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": "grid-operator",
+                    "client_secret": GRID,
+                },
             ).json()["access_token"]
             yield Vtn(d, prosumers, ctx, http, bearer(token))
 
@@ -107,7 +113,9 @@ class Prosumers(threading.Thread):
         while t < s1 + 900:
             seq += 1
             power = BASE_W + (sign * share_w if s0 <= t < s1 else 0.0)
-            rows.append((p.address.lower(), seq, t, int(SourceKind.SOLAR), power, 0.0, None, 0, time.time(), None))
+            rows.append(
+                (p.address.lower(), seq, t, int(SourceKind.SOLAR), power, 0.0, None, 0, time.time(), None)
+            )
             t += 10
         self.v.ctx.store.insert(rows)
 
@@ -161,12 +169,16 @@ def test_an_event_settles_on_chain_and_the_report_says_what_was_delivered(vtn: V
     # chain sync adds each prosumer's delivery; the report is updated with them
     report = wait_for(
         "the participants in the report",
-        lambda: [r for r in v.http.get(f"{PREFIX}/reports", headers=v.auth).json() if len(r["resources"]) == 4],
+        lambda: [
+            r for r in v.http.get(f"{PREFIX}/reports", headers=v.auth).json() if len(r["resources"]) == 4
+        ],
     )[0]
     names = sorted(r["resourceName"] for r in report["resources"][1:])
     assert names == sorted(p.address.lower() for p in v.prosumers)
     for resource in report["resources"][1:]:
-        assert [{p["type"]: p["values"] for p in i["payloads"]}["COMPLIANT"] for i in resource["intervals"]] == [[True]] * 2
+        assert [
+            {p["type"]: p["values"] for p in i["payloads"]}["COMPLIANT"] for i in resource["intervals"]
+        ] == [[True]] * 2
 
 
 def test_an_event_cannot_be_deleted_once_its_request_started(vtn: Vtn) -> None:
@@ -181,7 +193,10 @@ def test_an_event_cannot_be_deleted_once_its_request_started(vtn: Vtn) -> None:
         req = wait_for("the request's window", lambda: [r for r in v.ctx.requests.list("delivering")])[0]
         reply = v.http.delete(f"{PREFIX}/events/{event['id']}", headers=v.auth)
         assert reply.status_code == 409, reply.text
-        assert f"request {req.id} of this event" in reply.json()["detail"] and errors("problem", reply.json()) == []
+        assert (
+            f"request {req.id} of this event" in reply.json()["detail"]
+            and errors("problem", reply.json()) == []
+        )
         assert v.http.get(f"{PREFIX}/events/{event['id']}", headers=v.auth).status_code == 200  # still there
         changed = make_event(program["id"], NOW, 4, duration="PT30M")
         assert v.http.put(f"{PREFIX}/events/{event['id']}", json=changed, headers=v.auth).status_code == 409
