@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FINAL = {s.value for s in FINAL_STATES}
 ON_CHAIN = {RequestState.OPEN.value, RequestState.SELECTING.value}
+REPORT_QUIET_S = 600.0  # a report unchanged this long (real s) is final: no longer recomputed
 
 
 class EventInvalid(InvalidInput):
@@ -207,6 +209,9 @@ def write_reports(ctx: AppContext, book: ObjectBook) -> list[str]:
     for link in book.links(active=None):
         by_event.setdefault(link.event_id, []).append(link)
     for event_id, links in by_event.items():
+        existing = book.report_of(event_id, REPORT_CLIENT)
+        if existing is not None and time.time() - existing.modified_at > REPORT_QUIET_S:
+            continue  # final for a while: chain sync has recorded every delivery long ago
         active = [x for x in links if x.active] or links
         results = outcomes(ctx, active)
         if not results or any(o.status not in FINAL for o in results):
@@ -225,7 +230,6 @@ def write_reports(ctx: AppContext, book: ObjectBook) -> list[str]:
         ).wire()
         for k in ("id", "createdDateTime", "modificationDateTime", "objectType"):
             body.pop(k)
-        existing = book.report_of(event_id, REPORT_CLIENT)
         if existing is None:
             written.append(book.create(ObjectType.REPORT, body, owner=REPORT_CLIENT).id)
         elif existing.body != ObjectBook._columns(ObjectType.REPORT, body)["body"]:
