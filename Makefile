@@ -58,7 +58,7 @@ fuzz-api: setup
 # (tests/data/openadr3/openadr3.yaml), as the business-logic client and as a VEN; exit 1 on any server
 # error or answer that contradicts the document (tests/aggregator/openadr/conformance.py).
 conformance-openadr: setup
-	$(PY) -m tests.aggregator.openadr.conformance --max-examples 25
+	$(PY) -m tests.aggregator.openadr.conformance --max-examples 10
 
 # The JSON Schemas of summary.json and the benchmarks' JSON, and the README's settings tables, from the
 # models and settings classes (tests/flexsim/test_docs.py fails when they differ).

@@ -205,6 +205,7 @@ def create_app(
         BodyLimit,
         default_bytes=settings.max_body_bytes,
         routes={("POST", "/readings/batch"): settings.batch_body_bytes},
+        problem_prefixes=(openadr.PREFIX,),
     )
     return app
 

@@ -229,3 +229,16 @@ def test_other_payload_types_are_refused_and_queue_nothing(
     assert native_requests(http) == [] and http.get(f"{PREFIX}/events", headers=auth).json() == []
     missing = http.post(f"{PREFIX}/events", json=make_event("program-none", soon(), 1), headers=auth)
     assert missing.status_code == 409 and "create it with POST /programs" in missing.json()["detail"]
+
+
+def test_an_oversized_body_is_a_400_problem_under_the_vtn_and_a_413_elsewhere(http: httpx.Client) -> None:
+    big = b"{" + b" " * 70_000 + b"}"
+    headers = {**bl_token(http), "Content-Type": "application/json"}
+    vtn = http.post(f"{PREFIX}/programs", content=big, headers=headers)
+    assert (
+        vtn.status_code == 400
+        and "larger than" in vtn.json()["detail"]
+        and errors("problem", vtn.json()) == []
+    )
+    native = http.post("/requests", content=big, headers={**bearer(GRID), "Content-Type": "application/json"})
+    assert native.status_code == 413 and native.json()["error"] == "too_large"
