@@ -30,6 +30,7 @@ from aggregator.openadr.models import (
     VenVenRequest,
 )
 from aggregator.openadr.objects import ObjectBook, to_wire
+from aggregator.openadr.timing import TimingError, interval_windows
 from aggregator.openadr.tokens import Client
 from aggregator.tables import OpenadrObject
 
@@ -124,13 +125,26 @@ def delete_program(request: Request, _: BusinessLogic, programID: ID) -> dict[st
 def search_events(
     request: Request,
     _: Caller,
-    programID: ObjID = None,
-    targets: Targets = None,  # noqa: N803
+    programID: ObjID = None,  # noqa: N803
+    targets: Targets = None,
     skip: Skip = 0,
     limit: Limit | None = None,
     active: bool | None = None,
 ) -> list[dict[str, Any]]:
-    return _page(_book(request).list(ObjectType.EVENT, program_id=programID), skip, limit, targets)
+    """Events; `active=true`: only those whose lifespan includes now (User Guide 7.3), `false`: the others."""
+    rows = _book(request).list(ObjectType.EVENT, program_id=programID)
+    if active is not None:
+        now = _ctx(request).clock.now_epoch()
+        rows = [r for r in rows if _is_active(r, now) == active]
+    return _page(rows, skip, limit, targets)
+
+
+def _is_active(row: OpenadrObject, now: float) -> bool:
+    try:
+        windows = interval_windows(EventRequest.model_validate(json.loads(row.body)), now)
+    except (ValueError, TimingError):
+        return False
+    return bool(windows) and windows[0].start <= now < max(w.start + w.duration_s for w in windows)
 
 
 def _event_in(request: Request, raw: bytes) -> tuple[dict[str, Any], EventRequest]:

@@ -169,6 +169,10 @@ def test_objects_carry_the_server_set_fields_and_conform(http: httpx.Client) -> 
     assert event["objectType"] == "EVENT" and errors("event", event) == []
     listed = http.get(f"{PREFIX}/events", params={"programID": program["id"]}, headers=auth).json()
     assert [e["id"] for e in listed] == [event["id"]]
+    assert (
+        http.get(f"{PREFIX}/events", params={"active": "true"}, headers=auth).json() == []
+    )  # starts in 30 min
+    assert len(http.get(f"{PREFIX}/events", params={"active": "false"}, headers=auth).json()) == 1
     assert http.get(f"{PREFIX}/programs", params={"limit": 51}, headers=auth).status_code == 400
     gone = http.get(f"{PREFIX}/events/event-nope", headers=auth)
     assert gone.status_code == 404 and errors("problem", gone.json()) == []
