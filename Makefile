@@ -7,12 +7,13 @@
 #   make bench-e2e     request latencies of the whole market on a Volta-like chain (JSON, ~15 min)
 #   make fuzz-api      schemathesis against the aggregator's own OpenAPI document (JSON summary, ~3 min)
 #   make test-helm     the Helm chart rendered, linted and validated offline (also part of `make test`)
+#   make conformance-openadr  schemathesis: the OpenADR 3 VTN against the OpenADR 3.1.1 document (JSON, ~5 min)
 #   make docs          regenerate what is generated from the code: docs/schemas/*.json, README's settings tables
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLEXSIM := $(VENV)/bin/flexsim
 
-.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e fuzz-api docs lint clean
+.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e fuzz-api conformance-openadr docs lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -53,6 +54,12 @@ bench-e2e: setup
 # any server error or answer that contradicts the document (tests/aggregator/fuzz_api.py).
 fuzz-api: setup
 	$(PY) -m tests.aggregator.fuzz_api --max-examples 100
+
+# The OpenADR 3 VTN (docs/openadr.md) against the specification's own OpenAPI document
+# (tests/data/openadr3/openadr3.yaml), as the business-logic client and as a VEN; exit 1 on any server
+# error or answer that contradicts the document (tests/aggregator/openadr/conformance.py).
+conformance-openadr: setup
+	$(PY) -m tests.aggregator.openadr.conformance --max-examples 10
 
 # The JSON Schemas of summary.json and the benchmarks' JSON, and the README's settings tables, from the
 # models and settings classes (tests/flexsim/test_docs.py fails when they differ).
