@@ -113,6 +113,15 @@ class AggregatorSettings(BaseSettings):
         900.0, gt=0, description="Simulated seconds before and after a window used for the baseline (R6)."
     )
     settle_batch: int = Field(200, ge=1, le=233, description="Deliveries per settlement transaction.")
+    relay_every_s: float = Field(
+        1.0, gt=0, description="How often signed answers (POST /answers) are relayed on chain (s)."
+    )
+    relay_batch_gas: int = Field(
+        6_000_000, ge=100_000, le=30_000_000, description="Most gas one relayAnswers transaction may use."
+    )
+    relay_max_pending: int = Field(
+        5_000, ge=1, description="Most signed answers waiting to be relayed (503 beyond)."
+    )
 
     # ------------------------------------------------------------------ credentials
     grid_token: SecretStr | None = Field(
