@@ -6,9 +6,10 @@ fits 80% of an 8M block is computed from two batch sizes and then verified by mi
 
 Relayed answers (`relayAnswers`, docs/relayed-answers.md) are measured last, with 1,000 prosumers
 (accounts are added to reach that number): a batch of 250 signed answers from prosumers who answered
-before (their answer slot is warm: the steady state), the first-ever answers of new prosumers (each
-fills a new storage slot), the most answers one 8M block holds (computed from two batch sizes), and
-1,000 answers to one request mined in full-block batches, one block each.
+before (their answer slot is warm: the steady state), the first-ever answers of new prosumers in
+batches of 150 (each fills a new storage slot, so 250 of them would not fit a block), the most answers
+one 8M block holds (computed from two batch sizes), and 1,000 answers to one request mined in
+full-block batches, one block each.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ MIN_BATCH = 200
 RELAY_ANSWERS = 1_000
 RELAY_BATCH = 250
 RELAY_SMALL_BATCH = 50
+RELAY_FIRST_BATCH = 150  # first answers cost ~38,000 each: 250 of them would not fit an 8M block
 ACCEPT_AGAIN = 20
 PROTOTYPE = {"register": 190_000, "claim": 59_000, "delivery_result_without_payment": 20_000}
 
@@ -375,14 +377,14 @@ def _relay_round(b: Bench, owner: Sender, say: Callable[[str], None]) -> dict[st
     if start < len(warm):
         _relay(b, rid, _sign(b, warm[start:], rid))
     first: list[Receipt] = []
-    for i in range(0, len(fresh), RELAY_BATCH):  # first answers ever: each fills a new slot
-        first.append(_relay(b, rid, _sign(b, fresh[i : i + RELAY_BATCH], rid)))
+    for i in range(0, len(fresh), RELAY_FIRST_BATCH):  # first answers ever: each fills a new slot
+        first.append(_relay(b, rid, _sign(b, fresh[i : i + RELAY_FIRST_BATCH], rid)))
     market.cancel_request(b.aggregator, rid)
     marginal = (big.gas_used - small.gas_used) / (RELAY_BATCH - RELAY_SMALL_BATCH)
     fixed = big.gas_used - RELAY_BATCH * marginal
     per_block = int((BLOCK_GAS_LIMIT - fixed) // marginal)
-    first_full = [r for r, n in zip(first, _sizes(len(fresh)), strict=True) if n == RELAY_BATCH]
-    first_per_answer = int(round(first_full[0].gas_used / RELAY_BATCH)) if first_full else None
+    first_full = [r for r, n in zip(first, _sizes(len(fresh)), strict=True) if n == RELAY_FIRST_BATCH]
+    first_per_answer = int(round(first_full[0].gas_used / RELAY_FIRST_BATCH)) if first_full else None
 
     say(f"relayed answers: {len(everyone)} answers to one request in batches of {per_block}")
     rid2, _ = b.open(Strategy.FAIR, b.d.registry.totals()[0] // 2)
@@ -415,5 +417,5 @@ def _relay_round(b: Bench, owner: Sender, say: Callable[[str], None]) -> dict[st
 
 
 def _sizes(total: int) -> list[int]:
-    """The sizes of the batches `total` answers are relayed in, RELAY_BATCH at a time."""
-    return [min(RELAY_BATCH, total - i) for i in range(0, total, RELAY_BATCH)]
+    """The sizes of the batches `total` first answers are relayed in, RELAY_FIRST_BATCH at a time."""
+    return [min(RELAY_FIRST_BATCH, total - i) for i in range(0, total, RELAY_FIRST_BATCH)]

@@ -86,8 +86,8 @@ class GasFigures(Part):
     )
     relay_answer_marginal_per_answer: int = Field(description="One more relayed answer in a batch.")
     relay_first_answer_per_answer: int | None = Field(
-        description="Relayed gas per answer when each is the prosumer's first answer ever (a new storage "
-        "slot, ~20,000 gas more); null when no new prosumer was added."
+        description="Relayed gas per answer in a batch of 150 where each is the prosumer's first answer "
+        "ever (a new storage slot, ~17,000 gas more); null when no new prosumer was added."
     )
     relay_answers_per_block: int = Field(
         description="Most relayed answers one 8M-gas block holds (computed from two batch sizes)."
