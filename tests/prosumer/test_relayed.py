@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -56,9 +57,9 @@ def test_relayed_and_direct_prosumers_settle_one_request(
         for p in everyone:
             p.start()
         registry = market.d.registry
-        for p in everyone:
-            wait_for(lambda p=p: registry.is_active(p.address), 60, f"{p.address} to register")
-            wait_for(lambda p=p: service.readings(p.address), 30, f"readings of {p.address}")
+        for address in [p.address for p in everyone]:
+            wait_for(partial(registry.is_active, address), 60, f"{address} to register")
+            wait_for(partial(service.readings, address), 30, f"readings of {address}")
         w3 = market.d.chain.w3
         nonces = {p.address: w3.eth.get_transaction_count(p.address) for p in everyone}
 
