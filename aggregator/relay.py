@@ -194,11 +194,11 @@ class AnswerRelay:
             self.metrics.gauge("relay_pending", "Signed answers waiting to be relayed").set(self._queued())
             return entry.out()
 
-    def states(self, prosumer: str, request_id: int) -> list[AnswerOut]:
-        """`prosumer`'s answers to `request_id` (at most one) and their states."""
+    def state(self, prosumer: str, request_id: int) -> AnswerOut | None:
+        """`prosumer`'s answer to `request_id` and its state; None when there is none."""
         with self._lock:
             e = self._entries.get((request_id, prosumer))
-            return [] if e is None or e.prosumer.lower() != prosumer.lower() else [e.out()]
+            return None if e is None else e.out()
 
     # ------------------------------------------------------------------ batches
 

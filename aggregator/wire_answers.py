@@ -78,6 +78,22 @@ class AnswerIn(BaseModel):
 class AnswerOut(BaseModel):
     """The state of one relayed answer."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": 3,
+                    "prosumer": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+                    "action": "accept_up_to",
+                    "value": 1_900,
+                    "state": "recorded",
+                    "reason": None,
+                    "tx_hash": "0x" + "ab" * 32,
+                }
+            ]
+        }
+    )
+
     request_id: int
     prosumer: Address
     action: ActionName

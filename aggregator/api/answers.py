@@ -12,7 +12,7 @@ from aggregator.api.body import documented, json_body
 from aggregator.api.deps import Ctx, Prosumer
 from aggregator.api.responses import errors
 from aggregator.context import AppContext
-from aggregator.errors import Unavailable
+from aggregator.errors import Conflict, NotFound
 from aggregator.relay import AnswerRelay
 from aggregator.wire_answers import MAX_REQUEST_ID, AnswerIn, AnswerOut
 
@@ -20,15 +20,14 @@ router = APIRouter(prefix="/answers", tags=["answers"])
 RequestId = Annotated[int, Path(ge=1, le=MAX_REQUEST_ID, description="Request id", examples=[3])]
 
 
+NO_RELAY = "this aggregator relays no answers (it runs without its chain services)"
+
+
 def relay_of(ctx: AppContext) -> AnswerRelay:
-    relay = ctx.relay
-    if relay is None:
-        raise Unavailable(
-            "this aggregator relays no answers (it runs without the chain services): send the answer as a "
-            "direct transaction",
-            retry_after_s=60,
-        )
-    return relay
+    """The relay; without chain services there is none: 409, answer with a direct transaction."""
+    if ctx.relay is None:
+        raise Conflict(f"{NO_RELAY}: send the answer as a direct transaction")
+    return ctx.relay
 
 
 @router.post(
@@ -43,13 +42,18 @@ async def post_answer(
 ) -> AnswerOut:
     """Queues the caller's signed answer (EIP-712 `Answer(uint256 requestId,uint8 action,uint32 value)`
     under the market's domain) for the next relayed batch. 409: the request is not open or its
-    deadline passed, or the caller already gave another answer; 422: the signature is malformed or not
-    the caller's, or the action does not fit the request's strategy; 503: the relay queue is full."""
+    deadline passed, the caller already gave another answer, or this aggregator relays no answers;
+    422: the signature is malformed or not the caller's, or the action does not fit the request's
+    strategy; 503: the relay queue is full."""
     relay = relay_of(ctx)
     return await asyncio.to_thread(relay.offer, session.address, body)
 
 
-@router.get("/{request_id}", response_model=list[AnswerOut], responses=errors(401, 403, 422, 503))
-async def get_answers(session: Prosumer, request_id: RequestId, ctx: Ctx) -> list[AnswerOut]:
-    """The caller's relayed answer to the request (empty when it sent none) and its state."""
-    return relay_of(ctx).states(session.address, request_id)
+@router.get("/{request_id}", response_model=AnswerOut, responses=errors(401, 403, 404, 422))
+async def get_answer(session: Prosumer, request_id: RequestId, ctx: Ctx) -> AnswerOut:
+    """The caller's relayed answer to the request and its state (404 when it relayed none, or when the
+    request is older than the previous one: the relay forgets finished answers after that)."""
+    answer = None if ctx.relay is None else ctx.relay.state(session.address, request_id)
+    if answer is None:
+        raise NotFound(f"no relayed answer of {session.address} to request {request_id}: POST /answers first")
+    return answer
