@@ -31,6 +31,7 @@ from pydantic import SecretStr
 
 from aggregator.api import (
     admin,
+    answers,
     auth,
     availability,
     consent,
@@ -197,7 +198,7 @@ def create_app(
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, consent, readings, availability, query, requests, profiles, admin, ops):
+    for module in (auth, consent, readings, availability, answers, query, requests, profiles, admin, ops):
         app.include_router(module.router)
     openadr.install(app, ctx)  # the OpenADR 3.1 VTN at openadr.PREFIX (docs/openadr.md)
     handlers.install(app)

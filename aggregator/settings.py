@@ -127,6 +127,15 @@ class AggregatorSettings(BaseSettings):
         description="OpenADR 3 client id of the business-logic client (the grid operator); its secret is "
         "AGGREGATOR_GRID_TOKEN.",
     )
+    relay_every_s: float = Field(
+        1.0, gt=0, description="How often signed answers (POST /answers) are relayed on chain (s)."
+    )
+    relay_batch_gas: int = Field(
+        6_000_000, ge=100_000, le=30_000_000, description="Most gas one relayAnswers transaction may use."
+    )
+    relay_max_pending: int = Field(
+        5_000, ge=1, description="Most signed answers waiting to be relayed (503 beyond)."
+    )
 
     # ------------------------------------------------------------------ credentials
     grid_token: SecretStr | None = Field(
