@@ -1,0 +1,112 @@
+"""Typed binding for SettlementAnchor: anchoring settlement roots and raising disputes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from contracts.anchor import SignedRoot
+from contracts.bindings import _Binding, _cs
+from contracts.sender import Receipt, Sender
+
+ANCHOR_GAS = 120_000
+"""Gas limit for an `anchor` sent right behind the `finalise` it needs (not mined yet, so it cannot be
+estimated): it uses about 55,000 (`flexsim bench gas`)."""
+
+
+@dataclass(frozen=True)
+class Upheld:
+    """A `DisputeUpheld` event."""
+
+    request_id: int
+    prosumer: str
+    aggregator: str
+    fault: int  # 0: delivery, 1: readings root
+    leaf_delivered_wh: int
+    recorded_delivered_wh: int
+    fault_count: int
+
+
+class AnchorBinding(_Binding):
+    def anchor(self, sender: Sender, request_id: int, root: bytes, leaf_count: int) -> Receipt:
+        return self._tx(sender, "anchor", request_id, root, leaf_count)
+
+    def submit_anchor(
+        self, sender: Sender, request_id: int, root: bytes, leaf_count: int, gas: int = ANCHOR_GAS
+    ) -> str:
+        """`anchor` sent behind a `finalise` not mined yet (fixed gas limit; see `ANCHOR_GAS`)."""
+        return self._submit(sender, "anchor", request_id, root, leaf_count, gas=gas)
+
+    def dispute_delivery(
+        self,
+        sender: Sender,
+        request_id: int,
+        prosumer: str,
+        leaf_delivered_wh: int,
+        readings_root: bytes,
+        proof: Sequence[bytes],
+    ) -> Receipt:
+        return self._tx(
+            sender,
+            "disputeDelivery",
+            request_id,
+            _cs(prosumer),
+            leaf_delivered_wh,
+            readings_root,
+            list(proof),
+        )
+
+    def dispute_readings_root(
+        self,
+        sender: Sender,
+        request_id: int,
+        prosumer: str,
+        leaf_delivered_wh: int,
+        leaf_readings_root: bytes,
+        proof: Sequence[bytes],
+        signed: SignedRoot,
+    ) -> Receipt:
+        return self._tx(
+            sender,
+            "disputeReadingsRoot",
+            request_id,
+            _cs(prosumer),
+            leaf_delivered_wh,
+            leaf_readings_root,
+            list(proof),
+            signed.as_tuple(),
+        )
+
+    def upheld_events(self, receipt: Receipt) -> list[Upheld]:
+        return [
+            Upheld(
+                int(a["requestId"]),
+                str(a["prosumer"]),
+                str(a["aggregator"]),
+                int(a["fault"]),
+                int(a["leafDeliveredWh"]),
+                int(a["recordedDeliveredWh"]),
+                int(a["faultCount"]),
+            )
+            for a in (e["args"] for e in self.events(receipt, "DisputeUpheld"))
+        ]
+
+    def root_of(self, request_id: int) -> bytes:
+        return bytes(self._view("rootOf", request_id))
+
+    def is_upheld(self, request_id: int, prosumer: str) -> bool:
+        return bool(self._view("upheld", request_id, _cs(prosumer)))
+
+    def fault_count(self) -> int:
+        return int(self._view("faultCount"))
+
+    def readings_root_digest(self, signed: SignedRoot) -> bytes:
+        return bytes(
+            self._view("readingsRootDigest", _cs(signed.prosumer), signed.request_id, signed.as_tuple())
+        )
+
+    def leaf_hash(self, request_id: int, prosumer: str, delivered_wh: int, readings_root: bytes) -> bytes:
+        return bytes(self._view("leafHash", request_id, _cs(prosumer), delivered_wh, readings_root))
+
+    def verify_proof(self, root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
+        return bool(self._view("verifyProof", root, leaf, list(proof)))
