@@ -34,6 +34,7 @@ from aggregator.api import (
     auth,
     availability,
     consent,
+    evidence,
     handlers,
     openapi,
     ops,
@@ -196,7 +197,7 @@ def create_app(
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, consent, readings, availability, query, requests, profiles, admin, ops):
+    for module in (auth, consent, readings, availability, evidence, query, requests, profiles, admin, ops):
         app.include_router(module.router)
     handlers.install(app)
     app.add_middleware(

@@ -16,15 +16,13 @@ estimated): it uses about 55,000 (`flexsim bench gas`)."""
 
 @dataclass(frozen=True)
 class Upheld:
-    """A `DisputeUpheld` event."""
+    """A `DeliveryDisputeUpheld` (fault 0) or `ReadingsRootDisputeUpheld` (fault 1) event."""
 
     request_id: int
     prosumer: str
-    aggregator: str
-    fault: int  # 0: delivery, 1: readings root
-    leaf_delivered_wh: int
-    recorded_delivered_wh: int
-    fault_count: int
+    fault: int
+    leaf: int | bytes  # the leaf's delivery (Wh) or readings root
+    recorded: int | bytes  # the market's recorded delivery, or the prosumer's signed root
 
 
 class AnchorBinding(_Binding):
@@ -78,18 +76,17 @@ class AnchorBinding(_Binding):
         )
 
     def upheld_events(self, receipt: Receipt) -> list[Upheld]:
-        return [
-            Upheld(
-                int(a["requestId"]),
-                str(a["prosumer"]),
-                str(a["aggregator"]),
-                int(a["fault"]),
-                int(a["leafDeliveredWh"]),
-                int(a["recordedDeliveredWh"]),
-                int(a["faultCount"]),
-            )
-            for a in (e["args"] for e in self.events(receipt, "DisputeUpheld"))
-        ]
+        out = [
+            Upheld(int(a["requestId"]), str(a["prosumer"]), 0, int(a["leafDeliveredWh"]),
+                   int(a["recordedDeliveredWh"]))
+            for a in (e["args"] for e in self.events(receipt, "DeliveryDisputeUpheld"))
+        ]  # fmt: skip
+        out += [
+            Upheld(int(a["requestId"]), str(a["prosumer"]), 1, bytes(a["leafReadingsRoot"]),
+                   bytes(a["signedReadingsRoot"]))
+            for a in (e["args"] for e in self.events(receipt, "ReadingsRootDisputeUpheld"))
+        ]  # fmt: skip
+        return out
 
     def root_of(self, request_id: int) -> bytes:
         return bytes(self._view("rootOf", request_id))
@@ -97,8 +94,15 @@ class AnchorBinding(_Binding):
     def is_upheld(self, request_id: int, prosumer: str) -> bool:
         return bool(self._view("upheld", request_id, _cs(prosumer)))
 
-    def fault_count(self) -> int:
-        return int(self._view("faultCount"))
+    def faults(self, from_block: int = 0) -> int:
+        """Upheld disputes so far: the aggregator's recorded faults (from the events)."""
+        count = 0
+        for name in ("DeliveryDisputeUpheld", "ReadingsRootDisputeUpheld"):
+            logs = self.chain.rpc(
+                lambda n=name: self.contract.events[n]().get_logs(from_block=from_block), f"{name} logs"
+            )
+            count += len(logs)
+        return count
 
     def readings_root_digest(self, signed: SignedRoot) -> bytes:
         return bytes(

@@ -144,6 +144,14 @@ class ProsumerSettings(BaseSettings):
         1_800.0, gt=0, description="Mean outage duration, simulated seconds (exponential)."
     )
 
+    # ------------------------------------------------------------------ tamper evidence
+    readings_root_margin_s: float = Field(
+        960.0,
+        gt=0,
+        description="Simulated seconds before a request's window and after it that the prosumer's signed "
+        "readings root covers (docs/tamper-evidence.md): at least the aggregator's baseline margin.",
+    )
+
     # ------------------------------------------------------------------ chain following
     event_poll_s: float = Field(1.0, gt=0, description="How often the chain is polled for new blocks.")
     log_range_blocks: int = Field(1_000, ge=1, description="Most blocks asked for in one eth_getLogs call.")

@@ -42,6 +42,7 @@ from prosumer.decision import (
     with_top_up_limit,
 )
 from prosumer.events import EventFollower, MarketEvent
+from prosumer.evidence import EvidenceKeeper
 from prosumer.meter import Meter
 from prosumer.settings import ProsumerSettings
 
@@ -95,6 +96,7 @@ class ChainWorker:
         self._pending_terms: Terms | None = None
         self._last_upkeep = wall()
         self._thread: threading.Thread | None = None
+        self.evidence: EvidenceKeeper | None = None  # signs readings roots, checks anchored leaves
 
     # ------------------------------------------------------------------ thread control
 
@@ -145,6 +147,11 @@ class ChainWorker:
         for event in self.follower.poll():
             self.on_event(event)
         self.upkeep()
+        if self.evidence is not None:
+            w = self.meter.window
+            if w is not None:
+                self.evidence.joined(w.request_id, w.start_real, w.end_real)
+            self.evidence.tick()
 
     # ------------------------------------------------------------------ requests
 

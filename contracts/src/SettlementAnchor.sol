@@ -21,20 +21,15 @@ interface IMarketRoles {
 /// Anyone may then prove a fault of the aggregator:
 /// - `disputeDelivery`: the delivery the market recorded for the prosumer differs from its leaf;
 /// - `disputeReadingsRoot`: the leaf does not carry the readings root the prosumer signed.
-/// An upheld dispute is recorded once per (request, prosumer), counted in `faultCount` and emitted as
-/// `DisputeUpheld`; off-chain compensation acts on it (the prosumer is owed what its leaf says). A
-/// false dispute reverts. The market's commitment slot of a prosumer is reused once it answers a newer
+/// An upheld dispute is a fault of the aggregator (it anchored the root): recorded once per (request,
+/// prosumer) in `upheld` and emitted as `DeliveryDisputeUpheld` or `ReadingsRootDisputeUpheld`, which
+/// off-chain compensation acts on (the prosumer is owed what its leaf says). A false dispute reverts. The market's commitment slot of a prosumer is reused once it answers a newer
 /// request, so a delivery dispute must be raised before that: a commitment that reads as `None`
 /// reverts `NoRecordedDelivery`, it never counts as a delivery of zero.
 contract SettlementAnchor is EIP712 {
     /// @notice EIP-712 type of a prosumer's signed readings root for one request's settlement window.
     bytes32 public constant READINGS_ROOT_TYPEHASH =
         keccak256("ReadingsRoot(address prosumer,uint256 requestId,int64 fromMs,int64 toMs,uint32 count,bytes32 root)");
-
-    enum Fault {
-        Delivery, // the market's recorded delivery differs from the anchored leaf
-        ReadingsRoot // the anchored leaf does not carry the prosumer's signed readings root
-    }
 
     /// @notice What a prosumer signed: its readings with timestamps in [fromMs, toMs], `count` of them,
     /// hash to `root`.
@@ -52,11 +47,9 @@ contract SettlementAnchor is EIP712 {
 
     /// @notice The anchored settlement root of each finalised request (zero: not anchored).
     mapping(uint256 => bytes32) public rootOf;
-    /// @notice Whether a dispute about (request, prosumer) was upheld (each counts once).
+    /// @notice Whether a dispute about (request, prosumer) was upheld: the aggregator's recorded faults,
+    /// one per (request, prosumer) at most (their events count them).
     mapping(uint256 => mapping(address => bool)) public upheld;
-    // One slot, non-zero from construction, so counting a fault updates a slot instead of creating one.
-    uint128 public faultCount;
-    uint128 private _initialised = 1;
 
     error NotAggregator(address caller);
     error EmptyAnchor(uint256 requestId);
@@ -75,17 +68,21 @@ contract SettlementAnchor is EIP712 {
     error AlreadyUpheld(uint256 requestId, address prosumer);
 
     event Anchored(uint256 indexed requestId, bytes32 root, uint32 leafCount);
-    /// @notice A fault of `aggregator` was proven; `leafDeliveredWh` is what the prosumer is owed for.
-    event DisputeUpheld(
+    /// @notice A delivery dispute was upheld: the market recorded `recordedDeliveredWh`, the anchored leaf
+    /// says `leafDeliveredWh` (what the prosumer is owed for).
+    event DeliveryDisputeUpheld(
         uint256 indexed requestId,
         address indexed prosumer,
-        address indexed aggregator,
-        Fault fault,
         int64 leafDeliveredWh,
-        int64 recordedDeliveredWh,
+        int64 recordedDeliveredWh
+    );
+    /// @notice A readings-root dispute was upheld: the leaf carries `leafReadingsRoot`, the prosumer signed
+    /// `signedReadingsRoot`.
+    event ReadingsRootDisputeUpheld(
+        uint256 indexed requestId,
+        address indexed prosumer,
         bytes32 leafReadingsRoot,
-        bytes32 signedReadingsRoot,
-        uint256 faultCount
+        bytes32 signedReadingsRoot
     );
 
     constructor(IFlexibilityMarket market_) EIP712("flexsim SettlementAnchor", "1") {
@@ -129,7 +126,8 @@ contract SettlementAnchor is EIP712 {
             revert NoRecordedDelivery(requestId, prosumer, c.response);
         }
         if (c.deliveredWh == leafDeliveredWh) revert DeliveryMatches(requestId, prosumer, leafDeliveredWh);
-        _uphold(requestId, prosumer, Fault.Delivery, leafDeliveredWh, c.deliveredWh, readingsRoot, bytes32(0));
+        _uphold(requestId, prosumer);
+        emit DeliveryDisputeUpheld(requestId, prosumer, leafDeliveredWh, c.deliveredWh);
     }
 
     /// @notice Proves that the anchored leaf of `prosumer` does not carry the readings root it signed.
@@ -151,7 +149,8 @@ contract SettlementAnchor is EIP712 {
         address signer = _recover(readingsRootDigest(prosumer, requestId, signed), signed.v, signed.r, signed.s);
         if (signer != prosumer) revert NotSignedByProsumer(prosumer, signer);
         if (signed.root == leafReadingsRoot) revert ReadingsRootMatches(requestId, prosumer, leafReadingsRoot);
-        _uphold(requestId, prosumer, Fault.ReadingsRoot, leafDeliveredWh, 0, leafReadingsRoot, signed.root);
+        _uphold(requestId, prosumer);
+        emit ReadingsRootDisputeUpheld(requestId, prosumer, leafReadingsRoot, signed.root);
     }
 
     /// @notice The EIP-712 digest a prosumer signs for its readings root of one request.
@@ -218,30 +217,10 @@ contract SettlementAnchor is EIP712 {
         }
     }
 
-    function _uphold(
-        uint256 requestId,
-        address prosumer,
-        Fault fault,
-        int64 leafDeliveredWh,
-        int64 recordedDeliveredWh,
-        bytes32 leafReadingsRoot,
-        bytes32 signedReadingsRoot
-    ) private {
+    /// @dev Records the fault, once per (request, prosumer).
+    function _uphold(uint256 requestId, address prosumer) private {
         if (upheld[requestId][prosumer]) revert AlreadyUpheld(requestId, prosumer);
         upheld[requestId][prosumer] = true;
-        uint128 count = faultCount + 1;
-        faultCount = count;
-        emit DisputeUpheld(
-            requestId,
-            prosumer,
-            IMarketRoles(address(market)).aggregator(),
-            fault,
-            leafDeliveredWh,
-            recordedDeliveredWh,
-            leafReadingsRoot,
-            signedReadingsRoot,
-            count
-        );
     }
 
     /// @dev Folds the proof into the leaf: each step hashes the sorted pair in scratch memory.

@@ -121,13 +121,9 @@ def test_a_recorded_delivery_that_differs_from_its_leaf_is_disputed(
         stranger, rid, victim, delivered[victim] + 100, SIGNED, proof
     )
     (upheld,) = deployment.anchor.upheld_events(receipt)
-    assert (upheld.request_id, upheld.prosumer, upheld.aggregator) == (rid, victim, aggregator.address)
-    assert (upheld.fault, upheld.leaf_delivered_wh, upheld.recorded_delivered_wh) == (
-        0,
-        delivered[victim] + 100,
-        delivered[victim],
-    )
-    assert upheld.fault_count == 1 == deployment.anchor.fault_count()
+    assert (upheld.request_id, upheld.prosumer, upheld.fault) == (rid, victim, 0)
+    assert (upheld.leaf, upheld.recorded) == (delivered[victim] + 100, delivered[victim])
+    assert deployment.anchor.faults() == 1
     assert deployment.anchor.is_upheld(rid, victim)
     with reverts(errors.AlreadyUpheld, rid, victim):
         deployment.anchor.dispute_delivery(stranger, rid, victim, delivered[victim] + 100, SIGNED, proof)
@@ -152,7 +148,7 @@ def test_false_delivery_disputes_revert(deployment, aggregator, stranger, settle
         deployment.anchor.dispute_delivery(stranger, rid, honest, delivered[honest], SIGNED, proof)
     with reverts(errors.InvalidProof, rid, honest):  # a made-up leaf value
         deployment.anchor.dispute_delivery(stranger, rid, honest, delivered[honest] + 1, SIGNED, proof)
-    assert deployment.anchor.fault_count() == 0
+    assert deployment.anchor.faults() == 0
 
 
 def test_a_commitment_that_reads_as_none_is_not_a_delivery_of_zero(deployment, aggregator, stranger, settled):
@@ -186,19 +182,20 @@ def test_a_leaf_without_the_signed_readings_root_is_disputed(deployment, aggrega
 
     forged = sign_root(new_key(), chain_id, anchor.address, rid, 0, 10_000, 4, SIGNED)
     forged_for_victim = replace(forged, prosumer=victim.address)
-    with pytest.raises(errors.NotSignedByProsumer):  # another key's signature over the victim's fields
+    with pytest.raises(errors.NotSignedByProsumer):  # another key signed the victim's fields
         anchor.dispute_readings_root(stranger, rid, victim.address, wh, swapped, proof, forged_for_victim)
     twin_s = (ORDER - int.from_bytes(signed.s, "big")).to_bytes(32, "big")
     high_s = replace(signed, s=twin_s, v=55 - signed.v)  # the malleable twin of a valid signature
     with reverts(errors.InvalidSignature):
         anchor.dispute_readings_root(stranger, rid, victim.address, wh, swapped, proof, high_s)
     other_request = sign_root(victim.account.key, chain_id, anchor.address, rid + 1, 0, 10_000, 4, SIGNED)
-    with pytest.raises(errors.NotSignedByProsumer):  # a signature for another request recovers to someone else
+    with pytest.raises(errors.NotSignedByProsumer):  # signed for another request: recovers to another
         anchor.dispute_readings_root(stranger, rid, victim.address, wh, swapped, proof, other_request)
 
     receipt = anchor.dispute_readings_root(stranger, rid, victim.address, wh, swapped, proof, signed)
     (upheld,) = anchor.upheld_events(receipt)
-    assert (upheld.prosumer, upheld.fault, upheld.fault_count) == (victim.address, 1, 1)
+    assert (upheld.prosumer, upheld.fault) == (victim.address, 1)
+    assert (upheld.leaf, upheld.recorded) == (swapped, SIGNED)
 
     honest = three[0]
     honest_signed = sign_root(honest.account.key, chain_id, anchor.address, rid, 0, 10_000, 4, SIGNED)
@@ -207,4 +204,4 @@ def test_a_leaf_without_the_signed_readings_root_is_disputed(deployment, aggrega
         anchor.dispute_readings_root(
             stranger, rid, honest.address, delivered[honest.address], SIGNED, honest_proof, honest_signed
         )
-    assert anchor.fault_count() == 1
+    assert anchor.faults() == 1 and anchor.is_upheld(rid, victim.address)
