@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account import Account
+from eth_typing import HexStr
 
 from benchmarks.gas_result import (
     BatchTarget,
@@ -307,7 +308,7 @@ def _anchor_ops(b: Bench, rid: int, participants: list[Sender], say: Callable[[s
 def _intrinsic(b: Bench, receipt: Receipt) -> int:
     """21,000 plus the calldata's cost (16 gas a non-zero byte, 4 a zero byte): what any transaction
     with this input pays before executing a single opcode."""
-    data = bytes(b.chain.w3.eth.get_transaction(receipt.tx_hash)["input"])
+    data = bytes(b.chain.w3.eth.get_transaction(HexStr(receipt.tx_hash))["input"])
     return 21_000 + sum(16 if x else 4 for x in data)
 
 

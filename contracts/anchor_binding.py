@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from contracts.anchor import SignedRoot
 from contracts.bindings import _Binding, _cs
@@ -98,10 +99,12 @@ class AnchorBinding(_Binding):
         """Upheld disputes so far: the aggregator's recorded faults (from the events)."""
         count = 0
         for name in ("DeliveryDisputeUpheld", "ReadingsRootDisputeUpheld"):
-            logs = self.chain.rpc(
-                lambda n=name: self.contract.events[n]().get_logs(from_block=from_block), f"{name} logs"
-            )
-            count += len(logs)
+            event = self.contract.events[name]()
+
+            def logs(e: Any = event) -> list[Any]:
+                return list(e.get_logs(from_block=from_block))
+
+            count += len(self.chain.rpc(logs, f"{name} logs"))
         return count
 
     def readings_root_digest(self, signed: SignedRoot) -> bytes:
