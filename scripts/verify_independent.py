@@ -132,6 +132,8 @@ def events(folder: Path, manifest: dict[str, Any], w3: Web3 | None) -> list[Any]
             entry["data"] = (
                 bytes.fromhex(log["data"][2:]) if isinstance(log["data"], str) else bytes(log["data"])
             )
+            for key, blank in (("transactionIndex", 0), ("blockHash", ZERO), ("logIndex", 0)):
+                entry.setdefault(key, blank)  # the saved logs keep only what an audit needs
             for name in names:
                 event = contract.events[name]()
                 try:
