@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from aggregator.db import Database
 from aggregator.errors import Conflict, InvalidInput, NotFound, RegistryUnavailable
@@ -150,6 +151,13 @@ class EvidenceRepo:
         problem = root_problem(signed, site.chain_id, site.anchor, stored)
         if problem is not None:
             raise Conflict(problem)
+        try:
+            self._insert_root(signed)
+        except IntegrityError:  # the same prosumer sent it twice at once: the first one stored it
+            return False
+        return True
+
+    def _insert_root(self, signed: SignedRoot) -> None:
         with self.db.session() as s:
             s.add(
                 SignedReadingsRoot(
@@ -163,7 +171,6 @@ class EvidenceRepo:
                     received_at=time.time(),
                 )
             )
-        return True
 
     def roots(self, request_id: int) -> dict[str, SignedRoot]:
         """Every signed root of a request, by lower-case prosumer address."""
