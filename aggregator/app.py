@@ -35,6 +35,7 @@ from aggregator.api import (
     auth,
     availability,
     consent,
+    evidence,
     handlers,
     openapi,
     ops,
@@ -198,7 +199,19 @@ def create_app(
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, consent, readings, availability, answers, query, requests, profiles, admin, ops):
+    for module in (
+        auth,
+        consent,
+        readings,
+        availability,
+        answers,
+        evidence,
+        query,
+        requests,
+        profiles,
+        admin,
+        ops,
+    ):
         app.include_router(module.router)
     openadr.install(app, ctx)  # the OpenADR 3.1 VTN at openadr.PREFIX (docs/openadr.md)
     handlers.install(app)

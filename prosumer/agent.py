@@ -35,6 +35,7 @@ from domain.outages import OutageModel, sample_outages
 from domain.population import PopulationEntry, Stream, sample_entry
 from domain.profiles import Profiles
 from prosumer.chain_side import ChainSide
+from prosumer.evidence import EvidenceKeeper
 from prosumer.identity import load_or_create_key, parse_key
 from prosumer.meter import Meter, next_reading_time
 from prosumer.settings import ProsumerSettings
@@ -149,6 +150,9 @@ class Agent:
         self.worker.resume()
         if s.availability_every_s > 0:
             uplink.declare_availability(self.worker.availability, s.availability_every_s)
+        self.worker.evidence = EvidenceKeeper(
+            chain, key, clock, uplink.acked, uplink.authed, s.readings_root_margin_s, self._wall
+        )
         uplink.start()
         self.worker.start()
         try:

@@ -159,6 +159,13 @@ class ProsumerSettings(BaseSettings):
         description="Relayed: answer with its own transaction when the relayed answer is not on chain "
         "this many seconds before the deadline.",
     )
+    # ------------------------------------------------------------------ tamper evidence
+    readings_root_margin_s: float = Field(
+        960.0,
+        gt=0,
+        description="Simulated seconds before a request's window and after it that the prosumer's signed "
+        "readings root covers (docs/tamper-evidence.md): at least the aggregator's baseline margin.",
+    )
 
     # ------------------------------------------------------------------ chain following
     event_poll_s: float = Field(1.0, gt=0, description="How often the chain is polled for new blocks.")

@@ -39,6 +39,7 @@ from pydantic import ValidationError
 
 from aggregator.wire import BatchAck, ChallengeOut, ReadingBatchIn, ReadingIn, TokenOut
 from aggregator.wire_answers import ActionName, AnswerIn, AnswerOut, AnswerState
+from contracts.anchor import LeafReading
 from contracts.answers import SignedAnswer
 from prosumer.meter import Reading
 
@@ -115,6 +116,35 @@ class ReadingBuffer:
         return n
 
 
+class AckedReadings:
+    """The readings the aggregator acknowledged (stored or duplicate), newest last, at most `bound`:
+    what the prosumer signs its readings roots over (docs/tamper-evidence.md)."""
+
+    def __init__(self, bound: int = 100_000) -> None:
+        self._items: deque[LeafReading] = deque(maxlen=bound)
+        self._lock = threading.Lock()
+
+    def add(self, items: list[ReadingIn]) -> None:
+        with self._lock:
+            for r in items:
+                self._items.append(
+                    LeafReading(r.seq, r.timestamp.timestamp(), r.power_w, r.energy_wh, r.available_w)
+                )
+
+    def last_ms(self) -> int | None:
+        """The timestamp (ms) of the newest acknowledged reading."""
+        with self._lock:
+            return self._items[-1].timestamp_ms if self._items else None
+
+    def first_ms(self) -> int | None:
+        with self._lock:
+            return self._items[0].timestamp_ms if self._items else None
+
+    def between(self, from_ms: int, to_ms: int) -> list[LeafReading]:
+        with self._lock:
+            return [r for r in self._items if from_ms <= r.timestamp_ms <= to_ms]
+
+
 class Retry(Exception):
     """Sending failed in a way that resending later can fix."""
 
@@ -154,6 +184,7 @@ class Uplink:
         self._availability_every_s = 0.0
         self._availability_due = 0.0
         self._answer_lock = threading.Lock()
+        self.acked = AckedReadings()
 
     def declare_availability(self, source: Callable[[], tuple[int, int]], every_s: float) -> None:
         """Also tells the aggregator, every `every_s` real seconds, what `source` says it can deliver
@@ -203,9 +234,12 @@ class Uplink:
         if self._token is None:
             self._login()
         if len(items) == 1:
-            self._post("/readings", items[0].model_dump_json().encode(), items)
+            taken = self._post("/readings", items[0].model_dump_json().encode(), items)
         else:
-            self._post("/readings/batch", ReadingBatchIn(readings=items).model_dump_json().encode(), items)
+            taken = self._post(
+                "/readings/batch", ReadingBatchIn(readings=items).model_dump_json().encode(), items
+            )
+        self.acked.add(taken)
         self.buffer.ack(items[-1].seq)
         self.sent += len(items)
         self._backoff = BACKOFF_START_S
@@ -304,7 +338,8 @@ class Uplink:
         self._token = TokenOut.model_validate_json(reply.content).access_token
         log.info("logged in to the aggregator as %s", address)
 
-    def _post(self, path: str, body: bytes, items: list[ReadingIn]) -> None:
+    def _post(self, path: str, body: bytes, items: list[ReadingIn]) -> list[ReadingIn]:
+        """Sends; returns the items the aggregator holds now (stored or duplicate)."""
         headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
         try:
             reply = self.client.post(path, content=body, headers=headers, timeout=self._timeout())
@@ -312,19 +347,39 @@ class Uplink:
             raise self._unreachable(exc) from None
         if reply.status_code == 200:
             if path.endswith("batch"):
-                self._log_rejected(BatchAck.model_validate_json(reply.content), items)
-            return
+                ack = BatchAck.model_validate_json(reply.content)
+                self._log_rejected(ack, items)
+                return [items[i.index] for i in ack.items if i.status != "rejected"]
+            return items
         if reply.status_code == 422:  # refused as invalid: resending cannot help
             log.warning(
                 "aggregator rejected %d reading(s) from seq %d: %s", len(items), items[0].seq, _detail(reply)
             )
-            return
+            return []
         if reply.status_code in (401, 403):
             self._token = None
             raise Retry(
                 0.0 if reply.status_code == 401 else NOT_ACTIVE_RETRY_S, f"{reply.status_code}: log in again"
             )
         raise self._failure(reply, "sending readings")
+
+    def authed(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        """One call as the logged-in prosumer (logs in when needed, once more after a 401); for the
+        evidence calls of other threads (`prosumer.evidence`). Raises `Retry` when unreachable."""
+        for _ in range(2):
+            if self._token is None:
+                self._login()
+            try:
+                reply = self.client.request(
+                    method, path, json=body, headers={"Authorization": f"Bearer {self._token}"},
+                    timeout=self.timeout_s,
+                )  # fmt: skip
+            except httpx.TransportError as exc:
+                raise self._unreachable(exc) from None
+            if reply.status_code != 401:
+                return reply
+            self._token = None
+        return reply
 
     def _call(self, path: str, body: dict[str, Any]) -> httpx.Response:
         try:

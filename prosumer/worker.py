@@ -51,6 +51,7 @@ from prosumer.decision import (
     with_top_up_limit,
 )
 from prosumer.events import EventFollower, MarketEvent
+from prosumer.evidence import EvidenceKeeper
 from prosumer.meter import Meter
 from prosumer.settings import ProsumerSettings
 
@@ -120,6 +121,7 @@ class ChainWorker:
         self._thread: threading.Thread | None = None
         self.relay: AnswerRelay | None = None  # set (to the uplink) when answers are relayed
         self.relayed: dict[int, PendingRelay] = {}
+        self.evidence: EvidenceKeeper | None = None  # signs readings roots, checks anchored leaves
 
     # ------------------------------------------------------------------ thread control
 
@@ -171,6 +173,11 @@ class ChainWorker:
             self.on_event(event)
         self.check_relayed()
         self.upkeep()
+        if self.evidence is not None:
+            w = self.meter.window
+            if w is not None:
+                self.evidence.joined(w.request_id, w.start_real, w.end_real)
+            self.evidence.tick()
 
     # ------------------------------------------------------------------ requests
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from base.errors import FlexsimError
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.errors import ChainError
 from contracts.settings import ChainSettings
@@ -104,6 +105,7 @@ def _run_strategy(
         progress("collecting results from the chain and the aggregator's database")
         data = _collect(scenario, run)
         export_logs(run.deployment, out / "chain-logs.json")  # the chain's own record, for audits
+        _verify(out, run.rpc_url, progress)
     finally:
         if anvil:
             anvil.stop()
@@ -120,6 +122,23 @@ def _run_strategy(
         progress("stress: " + headline(stress).replace("\n", "; "))
     (out / "summary.json").write_text(summary.to_json())
     return summary, names
+
+
+def _verify(out: Path, rpc_url: str, progress: Progress) -> None:
+    """`flexsim verify` on the strategy folder while its chain still runs: `verification.json`."""
+    from simulation.verify import verify_folder
+
+    try:
+        v = verify_folder(out, rpc_url)
+    except FlexsimError as exc:
+        progress(f"tamper evidence: could not verify: {exc}")
+        return
+    (out / "verification.json").write_text(v.model_dump_json(indent=2))
+    progress(
+        f"tamper evidence: {v.requests_anchored} of {v.requests_settled} settled requests anchored, "
+        f"{v.leaves_checked} leaves, {v.deliveries_recomputed} deliveries recomputed, "
+        f"{len(v.problems)} problems"
+    )
 
 
 def _play(

@@ -190,6 +190,18 @@ def _answer_cell(summary: dict[str, Any], mode: str) -> str:
     return f"{answers[f'{mode}_gas_per_answer']} ({answers[f'{mode}_answers']})"
 
 
+def _verification_cell(path: Path) -> str:
+    """One line from a strategy's `verification.json` (docs/tamper-evidence.md)."""
+    if not path.is_file():
+        return "not verified"
+    v = json.loads(path.read_text())
+    verdict = "ok" if v["ok"] else f"{len(v['problems'])} problems"
+    return (
+        f"{verdict}: {v['requests_anchored']}/{v['requests_settled']} requests anchored, "
+        f"{v['leaves_checked']} leaves, {v['deliveries_recomputed']} deliveries recomputed"
+    )
+
+
 def write_html(
     out: Path, scenario_toml: str, summaries: dict[str, dict[str, Any]], plots: dict[str, list[str]]
 ) -> Path:
@@ -214,6 +226,8 @@ def write_html(
         ("prosumers started / removed (removals on chain)", _removals_cell),
         ("chain totals = database totals", lambda s: s["cross_check"]["matches"]),
     ]
+    evidence = {s: _verification_cell(out / s / "verification.json") for s in strategies}
+    rows.append(("tamper evidence (flexsim verify)", lambda s: evidence[s["strategy"]]))
     head = "".join(f"<th>{html.escape(s)}</th>" for s in strategies)
     body = "".join(
         f"<tr><td>{html.escape(label)}</td>"
