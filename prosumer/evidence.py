@@ -58,7 +58,7 @@ class EvidenceKeeper:
     def __init__(
         self,
         chain: ChainSide,
-        key: str,
+        key: str | bytes,
         clock: SimClock,
         acked: AckedReadings,
         authed: Callable[..., httpx.Response],

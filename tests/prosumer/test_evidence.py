@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aggregator.app import create_app
+from aggregator.context import AppContext
 from aggregator.evidence import EvidenceRepo, Leaf, Span, leaf_hashes, ordered_leaves
 from aggregator.registry import TrustedRegistryView
 from contracts.anchor import merkle_root, sign_root
@@ -47,6 +48,7 @@ class World:
     aggregator: Sender
     prosumers: list[Sender]
     client: TestClient
+    ctx: AppContext
 
 
 @pytest.fixture
@@ -60,8 +62,9 @@ def world(tmp_path: Path) -> Iterator[World]:
         for p in prosumers:
             consented_register(d.registry, p, TERMS, expiry)
         view = TrustedRegistryView({p.address: Registration(TERMS, expiry, 1, True) for p in prosumers})
-        with TestClient(create_app(make_settings(tmp_path, manifest=manifest), registry_view=view)) as client:
-            yield World(d, aggregator, prosumers, client)
+        app = create_app(make_settings(tmp_path, manifest=manifest), registry_view=view)
+        with TestClient(app) as client:
+            yield World(d, aggregator, prosumers, client, app.state.ctx)
 
 
 def settled_request(w: World, recorded: dict[str, int]) -> int:
@@ -77,7 +80,7 @@ def anchor(w: World, rid: int, leaves: list[Leaf]) -> None:
     ordered = ordered_leaves(leaves)
     root = merkle_root(leaf_hashes(rid, ordered))
     w.d.anchor.anchor(w.aggregator, rid, root, len(ordered))
-    EvidenceRepo(w.client.app.state.ctx.db, w.client.app.state.ctx.store).save_anchor(
+    EvidenceRepo(w.ctx.db, w.ctx.store).save_anchor(
         rid, root, ordered, Span(0, 0.0, 900.0, 900.0), None, None
     )
 
