@@ -13,6 +13,7 @@ Threads: the reading loop (main), `chain` (events, answers, contract upkeep; wai
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -144,9 +145,19 @@ class Agent:
             self.worker.request_removal()
         self.worker.resume()
         buffer = ReadingBuffer(s.uplink_buffer)
-        uplink = Uplink(s.aggregator_url, key, buffer, s.uplink_batch, s.http_timeout_s)
+        uplink = Uplink(
+            s.aggregator_url,
+            key,
+            buffer,
+            s.uplink_batch,
+            s.http_timeout_s,
+            every=s.uplink_every,
+            hold_s=s.uplink_hold_s,
+        )
         if s.availability_every_s > 0:
             uplink.declare_availability(self.worker.availability, s.availability_every_s)
+        gc.collect()
+        gc.freeze()  # its setup objects (contracts, ABI codecs, clients) stay out of every later collection
         uplink.start()
         self.worker.start()
         try:

@@ -38,8 +38,10 @@ class ChainSide:
         settings: ProsumerSettings,
         consents: ConsentSource,
         wall: Callable[[], float] = time.time,
+        ws_url: str | None = None,
     ) -> None:
         self.d = deployment
+        self.ws_url = ws_url  # the market's events pushed over this WebSocket (polled when None)
         self.sender = sender
         self.settings = settings
         self.consents = consents
@@ -52,7 +54,8 @@ class ChainSide:
         from the aggregator named by the settings."""
         from prosumer.enrolment import ConsentClient
 
-        d = Deployment.load(settings.manifest, ChainSettings(), rpc_url=settings.rpc_url)
+        chain_settings = ChainSettings()
+        d = Deployment.load(settings.manifest, chain_settings, rpc_url=settings.rpc_url)
         token = settings.enrolment_token
         consents = ConsentClient(
             settings.aggregator_url,
@@ -60,7 +63,8 @@ class ChainSide:
             None if token is None else token.get_secret_value(),
             settings.http_timeout_s,
         )
-        return cls(d, Sender(d.chain, key), settings, consents)
+        ws_url = settings.ws_url or chain_settings.ws_url
+        return cls(d, Sender(d.chain, key), settings, consents, ws_url=ws_url)
 
     # ------------------------------------------------------------------ gas (R14)
 

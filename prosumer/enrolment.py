@@ -22,6 +22,7 @@ from aggregator.wire_consent import ConsentOut, TermsIn
 from base.errors import ConfigError, FlexsimError
 from contracts.consent import Consent
 from contracts.types import Terms
+from prosumer.net import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class ConsentClient:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _once(self, terms: Terms, expiry: int) -> Consent:
-        with httpx.Client(base_url=self.url, timeout=self.http_timeout_s) as client:
+        with httpx.Client(base_url=self.url, timeout=self.http_timeout_s, verify=tls_context()) as client:
             challenge = ChallengeOut.model_validate_json(
                 self._post(client, "/auth/challenge", {"address": self.account.address}).content
             )

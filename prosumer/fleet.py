@@ -3,7 +3,8 @@
 Each prosumer stays its own OS process with its own account, chain connection and HTTP client, but
 what every one of them needs is loaded once, in the parent, before it forks:
 
-- the imports (web3, httpx, pydantic, numpy, the domain models and the prosumer itself);
+- the imports (web3, httpx, pydantic, numpy, the domain models and the prosumer itself, and what a
+  prosumer would import lazily: `warm_imports`), and the one TLS context its HTTP clients share;
 - the population entries and the yearly PV and load profiles (read from the `.npz` cache, computed
   there on a miss), so the children share the profile arrays instead of each loading its own copy;
 - then `gc.collect()` and `gc.freeze()`: the collector never walks (and so never writes to) the
@@ -72,6 +73,17 @@ class FleetOptions:
     keys_file: Path | None = None
     pid_map: Path | None = None
     log_dir: Path | None = None
+
+
+def warm_imports() -> None:
+    """What every child would otherwise import, or build, after the fork (each its own copy): the
+    modules a prosumer loads lazily (its enrolment client, the WebSocket client, web3's HTTP provider
+    and request machinery) and the TLS context its HTTP clients share (`prosumer.net`)."""
+    import prosumer.enrolment  # noqa: F401  (ChainSide.connect imports it)
+    import websockets.sync.client  # noqa: F401  (events pushed over a WebSocket)
+    from prosumer.net import tls_context
+
+    tls_context()
 
 
 def preload(
@@ -208,6 +220,7 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
     if not indices:
         raise ConfigError("a fleet needs at least one prosumer (--count >= 1)")
     keys = load_keys(opts.keys_file, indices) if opts.keys_file else {}
+    warm_imports()
     fleet = _Fleet(settings, opts, Profiles(settings.profile_cache_dir), {}, keys, set(indices))
     fleet.load([] if opts.on_command else indices)  # on command: each step loads its own prosumers
     signal.signal(signal.SIGTERM, fleet.stop)

@@ -1,10 +1,16 @@
 """Readings to the aggregator: a bounded buffer and a sender thread (rule R4).
 
-The reading loop `put`s each reading in the buffer and never waits for the network. The sender thread
-logs in (challenge, EIP-191 signature, bearer token), sends what is buffered (one reading with
-`POST /readings`, more with `POST /readings/batch`, at most `batch` at a time) and removes readings
-from the buffer only once the aggregator acknowledged them (2xx means committed; resending after a
-timeout is safe, the aggregator answers `duplicate`).
+The reading loop `put`s each reading in the buffer and never waits for the network; the reading is
+serialised to its JSON bytes once, there (`Reading.wire_json`: no dict, no model per reading). The
+sender thread logs in (challenge, EIP-191 signature, bearer token), sends what is buffered (one
+reading with `POST /readings`, more with `POST /readings/batch`, at most `batch` at a time) and
+removes readings from the buffer only once the aggregator acknowledged them (2xx means committed;
+resending after a timeout is safe, the aggregator answers `duplicate`).
+
+Pacing: it sends once `every` readings wait, or once the oldest has waited `hold_s` (so a prosumer
+that samples every second and sends every second reading makes half the requests, and no reading
+waits more than about one interval); a backlog goes at once, in batches of up to `batch`; at stop,
+whatever waits goes at once.
 
 - 401: the token expired or the aggregator restarted: log in again at once.
 - 403 at login: the registry does not (yet) list the account as active: retry every few seconds.
@@ -24,21 +30,20 @@ says how many readings were dropped. Within the bound nothing is lost.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from pydantic import ValidationError
 
-from aggregator.wire import BatchAck, ChallengeOut, ReadingBatchIn, ReadingIn, TokenOut
+from aggregator.wire import BatchAck, ChallengeOut, TokenOut
 from prosumer.meter import Reading
+from prosumer.net import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +53,23 @@ RETRY_AFTER_MAX_S = 30.0
 NOT_ACTIVE_RETRY_S = 2.0
 
 
-class ReadingBuffer:
-    """A bounded FIFO of validated readings, shared by the reading loop and the sender thread."""
+class Queued(NamedTuple):
+    """A reading waiting in the buffer: its sequence number, when it was put (monotonic s) and its
+    JSON body, serialised once when it was taken."""
 
-    def __init__(self, bound: int) -> None:
+    seq: int
+    put_at: float
+    body: bytes
+
+
+class ReadingBuffer:
+    """A bounded FIFO of readings as JSON bytes, shared by the reading loop and the sender thread."""
+
+    def __init__(self, bound: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.bound = bound
-        self._items: deque[ReadingIn] = deque()
+        self._items: deque[Queued] = deque()
         self._cond = threading.Condition()
+        self._clock = clock
         self.dropped_total = 0
         self._dropped_episode = 0
 
@@ -64,10 +79,11 @@ class ReadingBuffer:
 
     def put(self, reading: Reading) -> None:
         """Adds a reading; drops the oldest when the buffer is full."""
-        try:
-            item = ReadingIn.model_validate_json(json.dumps(reading.wire()))  # as strict as the server
-        except ValidationError as exc:
-            log.error("reading %s is not valid on the wire and is dropped: %s", reading.seq, exc)
+        body = reading.wire_json()
+        if body is None:
+            log.error(
+                "reading %s is not valid on the wire (a number is not finite) and is dropped", reading.seq
+            )
             return
         with self._cond:
             if len(self._items) >= self.bound:
@@ -80,10 +96,10 @@ class ReadingBuffer:
                         "dropping the oldest readings from now on",
                         self.bound,
                     )
-            self._items.append(item)
+            self._items.append(Queued(reading.seq, self._clock(), body))
             self._cond.notify()
 
-    def peek(self, n: int) -> list[ReadingIn]:
+    def peek(self, n: int) -> list[Queued]:
         with self._cond:
             return [self._items[i] for i in range(min(n, len(self._items)))]
 
@@ -93,10 +109,18 @@ class ReadingBuffer:
             while self._items and self._items[0].seq <= last_seq:
                 self._items.popleft()
 
-    def wait(self, timeout: float) -> bool:
-        """True as soon as something is buffered; False after `timeout` seconds of nothing."""
+    def wait(self, timeout: float, count: int = 1, hold_s: float = 0.0) -> bool:
+        """True once `count` readings wait, or the oldest has waited `hold_s`; False after `timeout`."""
+        deadline = self._clock() + timeout
         with self._cond:
-            return bool(self._items) or self._cond.wait_for(lambda: bool(self._items), timeout)
+            while True:
+                now = self._clock()
+                if len(self._items) >= count or (self._items and now - self._items[0].put_at >= hold_s):
+                    return True
+                until = deadline if not self._items else min(deadline, self._items[0].put_at + hold_s)
+                if now >= deadline:
+                    return False
+                self._cond.wait(max(0.0, until - now))
 
     def report_drops(self) -> int:
         """Logs (once) how many readings the last outage cost; returns that count."""
@@ -134,12 +158,16 @@ class Uplink:
         timeout_s: float = 10.0,
         client: httpx.Client | None = None,
         wall: Callable[[], float] = time.monotonic,
+        every: int = 1,
+        hold_s: float = 0.0,
     ) -> None:
         self.account = Account.from_key(key)
         self.buffer = buffer
         self.batch = batch
+        self.every = every
+        self.hold_s = hold_s
         self.timeout_s = timeout_s
-        self.client = client or httpx.Client(base_url=base_url, timeout=timeout_s)
+        self.client = client or httpx.Client(base_url=base_url, timeout=timeout_s, verify=tls_context())
         self._wall = wall
         self._token: str | None = None
         self._stop = threading.Event()
@@ -181,7 +209,8 @@ class Uplink:
             if self._stop.is_set() and (not len(self.buffer) or self._remaining() <= 0):
                 return
             self._declare_if_due()
-            if not self.buffer.wait(0.2):
+            stopping = self._stop.is_set()  # then flush whatever waits
+            if not self.buffer.wait(0.2, 1 if stopping else self.every, 0.0 if stopping else self.hold_s):
                 continue
             try:
                 self.send_once()
@@ -200,9 +229,9 @@ class Uplink:
         if self._token is None:
             self._login()
         if len(items) == 1:
-            self._post("/readings", items[0].model_dump_json().encode(), items)
+            self._post("/readings", items[0].body, items)
         else:
-            self._post("/readings/batch", ReadingBatchIn(readings=items).model_dump_json().encode(), items)
+            self._post("/readings/batch", b'{"readings":[' + b",".join(i.body for i in items) + b"]}", items)
         self.buffer.ack(items[-1].seq)
         self.sent += len(items)
         self._backoff = BACKOFF_START_S
@@ -266,14 +295,14 @@ class Uplink:
         self._token = TokenOut.model_validate_json(reply.content).access_token
         log.info("logged in to the aggregator as %s", address)
 
-    def _post(self, path: str, body: bytes, items: list[ReadingIn]) -> None:
+    def _post(self, path: str, body: bytes, items: list[Queued]) -> None:
         headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
         try:
             reply = self.client.post(path, content=body, headers=headers, timeout=self._timeout())
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
         if reply.status_code == 200:
-            if path.endswith("batch"):
+            if path.endswith("batch") and b'"rejected":0,' not in reply.content:
                 self._log_rejected(BatchAck.model_validate_json(reply.content), items)
             return
         if reply.status_code == 422:  # refused as invalid: resending cannot help
@@ -304,7 +333,7 @@ class Uplink:
     def _unreachable(self, exc: Exception) -> Retry:
         return Retry(self._next_backoff(), f"aggregator unreachable: {type(exc).__name__}", unreachable=True)
 
-    def _log_rejected(self, ack: BatchAck, items: list[ReadingIn]) -> None:
+    def _log_rejected(self, ack: BatchAck, items: list[Queued]) -> None:
         for item in ack.items:
             if item.status == "rejected":
                 log.warning("aggregator rejected reading %s: %s", items[item.index].seq, item.reason)

@@ -35,6 +35,7 @@ from simulation.child_env import (
     dispatch_block_time_s,
     grid_env,
     prosumer_env,
+    pushed_events_url,
 )
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.processes import ProcessGroup
@@ -165,6 +166,7 @@ def _play_watched(
         clock,
         aggregator_url=url,
         rpc_url=run.rpc_url,
+        ws_url=pushed_events_url(scenario, run.rpc_url),
         manifest=run.manifest,
         enrolment_token=enrolment_token,
     )
