@@ -34,6 +34,10 @@ class ConsentRefused(ConfigError):
     """The aggregator does not consent to these terms (or to this prosumer)."""
 
 
+class ConsentUnavailable(FlexsimError):
+    """The aggregator was busy or unreachable for longer than the consent's timeout: ask again later."""
+
+
 class ConsentClient:
     def __init__(
         self,
@@ -65,7 +69,7 @@ class ConsentClient:
                 return self._once(terms, expiry)
             except _Busy as exc:
                 if time.monotonic() + exc.delay > deadline:
-                    raise FlexsimError(
+                    raise ConsentUnavailable(
                         f"no consent from the aggregator at {self.url} within {self.timeout_s:g} s: {exc}"
                     ) from None
                 log.info("consent: %s; retrying in %.1f s", exc, exc.delay or backoff)

@@ -79,8 +79,9 @@ def warm_imports() -> None:
     """What every child would otherwise import, or build, after the fork (each its own copy): the
     modules a prosumer loads lazily (its enrolment client, the WebSocket client, web3's HTTP provider
     and request machinery) and the TLS context its HTTP clients share (`prosumer.net`)."""
-    import prosumer.enrolment  # noqa: F401  (ChainSide.connect imports it)
     import websockets.sync.client  # noqa: F401  (events pushed over a WebSocket)
+
+    import prosumer.enrolment  # noqa: F401  (ChainSide.connect imports it)
     from prosumer.net import tls_context
 
     tls_context()
