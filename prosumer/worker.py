@@ -50,6 +50,7 @@ from prosumer.settings import ProsumerSettings
 log = logging.getLogger(__name__)
 
 ERROR_PAUSE_S = 2.0
+NOTICE = "request %d: notified (block %d) at %.3f"  # simulation.notices parses these lines
 PUSH_WAIT_S = 1.0  # how long one wait on the event socket lasts (a stop is noticed within it)
 
 
@@ -200,6 +201,7 @@ class ChainWorker:
     def on_event(self, e: MarketEvent) -> None:
         a = e.args
         if e.name == "FlexibilityRequested":
+            log.info(NOTICE, e.request_id, e.block, self._wall())  # when it learned of it (bench e2e)
             view = RequestView(
                 e.request_id,
                 Strategy(int(a["strategy"])),

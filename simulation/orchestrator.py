@@ -38,6 +38,7 @@ from simulation.child_env import (
     pushed_events_url,
 )
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
+from simulation.notices import read_notices
 from simulation.processes import ProcessGroup
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
@@ -248,6 +249,7 @@ def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
     if grid_file.is_file():
         data.grid = json.loads(grid_file.read_text())
     data.watch = watch.load(run.out)
+    data.notices = read_notices(run.out / "logs")
     launches = run.out / "prosumers.json"
     if launches.is_file():
         data.launches = json.loads(launches.read_text())
