@@ -30,6 +30,7 @@ from typing import TypeVar
 import numpy as np
 from eth_account import Account
 
+from contracts.deployment import Deployment
 from contracts.errors import ContractRevert, RpcUnavailable, TransactionFailed
 from domain.clock import SimClock
 from domain.der import make_der, warm_up
@@ -87,9 +88,11 @@ class Agent:
         profiles: Profiles | None = None,
         entry: PopulationEntry | None = None,
         wall: Callable[[], float] = time.time,
+        deployment: Deployment | None = None,
     ) -> None:
         self.settings = settings
         self.profiles = profiles
+        self.deployment = deployment  # bound by a fleet's parent before it forked (ChainSide.connect)
         self.entry = entry or (
             None if settings.index is None else sample_entry(settings.seed, settings.index)
         )
@@ -145,7 +148,7 @@ class Agent:
         )
         der = make_der(entry, self.profiles or Profiles(s.profile_cache_dir), outages)
         warm_up(der, clock.sim_time(self._wall()), entry.rng(Stream.WARM_UP))
-        chain = self._patiently("connecting to the chain", lambda: ChainSide.connect(s, key))
+        chain = self._patiently("connecting to the chain", lambda: ChainSide.connect(s, key, self.deployment))
         owner = f"{chain.address}@{chain.d.registry.address}"  # the counter belongs to this DER contract
         meter = Meter(der, clock, entry.rng(Stream.RUNTIME), load_energy(s.meter_file(), owner))
         log.info(

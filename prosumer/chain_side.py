@@ -49,13 +49,18 @@ class ChainSide:
         self._wall = wall
 
     @classmethod
-    def connect(cls, settings: ProsumerSettings, key: str) -> ChainSide:
+    def connect(cls, settings: ProsumerSettings, key: str, preloaded: Deployment | None = None) -> ChainSide:
         """Connects to the chain named by the settings and binds the manifest's contracts; consents come
-        from the aggregator named by the settings."""
+        from the aggregator named by the settings. `preloaded`: the contracts as a fleet's parent bound
+        them before it forked; this process opens its own connection for them (`Chain.reconnect`)."""
         from prosumer.enrolment import ConsentClient
 
         chain_settings = ChainSettings()
-        d = Deployment.load(settings.manifest, chain_settings, rpc_url=settings.rpc_url)
+        if preloaded is not None:
+            d = preloaded
+            d.chain.reconnect()
+        else:
+            d = Deployment.load(settings.manifest, chain_settings, rpc_url=settings.rpc_url)
         token = settings.enrolment_token
         consents = ConsentClient(
             settings.aggregator_url,

@@ -42,6 +42,20 @@ class MarketEvent:
     block: int
 
 
+_DECODERS: dict[str, EventDecoder] = {}
+
+
+def market_decoder(market: MarketBinding) -> EventDecoder:
+    """The decoder of `market`'s events, made once per process (a fleet's parent makes it before it
+    forks, so its children share it instead of each building the ABI's event classes)."""
+    decoder = _DECODERS.get(market.address)
+    if decoder is None:
+        decoder = _DECODERS[market.address] = EventDecoder(
+            {MARKET: (market.address, list(market.contract.abi))}
+        )
+    return decoder
+
+
 class EventFollower:
     def __init__(
         self,
@@ -62,7 +76,7 @@ class EventFollower:
         self._ws: Any = None
         self._pushed: list[dict[str, Any]] = []
         self._last = (-1, -1)  # (block, log index) of the last log handed out
-        self.decoder = EventDecoder({MARKET: (market.address, list(market.contract.abi))})
+        self.decoder = market_decoder(market)
         self.pager = LogPager(
             lambda params: self.chain.rpc(lambda: self.chain.w3.eth.get_logs(params), "market logs"),  # type: ignore[arg-type]
             self.head,

@@ -30,6 +30,7 @@ says how many readings were dropped. Within the bound nothing is lost.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -44,6 +45,7 @@ from eth_account.messages import encode_defunct
 from aggregator.wire import BatchAck, ChallengeOut, TokenOut
 from prosumer.meter import Reading
 from prosumer.net import tls_context
+from prosumer.plain_http import HttpxHttp, PlainHttp, Reply, Transport, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,7 @@ class Uplink:
         self.every = every
         self.hold_s = hold_s
         self.timeout_s = timeout_s
-        self.client = client or httpx.Client(base_url=base_url, timeout=timeout_s, verify=tls_context())
+        self.http: Transport = HttpxHttp(client) if client is not None else PlainHttp(base_url, tls_context())
         self._wall = wall
         self._token: str | None = None
         self._stop = threading.Event()
@@ -199,7 +201,7 @@ class Uplink:
         left = len(self.buffer)
         if left:
             log.warning("stopping with %d readings not acknowledged by the aggregator", left)
-        self.client.close()
+        self.http.close()
         return left
 
     # ------------------------------------------------------------------ the thread
@@ -254,13 +256,14 @@ class Uplink:
         self._availability_due = now + self._availability_every_s
         try:
             up, down = self._availability()
-            reply = self.client.put(
+            reply = self.http.request(
+                "PUT",
                 "/availability",
-                json={"up_w": up, "down_w": down},
-                headers={"Authorization": f"Bearer {self._token}"},
-                timeout=self._timeout(),
+                b'{"up_w":%d,"down_w":%d}' % (up, down),
+                {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+                self._timeout(),
             )
-        except httpx.TransportError as exc:
+        except Unreachable as exc:
             log.info("availability not sent (%s); next turn", type(exc).__name__)
             return
         except Exception:  # a model failure must not stop the readings
@@ -298,8 +301,8 @@ class Uplink:
     def _post(self, path: str, body: bytes, items: list[Queued]) -> None:
         headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
         try:
-            reply = self.client.post(path, content=body, headers=headers, timeout=self._timeout())
-        except httpx.TransportError as exc:
+            reply = self.http.request("POST", path, body, headers, self._timeout())
+        except Unreachable as exc:
             raise self._unreachable(exc) from None
         if reply.status_code == 200:
             if path.endswith("batch") and b'"rejected":0,' not in reply.content:
@@ -317,13 +320,16 @@ class Uplink:
             )
         raise self._failure(reply, "sending readings")
 
-    def _call(self, path: str, body: dict[str, Any]) -> httpx.Response:
+    def _call(self, path: str, body: dict[str, Any]) -> Reply:
         try:
-            return self.client.post(path, json=body, timeout=self._timeout())
-        except httpx.TransportError as exc:
+            data = json.dumps(body).encode()
+            return self.http.request(
+                "POST", path, data, {"Content-Type": "application/json"}, self._timeout()
+            )
+        except Unreachable as exc:
             raise self._unreachable(exc) from None
 
-    def _failure(self, reply: httpx.Response, what: str) -> Retry:
+    def _failure(self, reply: Reply, what: str) -> Retry:
         if reply.status_code in (429, 503):
             delay = _retry_after(reply)
             why = "busy" if reply.status_code == 503 else "rate-limited this client"
@@ -365,14 +371,14 @@ class Uplink:
         return max(0.1, min(self.timeout_s, self._remaining()))
 
 
-def _retry_after(reply: httpx.Response) -> float:
+def _retry_after(reply: Reply) -> float:
     try:
-        return min(RETRY_AFTER_MAX_S, max(0.1, float(reply.headers.get("Retry-After", "1"))))
+        return min(RETRY_AFTER_MAX_S, max(0.1, float(reply.headers.get("retry-after", "1"))))
     except ValueError:
         return 1.0
 
 
-def _detail(reply: httpx.Response) -> str:
+def _detail(reply: Reply) -> str:
     try:
         body = reply.json()
         return str(body.get("detail", body)) if isinstance(body, dict) else str(body)
