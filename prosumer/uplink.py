@@ -53,6 +53,7 @@ BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 5.0
 RETRY_AFTER_MAX_S = 30.0
 NOT_ACTIVE_RETRY_S = 2.0
+IDLE_WAIT_S = 1.0  # with nothing to send, how long one wait lasts (a stop or a due declaration is seen)
 
 
 class Queued(NamedTuple):
@@ -212,7 +213,9 @@ class Uplink:
                 return
             self._declare_if_due()
             stopping = self._stop.is_set()  # then flush whatever waits
-            if not self.buffer.wait(0.2, 1 if stopping else self.every, 0.0 if stopping else self.hold_s):
+            if not self.buffer.wait(
+                IDLE_WAIT_S, 1 if stopping else self.every, 0.0 if stopping else self.hold_s
+            ):
                 continue
             try:
                 self.send_once()
