@@ -6,7 +6,8 @@ committed."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,13 @@ class HeldStore(ReadingStore):
         return super().insert(rows)
 
 
+def wait_until(check: Callable[[], bool], what: str, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
 @contextmanager
 def _released_at_exit(store: HeldStore) -> Iterator[None]:
     try:
@@ -54,8 +62,11 @@ def test_readings_are_shed_with_503_while_control_endpoints_answer(tmp_path: Pat
                 pool.submit(client.post, "/readings", json=make_reading(i), headers=headers)
                 for i in (1, 2, 3)
             ]
+            writer = client.app.state.ctx.writer  # type: ignore[attr-defined]
+            wait_until(lambda: writer.pending_rows == 4, "the queue to fill")
             shed = [client.post("/readings", json=make_reading(i), headers=headers) for i in range(4, 10)]
-            assert all(r.status_code == 503 and r.json()["error"] == "queue_full" for r in shed)
+            assert [r.status_code for r in shed] == [503] * 6, [r.text for r in shed]
+            assert all(r.json()["error"] == "queue_full" for r in shed)
             assert all(int(r.headers["Retry-After"]) >= 1 for r in shed)
 
             # control stays responsive while the store is held (nothing of it waits for the writer)
