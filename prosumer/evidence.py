@@ -20,8 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
-
-import httpx
+from typing import Protocol
 
 from aggregator.wire_evidence import LeafProofOut
 from base.errors import FlexsimError
@@ -30,6 +29,18 @@ from contracts.types import RequestStatus, Response
 from domain.clock import SimClock
 from prosumer.chain_side import ChainSide
 from prosumer.uplink import AckedReadings, Retry
+
+
+class HttpReply(Protocol):
+    """What the keeper reads of an answer (`prosumer.plain_http.Reply`, or an httpx response in tests)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def content(self) -> bytes: ...
+    @property
+    def text(self) -> str: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +72,7 @@ class EvidenceKeeper:
         key: str | bytes,
         clock: SimClock,
         acked: AckedReadings,
-        authed: Callable[..., httpx.Response],
+        authed: Callable[..., HttpReply],
         margin_s: float,
         wall: Callable[[], float],
     ) -> None:

@@ -36,8 +36,10 @@ from simulation.child_env import (
     dispatch_block_time_s,
     grid_env,
     prosumer_env,
+    pushed_events_url,
 )
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
+from simulation.notices import read_notices
 from simulation.processes import ProcessGroup
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
@@ -184,6 +186,7 @@ def _play_watched(
         clock,
         aggregator_url=url,
         rpc_url=run.rpc_url,
+        ws_url=pushed_events_url(scenario, run.rpc_url),
         manifest=run.manifest,
         enrolment_token=enrolment_token,
     )
@@ -265,6 +268,7 @@ def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
     if grid_file.is_file():
         data.grid = json.loads(grid_file.read_text())
     data.watch = watch.load(run.out)
+    data.notices = read_notices(run.out / "logs")
     launches = run.out / "prosumers.json"
     if launches.is_file():
         data.launches = json.loads(launches.read_text())

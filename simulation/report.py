@@ -168,12 +168,20 @@ def _stress_section(summaries: dict[str, dict[str, Any]]) -> str:
             )
     if not rows:
         return ""
+    firsts = []
+    for strategy, s in summaries.items():
+        first = (s.get("stress") or {}).get("first_to_give")
+        if first:
+            firsts.append(
+                f"<p><b>{html.escape(strategy)}: first to give way</b>: {html.escape(first['measure'])} at "
+                f"{first['at_prosumers']} prosumers (p95 {first['value']} &gt; {first['threshold']}): "
+                f"{html.escape(first['why'])}.</p>"
+            )
     return (
         "<h2>Where it stops keeping up</h2><p>Per level of running prosumers, the 95th percentile of each "
         "measure; the first level over its threshold (<code>stress.json</code>, <code>stress.png</code>)."
-        "</p><table><tr><th>strategy</th><th>measure</th><th>degraded when</th><th>result</th></tr>"
-        + "".join(rows)
-        + "</table>"
+        "</p>" + "".join(firsts) + "<table><tr><th>strategy</th><th>measure</th><th>degraded when</th>"
+        "<th>result</th></tr>" + "".join(rows) + "</table>"
     )
 
 
