@@ -34,6 +34,7 @@ from aggregator.api import (
     auth,
     availability,
     consent,
+    docs,
     handlers,
     openapi,
     ops,
@@ -193,10 +194,11 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         telemetry=NO_OTEL,  # /metrics is the aggregator's own; FastAPI's OpenTelemetry hooks cost per request
+        docs_url=None,  # `aggregator.api.docs`: Swagger UI from the pinned npm package, not a CDN
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, consent, readings, availability, query, requests, profiles, admin, ops):
+    for module in (auth, consent, readings, availability, query, requests, profiles, admin, ops, docs):
         app.include_router(module.router)
     handlers.install(app)
     app.add_middleware(

@@ -13,6 +13,7 @@ Threads: the reading loop (main), `chain` (events, answers, contract upkeep; wai
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ from domain.outages import OutageModel, sample_outages
 from domain.population import PopulationEntry, Stream, sample_entry
 from domain.profiles import Profiles
 from prosumer.chain_side import ChainSide
+from prosumer.commands import CommandInbox, outage_from, terms_from
 from prosumer.identity import load_or_create_key, parse_key
 from prosumer.meter import Meter, next_reading_time
 from prosumer.settings import ProsumerSettings
@@ -87,6 +89,7 @@ class Agent:
         self.stop_event = threading.Event()
         self._remove_asked = False
         self.worker: ChainWorker | None = None
+        self.inbox: CommandInbox | None = None
 
     # ------------------------------------------------------------------ signals
 
@@ -143,6 +146,7 @@ class Agent:
         if self._remove_asked:
             self.worker.request_removal()
         self.worker.resume()
+        self.inbox = CommandInbox(s.commands_file(), _size(s.commands_file()))  # only commands from now on
         buffer = ReadingBuffer(s.uplink_buffer)
         uplink = Uplink(s.aggregator_url, key, buffer, s.uplink_batch, s.http_timeout_s)
         if s.availability_every_s > 0:
@@ -174,12 +178,28 @@ class Agent:
             if now < planned:
                 self.stop_event.wait(planned - now)
                 continue
+            self.apply_commands(meter, now)
             nxt = next_reading_time(planned, now, interval, meter.edges())
             buffer.put(meter.read(planned, nxt))
             planned = nxt
             if now - saved >= SAVE_EVERY_S:
                 save_energy(self.settings.meter_file(), meter.energy_wh, owner)
                 saved = now
+
+    def apply_commands(self, meter: Meter, now: float) -> None:
+        """The driver's new commands (`prosumer.commands`): an outage from now, new terms."""
+        if self.inbox is None or self.worker is None:
+            return
+        for command in self.inbox.poll():
+            outage = outage_from(command, meter.clock.sim_time(now))
+            if outage is not None:
+                meter.der.add_outage(outage)
+                bisect.insort(self.worker.outages, outage)
+                log.info("incident: outage from %s to %s (console)", outage.start, outage.end)
+            terms = terms_from(command, self.worker.terms)
+            if terms is not None:
+                self.worker.renegotiate_to(terms)
+                log.info("renegotiation to %s asked (console)", terms)
 
     def shutdown(self, meter: Meter, uplink: Uplink, owner: str) -> None:
         worker = self.worker
@@ -196,6 +216,13 @@ class Agent:
 
 
 # ---------------------------------------------------------------------- meter state
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def load_energy(path: Path, owner: str) -> float:

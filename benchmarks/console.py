@@ -1,0 +1,277 @@
+"""`flexsim bench console`: how live the console is, and what an open page costs the aggregator.
+
+One run of the console's sandbox (`simulation.sandbox`: embedded anvil, aggregator, a battery), with
+`loaders + 1` extra accounts registered on chain (with the aggregator's consent) that log in as
+prosumers; Debian's chromium (driven by Playwright) shows the page.
+
+1. Throughput: the loaders post readings batches back to back for `phase_s` seconds, with no page open,
+   then with one, `phases` times alternated; readings stored per second of each kind of phase, and
+   their ratio. (The console polls only while a page is open, so "none" costs it nothing.)
+2. Latency, with the page open: the probe account posts a reading every 0.5 s (the time its POST is
+   answered `stored`, i.e. committed, is the event) and a transaction is sent and mined every 0.5 s
+   (its receipt's arrival is the event); the page notes the real time each `data-seen` key first
+   appears (`window.flexsimSeen`): `reading:<probe>:<seq>` and `block:<n>`. An event's latency is
+   the first appearance of its key or a later one (the page shows the latest reading, the head block).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+
+from base.errors import FlexsimError
+from benchmarks.console_result import (
+    ConsoleLatency,
+    ConsoleResult,
+    ConsoleSetup,
+    ConsoleTargets,
+    Latency,
+    Throughput,
+)
+from benchmarks.machine import machine_info
+from benchmarks.options import ConsoleOptions as Options
+from benchmarks.targets import AtLeast, AtMost
+from console.controls import DerIn
+from console.settings import ConsoleSettings
+from contracts.sender import Sender
+from contracts.types import SourceKind, Terms
+from simulation.sandbox import Sandbox, sandbox
+from simulation.scenario import load_scenario
+
+CHROMIUM = Path("/usr/bin/chromium")
+TARGETS = {"latency_p95_s": 1.0, "throughput_ratio": 0.95}
+TERMS = Terms(SourceKind.SOLAR, 10_000, 30_000, 2_500, 2_500, 3_600, 2 * 10**17, 15 * 10**16)
+PROBE_EVERY_S = 0.5
+Progress = Callable[[str], None]
+
+
+def register(box: Sandbox, n: int) -> list[LocalAccount]:
+    """`n` fresh accounts registered on chain with the aggregator's consent."""
+    d = box.run.deployment
+    chain = d.chain
+    accounts = [Account.create() for _ in range(n)]
+    expiry = int(chain.w3.eth.get_block("latest")["timestamp"]) + 30 * 86_400
+    for a in accounts:
+        chain.w3.provider.make_request("anvil_setBalance", [a.address, hex(10**20)])  # type: ignore[arg-type]
+        sender = Sender(chain, "0x" + bytes(a.key).hex())
+        consent = d.consent(box.run.aggregator.account.key, a.address, TERMS, expiry)
+        fn = d.registry.contract.functions.register(TERMS.as_tuple(), expiry, consent.as_tuple())
+        sender.wait(sender.submit(fn))
+    return accounts
+
+
+def login(url: str, account: LocalAccount) -> str:
+    """A bearer token of the aggregator for `account` (retried while chain sync catches up)."""
+    deadline = time.time() + 60
+    while True:
+        ch = httpx.post(url + "/auth/challenge", json={"address": account.address}, timeout=10).json()
+        signature = (
+            "0x" + Account.sign_message(encode_defunct(text=ch["message"]), account.key).signature.hex()
+        )
+        r = httpx.post(
+            url + "/auth/login",
+            json={"address": account.address, "nonce": ch["nonce"], "signature": signature},
+            timeout=10,
+        )
+        if r.status_code == 200:
+            return str(r.json()["access_token"])
+        if time.time() > deadline:
+            raise FlexsimError(f"login of {account.address} failed: {r.status_code} {r.text}")
+        time.sleep(0.5)
+
+
+class SimTime:
+    def __init__(self, box: Sandbox, speed: float) -> None:
+        self.start, self.real_start, self.speed = box.run.sim_start, box.run.real_start, speed
+
+    def now_iso(self) -> str:
+        sim = self.start + timedelta(seconds=(time.time() - self.real_start) * self.speed)
+        return sim.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Loader:
+    """Accounts posting batches of readings back to back (each its own connection and sequence)."""
+
+    def __init__(self, url: str, tokens: list[str], batch_size: int, clock: SimTime) -> None:
+        self.url, self.tokens, self.size, self.clock = url, tokens, batch_size, clock
+        self.seq = [0] * len(tokens)
+
+    def run(self, seconds: float) -> float:
+        stored = [0] * len(self.tokens)
+        end = time.time() + seconds
+
+        def client(i: int) -> None:
+            headers = {"Authorization": f"Bearer {self.tokens[i]}", "Content-Type": "application/json"}
+            with httpx.Client(base_url=self.url, timeout=30) as http:
+                while time.time() < end:
+                    now = self.clock.now_iso()
+                    first = self.seq[i]
+                    items = ",".join(
+                        f'{{"seq":{first + k},"timestamp":"{now}","power_w":4000,"energy_wh":{first + k},'
+                        '"status":"ok"}'
+                        for k in range(self.size)
+                    )
+                    self.seq[i] += self.size
+                    r = http.post("/readings/batch", content=f'{{"readings":[{items}]}}', headers=headers)
+                    if r.status_code != 200:
+                        raise FlexsimError(f"batch refused: {r.status_code} {r.text[:200]}")
+                    stored[i] += int(r.json()["stored"])
+
+        started = time.time()
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(len(self.tokens))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sum(stored) / (time.time() - started)
+
+
+def latency(events: list[tuple[int, float]], seen: dict[str, float], prefix: str) -> Latency:
+    """Per event (key number, real time): the first appearance of its key or a later one, minus its time."""
+    shown = sorted((int(k[len(prefix) :]), t / 1000.0) for k, t in seen.items() if k.startswith(prefix))
+    out, missed = [], 0
+    for n, at in events:
+        later = [t for m, t in shown if m >= n]
+        if not later:
+            missed += 1
+            continue
+        out.append(max(0.0, min(later) - at))
+    return _latency(out, missed)
+
+
+def _latency(values: list[float], missed: int) -> Latency:
+    if not values:
+        return Latency(samples=0, missed=missed, p50=None, p95=None, max=None)
+    a = np.asarray(values)
+    return Latency(
+        samples=len(values),
+        missed=missed,
+        p50=round(float(np.percentile(a, 50)), 3),
+        p95=round(float(np.percentile(a, 95)), 3),
+        max=round(float(a.max()), 3),
+    )
+
+
+def run(opts: Options, progress: Progress = lambda _m: None) -> ConsoleResult:
+    if not CHROMIUM.exists():
+        raise FlexsimError("Debian's chromium is not installed: run `make setup` (scripts/system-deps.sh)")
+    from playwright.sync_api import sync_playwright
+
+    scenario = load_scenario("console").with_overrides(speed=opts.speed)
+    settings = ConsoleSettings(port=0)
+    fleet = (DerIn(kind="battery", capacity_w=5_000),)
+    with tempfile.TemporaryDirectory(prefix="flexsim-bench-console-") as tmp:
+        with sandbox(scenario, Path(tmp), progress, settings, fleet) as box:
+            progress(f"registering {opts.loaders + 1} benchmark accounts")
+            accounts = register(box, opts.loaders + 1)
+            tokens = [login(box.aggregator_url, a) for a in accounts]
+            clock = SimTime(box, opts.speed)
+            loader = Loader(box.aggregator_url, tokens[:-1], opts.batch_size, clock)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(
+                    executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+                )
+                rates = _throughput(browser, box, loader, opts, progress)
+                lat = _latency_phase(browser, box, accounts[-1], tokens[-1], clock, opts, progress)
+                browser.close()
+    with_page = float(np.mean(rates["page"]))
+    without = float(np.mean(rates["none"]))
+    ratio = round(with_page / without, 3) if without else 0.0
+    both = [x for x in (lat.reading_stored.p95, lat.chain_event_mined.p95) if x is not None]
+    p95 = max(both) if both else float("inf")
+    return ConsoleResult(
+        benchmark="console",
+        machine=machine_info(),
+        setup=ConsoleSetup(
+            speed=opts.speed,
+            poll_s=settings.poll_s,
+            loaders=opts.loaders,
+            batch_size=opts.batch_size,
+            phase_s=opts.phase_s,
+            phases=opts.phases,
+            browser=f"{CHROMIUM} (Playwright)",
+        ),
+        latency_s=lat,
+        throughput=Throughput(
+            with_page_readings_per_s=round(with_page, 1),
+            without_page_readings_per_s=round(without, 1),
+            ratio=ratio,
+        ),
+        targets=ConsoleTargets(
+            latency_p95_s=AtMost.of(p95, TARGETS["latency_p95_s"]),
+            throughput_ratio=AtLeast.of(ratio, TARGETS["throughput_ratio"]),
+        ),
+    )
+
+
+def _open(browser: Any, box: Sandbox) -> Any:
+    page = browser.new_page()
+    page.goto(box.console.url)
+    page.wait_for_selector("tr.prosumer", timeout=60_000)
+    return page
+
+
+def _throughput(
+    browser: Any, box: Sandbox, loader: Loader, opts: Options, progress: Progress
+) -> dict[str, list[float]]:
+    rates: dict[str, list[float]] = {"none": [], "page": []}
+    loader.run(2.0)  # warm up
+    for k in range(opts.phases):
+        for mode in ("none", "page"):
+            page = _open(browser, box) if mode == "page" else None
+            rate = loader.run(opts.phase_s)
+            rates[mode].append(rate)
+            progress(f"throughput phase {k + 1} ({mode}): {rate:,.0f} readings/s")
+            if page is not None:
+                page.close()
+                time.sleep(0.5)
+    return rates
+
+
+def _latency_phase(
+    browser: Any,
+    box: Sandbox,
+    probe: LocalAccount,
+    token: str,
+    clock: SimTime,
+    opts: Options,
+    progress: Progress,
+) -> ConsoleLatency:
+    page = _open(browser, box)
+    key = probe.address.lower()
+    page.wait_for_selector(f'tr.prosumer[data-address="{key}"]', timeout=60_000)
+    funder = box.run.funder
+    assert funder is not None
+    readings: list[tuple[int, float]] = []
+    blocks: list[tuple[int, float]] = []
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    progress(f"timing {opts.probes} readings and {opts.probes} transactions")
+    with httpx.Client(base_url=box.aggregator_url, timeout=10) as http:
+        for seq in range(10**6, 10**6 + opts.probes):
+            body = (
+                f'{{"seq":{seq},"timestamp":"{clock.now_iso()}","power_w":1000,"energy_wh":1,"status":"ok"}}'
+            )
+            r = http.post("/readings", content=body, headers=headers)
+            if r.status_code == 200 and r.json()["status"] == "stored":
+                readings.append((seq, time.time()))
+            receipt = funder.wait(funder.submit_value(funder.address, 1), "probe transaction")
+            blocks.append((receipt.block_number, time.time()))
+            time.sleep(PROBE_EVERY_S)
+    time.sleep(3.0)
+    seen: dict[str, float] = page.evaluate("window.flexsimSeen")
+    page.close()
+    return ConsoleLatency(
+        reading_stored=latency(readings, seen, f"reading:{key}:"),
+        chain_event_mined=latency(blocks, seen, "block:"),
+    )

@@ -1,0 +1,261 @@
+"""What the console reads: the aggregator over HTTP (its wire models, the run's grid and admin
+credentials held here) and the chain (`contracts`; registry events through `contracts.events`).
+
+`Feed.poll()` is one round; `Feed.state` is what the page shows (`console.view.State`). Each source is
+read in its own try: an aggregator restart or a slow node leaves the rest of the page live, and the
+error is shown on the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from aggregator.wire import ClockIn, ClockOut, LatestReadingsOut, OverviewOut
+from aggregator.wire_market import FlexRequestIn, FlexRequestList, FlexRequestOut
+from console.view import BlockRow, PowerPoint, ProsumerRow, State
+from contracts.deployment import Deployment
+from contracts.events import REGISTRY, Cursor, EventReader
+
+log = logging.getLogger(__name__)
+
+BALANCES_EVERY_S = 1.0
+KEEP_BLOCKS = 40
+
+
+@dataclass
+class Aggregator:
+    """The aggregator's API as the grid operator and the admin: credentials never leave this object."""
+
+    url: str
+    grid_token: str
+    admin_token: str
+    timeout_s: float = 5.0
+    _http: httpx.Client = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._http = httpx.Client(base_url=self.url, timeout=self.timeout_s)
+
+    def _get(self, path: str, admin: bool = False, **params: Any) -> Any:
+        token = self.admin_token if admin else self.grid_token
+        r = self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        r.raise_for_status()
+        return r.json()
+
+    def overview(self) -> OverviewOut:
+        return OverviewOut.model_validate(self._get("/overview"))
+
+    def latest(self) -> LatestReadingsOut:
+        return LatestReadingsOut.model_validate(self._get("/overview/prosumers"))
+
+    def requests(self, limit: int = 20) -> FlexRequestList:
+        return FlexRequestList.model_validate(self._get("/requests", limit=limit))
+
+    def request(self, request_id: int) -> FlexRequestOut:
+        return FlexRequestOut.model_validate(self._get(f"/requests/{request_id}"))
+
+    def clock(self) -> ClockOut:
+        return ClockOut.model_validate(self._get("/admin/clock", admin=True))
+
+    def send_request(self, body: FlexRequestIn) -> FlexRequestOut:
+        r = self._http.post(
+            "/requests",
+            content=body.model_dump_json(exclude_none=True),
+            headers={"Authorization": f"Bearer {self.grid_token}", "Content-Type": "application/json"},
+        )
+        if r.status_code >= 400:
+            raise httpx.HTTPStatusError(f"{r.status_code}: {r.text[:300]}", request=r.request, response=r)
+        return FlexRequestOut.model_validate(r.json())
+
+    def set_clock(self, body: ClockIn) -> ClockOut:
+        r = self._http.put(
+            "/admin/clock",
+            content=body.model_dump_json(exclude_none=True),
+            headers={"Authorization": f"Bearer {self.admin_token}", "Content-Type": "application/json"},
+        )
+        if r.status_code >= 400:
+            raise httpx.HTTPStatusError(f"{r.status_code}: {r.text[:300]}", request=r.request, response=r)
+        return ClockOut.model_validate(r.json())
+
+    def close(self) -> None:
+        self._http.close()
+
+
+@dataclass
+class Registered:
+    kind: str
+    capacity_w: int
+    flex_up_w: int
+    flex_down_w: int
+    active: bool = True
+
+
+class Feed:
+    """Polls the aggregator and the chain into a `State`."""
+
+    def __init__(self, aggregator: Aggregator, deployment: Deployment, history_s: float = 600.0) -> None:
+        self.agg = aggregator
+        self.d = deployment
+        self.state = State()
+        self.history_s = history_s
+        self.registry = EventReader(deployment, (REGISTRY,))
+        self.cursor = Cursor(deployment.manifest.block)
+        self.registered: dict[str, Registered] = {}
+        self.reputation: dict[str, int] = {}
+        self.balances: dict[str, int] = {}
+        self.latest: dict[str, tuple[float, int, float, str, bool]] = {}  # -> (t, seq, power, status, online)
+        self._balances_at = 0.0
+        self._last_block = -1
+
+    # ------------------------------------------------------------------ one round
+
+    def poll(self) -> State:
+        s = self.state
+        s.errors = {}
+        self._try("clock", self._clock)
+        self._try("power", self._power)
+        self._try("readings", self._readings)
+        self._try("requests", self._requests)
+        self._try("chain", self._chain)
+        self._try("registry", self._registry)
+        s.polled_at = time.time()
+        return s
+
+    def _try(self, what: str, step: Any) -> None:
+        try:
+            step()
+        except Exception as exc:  # one source down leaves the others live; the page says which
+            self.state.errors[what] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            log.debug("console feed: %s: %s", what, exc)
+
+    def _clock(self) -> None:
+        c = self.agg.clock()
+        self.state.sim_now, self.state.speed = c.sim_now, c.speed
+        self.state.clock = c
+
+    def _power(self) -> None:
+        o = self.agg.overview()
+        point = PowerPoint(
+            o.at.timestamp(), {k: v.power_w for k, v in o.by_kind.items()}, o.net_w, o.prosumers_online
+        )
+        s = self.state
+        s.power.append(point)
+        cut = point.t - self.history_s * max(s.speed, 1e-9)
+        while s.power and s.power[0].t < cut:
+            s.power.pop(0)
+        s.overview = o
+
+    def _readings(self) -> None:
+        clock = self.state.clock
+        lags = []
+        for r in self.agg.latest().prosumers:
+            t = r.timestamp.timestamp()
+            self.latest[r.prosumer.lower()] = (t, r.seq, r.power_w, r.status.value, r.online)
+            if clock is not None and r.online:
+                taken = clock.real_start_epoch + (t - clock.sim_start.timestamp()) / max(clock.speed, 1e-9)
+                lags.append(r.received_at.timestamp() - taken)
+        self.state.reading_lag_s = max(lags) if lags else None
+
+    def _requests(self) -> None:
+        listed = self.agg.requests().requests
+        s = self.state
+        s.requests = [self.agg.request(r.id) if _live(r) or r.id == _last_id(listed) else r for r in listed]
+
+    def _chain(self) -> None:
+        w3 = self.d.chain.w3
+        head = int(w3.eth.block_number)
+        s = self.state
+        first = max(self._last_block + 1, head - KEEP_BLOCKS + 1, 0)
+        for n in range(first, head + 1):
+            b = w3.eth.get_block(n)
+            s.blocks.append(
+                BlockRow(n, int(b["gasUsed"]), int(b["gasLimit"]), len(b["transactions"]), time.time())
+            )
+        s.blocks = s.blocks[-KEEP_BLOCKS:]
+        self._last_block = head
+        s.head = head
+        try:
+            status = w3.provider.make_request("txpool_status", [])  # type: ignore[arg-type]
+            res = status.get("result") or {}
+            s.pending_txs = int(res.get("pending", "0x0"), 16) + int(res.get("queued", "0x0"), 16)
+        except Exception:
+            s.pending_txs = None
+
+    def _registry(self) -> None:
+        for e in self.registry.page(self.cursor):
+            who = str(e.args.get("prosumer", "")).lower()
+            if e.name in ("Registered", "Renegotiated"):
+                t = e.args["terms"]
+                self.registered[who] = Registered(
+                    _kind(t), int(_field(t, "capacityW", 1)), int(_field(t, "flexUpW", 3)),
+                    int(_field(t, "flexDownW", 4)),
+                )  # fmt: skip
+            elif e.name in ("Removed", "Terminated", "Expired") and who in self.registered:
+                self.registered[who].active = False
+            elif e.name == "OutcomeRecorded":
+                self.reputation[who] = int(e.args["reputation"])
+        now = time.time()
+        if now - self._balances_at >= BALANCES_EVERY_S:
+            self._balances_at = now
+            for who, reg in self.registered.items():
+                if reg.active or who not in self.balances:
+                    self.balances[who] = self.d.token.balance_of(who)
+                    if who not in self.reputation:
+                        self.reputation[who] = self.d.registry.reputation(who)
+
+    # ------------------------------------------------------------------ the prosumers' rows
+
+    def rows(self, indices: dict[str, int]) -> list[ProsumerRow]:
+        """Every prosumer known to the registry or the fleet, with its status."""
+        out: list[ProsumerRow] = []
+        for who in sorted(set(self.registered) | set(indices), key=lambda a: indices.get(a, 10**9)):
+            reg = self.registered.get(who)
+            latest = self.latest.get(who)
+            status = "starting"
+            if reg is not None and not reg.active:
+                status = "removed"
+            elif latest is not None:
+                status = "outage" if latest[3] == "outage" else ("online" if latest[4] else "offline")
+            out.append(
+                ProsumerRow(
+                    index=indices.get(who),
+                    address=who,
+                    kind=reg.kind if reg else "?",
+                    capacity_w=reg.capacity_w if reg else None,
+                    flex_up_w=reg.flex_up_w if reg else None,
+                    flex_down_w=reg.flex_down_w if reg else None,
+                    registered=bool(reg and reg.active),
+                    status=status,
+                    reputation=self.reputation.get(who),
+                    balance=self.balances.get(who),
+                    power_w=latest[2] if latest else None,
+                    seq=latest[1] if latest else None,
+                    reading_at=datetime.fromtimestamp(latest[0], UTC) if latest else None,
+                )
+            )
+        return out
+
+
+def _live(r: FlexRequestOut) -> bool:
+    return r.status.value not in ("settled", "cancelled", "closed", "failed")
+
+
+def _last_id(listed: list[FlexRequestOut]) -> int:
+    return max((r.id for r in listed), default=-1)
+
+
+def _field(terms: Any, name: str, position: int) -> Any:
+    if isinstance(terms, dict):
+        return terms[name]
+    return terms[position]
+
+
+def _kind(terms: Any) -> str:
+    from domain.vocabulary import SourceKind
+
+    return SourceKind(int(_field(terms, "kind", 0))).label
