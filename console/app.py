@@ -10,6 +10,7 @@ form on another site cannot send. The aggregator's credentials stay in this proc
 # FastAPI must resolve at definition time.
 import asyncio
 import hmac
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -195,12 +196,22 @@ def _token_query(token: str | None = None) -> str | None:
 
 async def _form(request: Request, model: type[M]) -> M:
     raw = (await request.body()).decode(errors="replace")
-    fields = {k: v[-1] for k, v in parse_qs(raw).items() if v and v[-1] != ""}
+    fields = {k: _number(v[-1]) for k, v in parse_qs(raw).items() if v and v[-1] != ""}
     try:
-        return model.model_validate(fields)
+        return model.model_validate_json(json.dumps(fields))  # JSON mode: the wire models are strict
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in x['loc'])}: {x['msg']}" for x in exc.errors())
         raise HTTPException(422, problems) from None
+
+
+def _number(text: str) -> object:
+    """A form value as the JSON the wire models take: a number when it reads as one."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 def _sse(event: str, data: str) -> bytes:

@@ -160,20 +160,25 @@ def settlements_html(s: State) -> str:
     )
 
 
+def _bar(b: BlockRow, most: int) -> str:
+    share = b.gas_used / max(b.gas_limit, 1)
+    height = max(2, round(40 * b.gas_used / most))
+    title = f"block {b.number}: {b.gas_used:,} gas ({share:.2%} of the limit), {b.txs} txs"
+    return f'<span class="gas" title="{title}" style="height:{height}px"></span>'
+
+
 def chain_html(s: State) -> str:
-    blocks = s.blocks[-12:]
-    bars = "".join(
-        f'<span class="gas" title="block {b.number}: {b.gas_used:,} gas, {b.txs} txs" '
-        f'style="height:{max(2, round(40 * b.gas_used / max(b.gas_limit, 1)))}px"></span>'
-        for b in blocks
-    )
+    blocks = s.blocks[-30:]
+    most = max([b.gas_used for b in blocks] + [1])
+    bars = "".join(_bar(b, most) for b in blocks)
     lag = "–" if s.reading_lag_s is None else f"{s.reading_lag_s:.1f} s"
     last = blocks[-1] if blocks else None
     return (
         f'<div id="chain-info" data-head="{e(s.head)}" data-seen="block:{e(s.head)}">block <b>{e(s.head)}</b>'
         f" · gas used {last.gas_used if last else 0:,} of {last.gas_limit if last else 0:,}"
         f" · pending txs <b>{e(s.pending_txs) if s.pending_txs is not None else '–'}</b>"
-        f' · reading lag <b>{lag}</b><div class="gasbars">{bars}</div></div>'
+        f' · reading lag <b>{lag}</b><div class="gasbars" title="gas used per block, the last 30 blocks '
+        f'(tallest: {most:,})">{bars}</div></div>'
     )
 
 

@@ -97,5 +97,6 @@ class FleetControls:
     def _command(self, index: int, command: dict[str, object]) -> None:
         self._running(index)
         path = self.state_dir / f"prosumer-{self.seed}-{index}.commands.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as f:
             f.write(json.dumps(command) + "\n")

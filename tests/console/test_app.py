@@ -118,3 +118,21 @@ def test_fragments_escape_what_they_show() -> None:
     assert 'data-action="outage" data-index="2"' in out
     removed = view.prosumers_html([view.ProsumerRow(**{**row.__dict__, "status": "removed"})])
     assert "data-action" not in removed
+
+
+def test_a_request_form_reaches_the_strict_wire_model() -> None:
+    import asyncio
+
+    from starlette.requests import Request
+
+    from aggregator.wire_market import FlexRequestIn
+    from console.app import _form
+
+    body = b"direction=up&power_w=800&duration_s=600&lead_time_s=900&strategy=fair"
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, receive)
+    parsed = asyncio.run(_form(request, FlexRequestIn))
+    assert parsed.power_w == 800 and parsed.direction.value == "up" and parsed.lead_time_s == 900
