@@ -16,11 +16,13 @@ prosumers; Debian's chromium (driven by Playwright) shows the page.
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,41 +102,65 @@ class SimTime:
         return sim.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _load(
+    url: str,
+    tokens: list[str],
+    size: int,
+    seq0: int,
+    start_at: float,
+    seconds: float,
+    sim: tuple[float, float, float],
+) -> float:
+    """In a process of its own (the console's threads share this one's GIL): every token posts batches
+    of `size` readings back to back from `start_at` for `seconds`; readings stored per second."""
+    sim_start, real_start, speed = sim
+    stored = [0] * len(tokens)
+    end = start_at + seconds
+
+    def client(i: int) -> None:
+        headers = {"Authorization": f"Bearer {tokens[i]}", "Content-Type": "application/json"}
+        seq = seq0
+        with httpx.Client(base_url=url, timeout=30) as http:
+            while time.time() < end:
+                t = sim_start + (time.time() - real_start) * speed
+                now = datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+                items = ",".join(
+                    f'{{"seq":{seq + k},"timestamp":"{now}","power_w":4000,'
+                    f'"energy_wh":{seq + k},"status":"ok"}}'
+                    for k in range(size)
+                )
+                seq += size
+                r = http.post("/readings/batch", content=f'{{"readings":[{items}]}}', headers=headers)
+                if r.status_code != 200:
+                    raise FlexsimError(f"batch refused: {r.status_code} {r.text[:200]}")
+                stored[i] += int(r.json()["stored"])
+
+    time.sleep(max(0.0, start_at - time.time()))
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(tokens))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(stored) / seconds
+
+
 class Loader:
-    """Accounts posting batches of readings back to back (each its own connection and sequence)."""
+    """Registered accounts posting readings batches, from a separate process."""
 
     def __init__(self, url: str, tokens: list[str], batch_size: int, clock: SimTime) -> None:
         self.url, self.tokens, self.size, self.clock = url, tokens, batch_size, clock
-        self.seq = [0] * len(tokens)
+        self.seq = 0
+        self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
 
     def run(self, seconds: float) -> float:
-        stored = [0] * len(self.tokens)
-        end = time.time() + seconds
+        sim = (self.clock.start.timestamp(), self.clock.real_start, self.clock.speed)
+        start_at = time.time() + 0.5
+        future = self.pool.submit(_load, self.url, self.tokens, self.size, self.seq, start_at, seconds, sim)
+        self.seq += 10**7
+        return float(future.result())
 
-        def client(i: int) -> None:
-            headers = {"Authorization": f"Bearer {self.tokens[i]}", "Content-Type": "application/json"}
-            with httpx.Client(base_url=self.url, timeout=30) as http:
-                while time.time() < end:
-                    now = self.clock.now_iso()
-                    first = self.seq[i]
-                    items = ",".join(
-                        f'{{"seq":{first + k},"timestamp":"{now}","power_w":4000,"energy_wh":{first + k},'
-                        '"status":"ok"}'
-                        for k in range(self.size)
-                    )
-                    self.seq[i] += self.size
-                    r = http.post("/readings/batch", content=f'{{"readings":[{items}]}}', headers=headers)
-                    if r.status_code != 200:
-                        raise FlexsimError(f"batch refused: {r.status_code} {r.text[:200]}")
-                    stored[i] += int(r.json()["stored"])
-
-        started = time.time()
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(len(self.tokens))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        return sum(stored) / (time.time() - started)
+    def close(self) -> None:
+        self.pool.shutdown()
 
 
 def latency(events: list[tuple[int, float]], seen: dict[str, float], prefix: str) -> Latency:
@@ -182,7 +208,10 @@ def run(opts: Options, progress: Progress = lambda _m: None) -> ConsoleResult:
                 browser = p.chromium.launch(
                     executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
                 )
-                rates = _throughput(browser, box, loader, opts, progress)
+                try:
+                    rates = _throughput(browser, box, loader, opts, progress)
+                finally:
+                    loader.close()
                 lat = _latency_phase(browser, box, accounts[-1], tokens[-1], clock, opts, progress)
                 browser.close()
     with_page = float(np.mean(rates["page"]))
@@ -226,7 +255,9 @@ def _throughput(
     browser: Any, box: Sandbox, loader: Loader, opts: Options, progress: Progress
 ) -> dict[str, list[float]]:
     rates: dict[str, list[float]] = {"none": [], "page": []}
-    loader.run(2.0)  # warm up
+    warm = _open(browser, box)  # warm up: the service, the loader, and the browser's first page
+    loader.run(3.0)
+    warm.close()
     for k in range(opts.phases):
         for mode in ("none", "page"):
             page = _open(browser, box) if mode == "page" else None

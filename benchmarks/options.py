@@ -80,5 +80,5 @@ class ConsoleOptions(BaseModel):
     loaders: int = Field(4, description="accounts posting readings batches in the throughput phases")
     batch_size: int = Field(200, description="readings per batch")
     phase_s: float = Field(8.0, description="real seconds of each throughput phase")
-    phases: int = Field(2, description="phases of each kind (page open, none), alternated")
+    phases: int = Field(3, description="phases of each kind (page open, none), alternated")
     probes: int = Field(40, description="probe readings and probe transactions timed for the latency")

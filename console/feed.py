@@ -16,16 +16,17 @@ from typing import Any
 
 import httpx
 
-from aggregator.wire import ClockIn, ClockOut, LatestReadingsOut, OverviewOut
+from aggregator.wire import ClockIn, ClockOut, LatestReadingsOut
 from aggregator.wire_market import FlexRequestIn, FlexRequestList, FlexRequestOut
 from console.view import BlockRow, PowerPoint, ProsumerRow, State
 from contracts.deployment import Deployment
-from contracts.events import REGISTRY, Cursor, EventReader
+from contracts.events import REGISTRY, TOKEN, Cursor, EventReader
 
 log = logging.getLogger(__name__)
 
-BALANCES_EVERY_S = 1.0
 KEEP_BLOCKS = 40
+CLOCK_EVERY_S = 2.0  # the clock changes only by an admin call (the console's own, which polls at once)
+REQUESTS_EVERY_S = 1.0  # the request list; every round while a request is live
 
 
 @dataclass
@@ -46,9 +47,6 @@ class Aggregator:
         r = self._http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
         r.raise_for_status()
         return r.json()
-
-    def overview(self) -> OverviewOut:
-        return OverviewOut.model_validate(self._get("/overview"))
 
     def latest(self) -> LatestReadingsOut:
         return LatestReadingsOut.model_validate(self._get("/overview/prosumers"))
@@ -103,28 +101,39 @@ class Feed:
         self.d = deployment
         self.state = State()
         self.history_s = history_s
-        self.registry = EventReader(deployment, (REGISTRY,))
+        self.registry = EventReader(deployment, (REGISTRY, TOKEN))
         self.cursor = Cursor(deployment.manifest.block)
         self.registered: dict[str, Registered] = {}
         self.reputation: dict[str, int] = {}
         self.balances: dict[str, int] = {}
         self.latest: dict[str, tuple[float, int, float, str, bool]] = {}  # -> (t, seq, power, status, online)
-        self._balances_at = 0.0
         self._last_block = -1
+        self._due: dict[str, float] = {}
+        self.live_request = False
 
     # ------------------------------------------------------------------ one round
 
-    def poll(self) -> State:
+    def poll(self, force: bool = False) -> State:
+        """One round: the latest readings (and the power by kind from them) and the chain every time; the
+        clock and the requests when due (`force`: everything now, after an action)."""
         s = self.state
         s.errors = {}
-        self._try("clock", self._clock)
-        self._try("power", self._power)
+        if self._is_due("clock", CLOCK_EVERY_S, force):
+            self._try("clock", self._clock)
         self._try("readings", self._readings)
-        self._try("requests", self._requests)
+        if self.live_request or self._is_due("requests", REQUESTS_EVERY_S, force):
+            self._try("requests", self._requests)
         self._try("chain", self._chain)
         self._try("registry", self._registry)
         s.polled_at = time.time()
         return s
+
+    def _is_due(self, what: str, every_s: float, force: bool) -> bool:
+        now = time.monotonic()
+        if force or now >= self._due.get(what, 0.0):
+            self._due[what] = now + every_s
+            return True
+        return False
 
     def _try(self, what: str, step: Any) -> None:
         try:
@@ -138,33 +147,40 @@ class Feed:
         self.state.sim_now, self.state.speed = c.sim_now, c.speed
         self.state.clock = c
 
-    def _power(self) -> None:
-        o = self.agg.overview()
-        point = PowerPoint(
-            o.at.timestamp(), {k: v.power_w for k, v in o.by_kind.items()}, o.net_w, o.prosumers_online
-        )
-        s = self.state
-        s.power.append(point)
-        cut = point.t - self.history_s * max(s.speed, 1e-9)
-        while s.power and s.power[0].t < cut:
-            s.power.pop(0)
-        s.overview = o
-
     def _readings(self) -> None:
+        """The latest stored reading of every prosumer (one call, from the aggregator's memory); the power
+        by kind of the online ones is the chart's point (what `/overview` sums)."""
         clock = self.state.clock
-        lags = []
+        lags: list[float] = []
+        by_kind: dict[str, float] = {}
+        net, online = 0.0, 0
         for r in self.agg.latest().prosumers:
             t = r.timestamp.timestamp()
             self.latest[r.prosumer.lower()] = (t, r.seq, r.power_w, r.status.value, r.online)
-            if clock is not None and r.online:
+            if not r.online:
+                continue
+            online += 1
+            by_kind[r.kind] = by_kind.get(r.kind, 0.0) + r.power_w
+            net += r.power_w
+            if clock is not None:
                 taken = clock.real_start_epoch + (t - clock.sim_start.timestamp()) / max(clock.speed, 1e-9)
                 lags.append(r.received_at.timestamp() - taken)
         self.state.reading_lag_s = max(lags) if lags else None
+        if clock is None:
+            return
+        now = clock.sim_start.timestamp() + (time.time() - clock.real_start_epoch) * clock.speed
+        s = self.state
+        s.sim_now = datetime.fromtimestamp(now, UTC)
+        s.power.append(PowerPoint(now, by_kind, net, online))
+        cut = now - self.history_s * max(s.speed, 1e-9)
+        while s.power and s.power[0].t < cut:
+            s.power.pop(0)
 
     def _requests(self) -> None:
         listed = self.agg.requests().requests
         s = self.state
         s.requests = [self.agg.request(r.id) if _live(r) or r.id == _last_id(listed) else r for r in listed]
+        self.live_request = any(_live(r) for r in listed)
 
     def _chain(self) -> None:
         w3 = self.d.chain.w3
@@ -187,7 +203,13 @@ class Feed:
             s.pending_txs = None
 
     def _registry(self) -> None:
-        for e in self.registry.page(self.cursor):
+        if self.state.head is not None and self.cursor.next_block > self.state.head:
+            return  # no new block: no new event
+        touched: set[str] = set()
+        for e in self.registry.page(self.cursor, self.state.head):
+            if e.name == "Transfer":  # a payment, a redemption: those balances change
+                touched |= {str(e.args["from"]).lower(), str(e.args["to"]).lower()}
+                continue
             who = str(e.args.get("prosumer", "")).lower()
             if e.name in ("Registered", "Renegotiated"):
                 t = e.args["terms"]
@@ -195,18 +217,15 @@ class Feed:
                     _kind(t), int(_field(t, "capacityW", 1)), int(_field(t, "flexUpW", 3)),
                     int(_field(t, "flexDownW", 4)),
                 )  # fmt: skip
+                touched.add(who)
             elif e.name in ("Removed", "Terminated", "Expired") and who in self.registered:
                 self.registered[who].active = False
             elif e.name == "OutcomeRecorded":
                 self.reputation[who] = int(e.args["reputation"])
-        now = time.time()
-        if now - self._balances_at >= BALANCES_EVERY_S:
-            self._balances_at = now
-            for who, reg in self.registered.items():
-                if reg.active or who not in self.balances:
-                    self.balances[who] = self.d.token.balance_of(who)
-                    if who not in self.reputation:
-                        self.reputation[who] = self.d.registry.reputation(who)
+        for who in touched & set(self.registered):
+            self.balances[who] = self.d.token.balance_of(who)
+            if who not in self.reputation:
+                self.reputation[who] = self.d.registry.reputation(who)
 
     # ------------------------------------------------------------------ the prosumers' rows
 

@@ -52,8 +52,8 @@ class Hub:
             self.pages -= 1
 
     def poke(self) -> None:
-        """Polls now (after an action), outside the rhythm."""
-        self.step()
+        """Polls everything now (after an action), outside the rhythm."""
+        self.step(force=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -67,9 +67,9 @@ class Hub:
                 log.exception("console: polling failed")
             self._stop.wait(max(0.0, self.poll_s - (time.monotonic() - started)))
 
-    def step(self) -> None:
+    def step(self, force: bool = False) -> None:
         with self._poll_lock:
-            s = self.feed.poll()
+            s = self.feed.poll(force)
             rows = self.feed.rows(self.indices())
             last = s.power[-1] if s.power else None
             new = {

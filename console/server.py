@@ -28,7 +28,7 @@ MIN_TOKEN = 32
 
 def console_token(settings: ConsoleSettings) -> str:
     """CONSOLE_TOKEN when set (at least 32 characters), else a fresh one."""
-    if settings.token is None:
+    if settings.token is None or not settings.token.get_secret_value():
         return secrets.token_urlsafe(32)
     token = settings.token.get_secret_value()
     if len(token) < MIN_TOKEN or not token.isascii() or not token.isprintable():

@@ -12,7 +12,7 @@ import html
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aggregator.wire import ClockOut, OverviewOut
+from aggregator.wire import ClockOut
 from aggregator.wire_market import FlexRequestOut
 
 TOKEN = 10**18
@@ -58,7 +58,6 @@ class State:
     sim_now: datetime | None = None
     speed: float = 1.0
     clock: ClockOut | None = None
-    overview: OverviewOut | None = None
     power: list[PowerPoint] = field(default_factory=list)
     requests: list[FlexRequestOut] = field(default_factory=list)
     blocks: list[BlockRow] = field(default_factory=list)

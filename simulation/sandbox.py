@@ -15,19 +15,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from aggregator.settings import AggregatorSettings
+from base.errors import ConfigError
+from base.settings_env import to_env
 from console.controls import DerIn
 from console.feed import Aggregator
 from console.server import ConsoleServer
 from console.settings import ConsoleSettings
 from contracts.anvil import AnvilConfig, free_port, start_anvil
+from contracts.deployment import Deployment
+from contracts.sender import Sender
 from contracts.settings import ChainSettings
+from prosumer.settings import ProsumerSettings
 from simulation.chain_setup import StrategyRun, prepare_chain, prosumer_key, prosumer_keys
 from simulation.chain_target import embedded_chain_id
 from simulation.child_env import RunClock, aggregator_env, chain_env, dispatch_block_time_s, prosumer_env
 from simulation.console_fleet import FleetControls
+from simulation.funding import plan_funding
 from simulation.launch import FleetLauncher
 from simulation.processes import ProcessGroup, wait_healthy
-from simulation.scenario import Scenario
+from simulation.scenario import Scenario, load_scenario
 
 Progress = Callable[[str], None]
 
@@ -190,3 +197,52 @@ def play(box: Sandbox, progress: Progress, duration_s: float | None = None) -> N
             time.sleep(0.5)
     except KeyboardInterrupt:
         progress("stopping the console sandbox")
+
+
+@contextmanager
+def attached(
+    out: Path,
+    aggregator_url: str,
+    rpc_url: str,
+    manifest: Path,
+    progress: Progress,
+    settings: ConsoleSettings | None = None,
+) -> Iterator[Sandbox]:
+    """The console on services that run already (`flexsim console --attach`, the compose service): it
+    watches them and sends requests; the DERs it adds are a fleet of its own in this process's group,
+    funded by CHAIN_FUNDER_KEY, with the PROSUMER_* settings of the environment (compose: the run's
+    clock and enrolment credential from /shared/run.env). It can act only on the prosumers it added."""
+    settings = settings or ConsoleSettings()
+    aggregator = AggregatorSettings()
+    chain_settings = ChainSettings()
+    if aggregator.grid_token is None or aggregator.admin_token is None:
+        raise ConfigError(
+            "the console needs the aggregator's credentials: set AGGREGATOR_GRID_TOKEN and "
+            "AGGREGATOR_ADMIN_TOKEN (compose: FLEXSIM_CREDENTIALS=/shared/credentials.env)"
+        )
+    if chain_settings.funder_key is None:
+        raise ConfigError("the console funds the DERs it adds: set CHAIN_FUNDER_KEY to a funded key")
+    d = Deployment.load(manifest, chain_settings, rpc_url=rpc_url)
+    funder = Sender(d.chain, chain_settings.funder_key.get_secret_value())
+    scenario = load_scenario("console")
+    plan = plan_funding(scenario, float(chain_settings.gas_margin), d.chain.max_fee_per_gas())
+    out.mkdir(parents=True, exist_ok=True)
+    seed = ProsumerSettings().seed
+    keys = ["0x" + secrets.token_hex(32)]  # a fleet needs one prosumer of its own: index 0, never started
+    run = StrategyRun("console", out, d, funder, rpc_url, manifest, scenario.sim_start, time.time())
+    run.funder, run.funding = funder, plan
+    fleet_env = to_env(
+        ProsumerSettings, {"aggregator_url": aggregator_url, "rpc_url": rpc_url, "manifest": manifest}
+    )
+    grid, admin = aggregator.grid_token.get_secret_value(), aggregator.admin_token.get_secret_value()
+    with ProcessGroup(out / "logs") as group:
+        fleet = FleetLauncher.start(group, out, fleet_env, keys, 200)
+        console, controls = start_console(
+            run, scenario.with_overrides(seed=seed), fleet, aggregator_url, grid, admin, settings, progress
+        )
+        controls.key_for = lambda _i: "0x" + secrets.token_hex(32)  # never derivable on a shared chain
+        try:
+            yield Sandbox(run, fleet, controls, console, aggregator_url, grid, admin)
+        finally:
+            console.stop()
+            fleet.write(out / "prosumers.json")

@@ -7,6 +7,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
+from base.errors import ConfigError
 from flexsim.cli.options import (
     MANIFEST,
     OUT,
@@ -87,14 +88,32 @@ def run(args: argparse.Namespace) -> int:
     Option("--duration", type=float, help="stop after this many real seconds (default: never)"),
     CONSOLE_PORT,
     CONSOLE_HOST,
+    Option(
+        "--attach",
+        flag_only=True,
+        help="no sandbox: the console on running services (--aggregator-url, --rpc-url, --manifest; "
+        "AGGREGATOR_GRID_TOKEN / AGGREGATOR_ADMIN_TOKEN, CHAIN_FUNDER_KEY); what compose runs",
+    ),
+    Option("--aggregator-url", help="with --attach: the aggregator's base URL"),
+    RPC_URL(help="with --attach: the chain's RPC URL"),
+    MANIFEST(help="with --attach: the deployment manifest"),
 )
 def console(args: argparse.Namespace) -> int:
     from simulation.orchestrator import default_out
-    from simulation.sandbox import play, sandbox
+    from simulation.sandbox import attached, play, sandbox
     from simulation.scenario import load_scenario
 
     scenario = load_scenario(args.scenario).with_overrides(seed=args.seed, speed=args.speed)
     out = args.out or default_out(scenario)
+    if args.attach:
+        if not (args.aggregator_url and args.rpc_url and args.manifest):
+            raise ConfigError("--attach needs --aggregator-url, --rpc-url and --manifest")
+        with attached(
+            out, args.aggregator_url, args.rpc_url, args.manifest, progress, console_settings(args)
+        ) as box:
+            print(f"console: {box.console.url}", flush=True)
+            play(box, progress, args.duration)
+        return 0
     with sandbox(scenario, out, progress, console_settings(args)) as box:
         print(f"console: {box.console.url}", flush=True)
         play(box, progress, args.duration)
