@@ -23,6 +23,10 @@ class ConsoleSettings(BaseSettings):
         "printed with the URL at start.",
     )
     poll_s: float = Field(
-        0.25, gt=0, le=10, description="How often the console reads the aggregator and the chain (real s)."
+        0.25,
+        gt=0,
+        le=10,
+        description="How often the console reads the latest readings and the chain while a page is open "
+        "(real s).",
     )
     history_s: float = Field(600.0, gt=0, description="Real seconds of aggregate power kept for the chart.")

@@ -36,6 +36,7 @@ SETTINGS = {
     "aggregator": "aggregator.settings:AggregatorSettings",
     "prosumer": "prosumer.settings:ProsumerSettings",
     "grid": "grid_operator.settings:GridSettings",
+    "console": "console.settings:ConsoleSettings",
 }
 
 group = Group()
