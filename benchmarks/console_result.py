@@ -19,7 +19,9 @@ class ConsoleSetup(Part):
     )
     batch_size: int = Field(description="Readings per batch of a loader.")
     phase_s: float = Field(description="Real seconds of each throughput phase.")
-    phases: int = Field(description="Phases of each kind (with the page open, with none), alternated.")
+    phases: int = Field(
+        description="Pairs of phases (one with the page open, one with none), order alternated."
+    )
     browser: str = Field(description="The browser that showed the page.")
 
 
@@ -44,7 +46,11 @@ class ConsoleLatency(Part):
 class Throughput(Part):
     with_page_readings_per_s: float = Field(description="Mean ingest rate with one console page open.")
     without_page_readings_per_s: float = Field(description="Mean ingest rate with no page open.")
-    ratio: float = Field(description="with_page / without_page.")
+    pair_ratios: list[float] = Field(
+        description="Per pair of adjacent phases (one with the page, one without, order alternated): with / "
+        "without. Pairs cancel the drift of a shared machine's load."
+    )
+    ratio: float = Field(description="The median of pair_ratios.")
 
 
 class ConsoleTargets(Part):

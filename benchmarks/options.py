@@ -79,6 +79,6 @@ class ConsoleOptions(BaseModel):
     speed: float = Field(60.0, description="simulated seconds per real second of the sandbox")
     loaders: int = Field(4, description="accounts posting readings batches in the throughput phases")
     batch_size: int = Field(200, description="readings per batch")
-    phase_s: float = Field(8.0, description="real seconds of each throughput phase")
-    phases: int = Field(3, description="phases of each kind (page open, none), alternated")
+    phase_s: float = Field(5.0, description="real seconds of each throughput phase")
+    phases: int = Field(6, description="pairs of phases (page open, none), order alternated")
     probes: int = Field(40, description="probe readings and probe transactions timed for the latency")

@@ -12,7 +12,9 @@ import asyncio
 import hmac
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from string import Template
 from typing import Annotated, Any, TypeVar
@@ -177,9 +179,11 @@ def create_app(
         body = await _form(request, ClockSpeedIn)
 
         def change() -> str:
-            now = aggregator.clock()
-            done = aggregator.set_clock(ClockIn(sim_start=now.sim_now, speed=body.speed))
-            return f"aggregator clock at {done.speed:g}x from {done.sim_now:%H:%M:%S}"
+            now, real = aggregator.clock(), time.time()
+            sim = now.sim_start + timedelta(seconds=(real - now.real_start_epoch) * now.speed)
+            done = controls.set_clock(sim, body.speed, real)  # refused outside the sandbox: nothing changed
+            aggregator.set_clock(ClockIn(sim_start=sim, speed=body.speed, real_start_epoch=real))
+            return done
 
         return await asyncio.to_thread(act, "clock speed", {"speed": body.speed}, change)
 
@@ -220,6 +224,4 @@ def _sse(event: str, data: str) -> bytes:
 
 
 def _hms(t: float) -> str:
-    import time
-
     return time.strftime("%H:%M:%S", time.localtime(t))

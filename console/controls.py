@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,8 +42,11 @@ class RenegotiateIn(BaseModel):
     tariff_down: int | None = Field(None, gt=0)
 
 
+PAUSED_SPEED = 0.001  # "pause": a simulated millisecond per real second (the clocks need a speed > 0)
+
+
 class ClockSpeedIn(BaseModel):
-    speed: float = Field(gt=0, le=10_000)
+    speed: float = Field(ge=PAUSED_SPEED, le=10_000)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,11 @@ class Controls(Protocol):
     def outage(self, index: int, duration_s: int) -> str: ...
 
     def renegotiate(self, index: int, terms: RenegotiateIn) -> str: ...
+
+    def set_clock(self, sim_start: datetime, speed: float, real_start: float) -> str:
+        """Moves every prosumer to this clock (the aggregator's is set by the console); refused where
+        the run's results map one clock (`flexsim run`) or the prosumers are not the console's."""
+        ...
 
 
 @dataclass

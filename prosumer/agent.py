@@ -36,7 +36,7 @@ from domain.outages import OutageModel, sample_outages
 from domain.population import PopulationEntry, Stream, sample_entry
 from domain.profiles import Profiles
 from prosumer.chain_side import ChainSide
-from prosumer.commands import CommandInbox, outage_from, terms_from
+from prosumer.commands import CommandInbox, clock_from, last_clock, outage_from, terms_from
 from prosumer.identity import load_or_create_key, parse_key
 from prosumer.meter import Meter, next_reading_time
 from prosumer.settings import ProsumerSettings
@@ -120,7 +120,9 @@ class Agent:
         if self.entry is None:
             self.entry = sample_entry(s.seed, index_of(Account.from_key(key).address))
         entry = self.entry
-        clock = make_clock(s, self._wall())
+        clock = last_clock(s.commands_file()) or make_clock(s, self._wall())  # the console may have moved it
+        if clock.speed != s.sim_speed:
+            s = self.settings = s.model_copy(update={"sim_speed": clock.speed})
         streams = entry.seed_sequence(Stream.BEHAVIOUR).spawn(3)
         outages = sample_outages(
             OutageModel(s.outage_rate_per_hour, s.outage_mean_duration_s),
@@ -200,6 +202,17 @@ class Agent:
             if terms is not None:
                 self.worker.renegotiate_to(terms)
                 log.info("renegotiation to %s asked (console)", terms)
+            clock = clock_from(command)
+            if clock is not None:
+                meter.clock = clock
+                self.settings = self.settings.model_copy(update={"sim_speed": clock.speed})
+                self.worker.settings = self.worker.chain.settings = self.settings
+                log.info(
+                    "simulated clock: %s at %.3f, %gx (console)",
+                    clock.sim_start,
+                    clock.real_start_epoch_s,
+                    clock.speed,
+                )
 
     def shutdown(self, meter: Meter, uplink: Uplink, owner: str) -> None:
         worker = self.worker

@@ -10,6 +10,9 @@ The driver appends one JSON object per line to `<state_dir>/prosumer-<seed>-<ind
 - `{"renegotiate": {"flex_up_w": .., "flex_down_w": .., "tariff_up": .., "tariff_down": ..}}` (any of
   them): new terms, registered on chain by the chain worker as its own renegotiations are (with the
   aggregator's consent when a term goes up, after the open request).
+- `{"clock": {"sim_start": ISO time, "speed": X, "real_start": epoch s}}`: the run's simulated clock
+  from now on (the console's sandbox changes the aggregator's and every prosumer's together). A clock
+  is state, not an event: at start the prosumer takes the last one already in the file.
 
 A line that is not such an object is logged and skipped; nothing else is read from the file.
 """
@@ -23,6 +26,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from domain.clock import SimClock
+from domain.errors import DomainError
 from domain.outages import Outage
 from domain.terms import Terms
 
@@ -88,3 +93,24 @@ def terms_from(command: dict[str, Any], current: Terms) -> Terms | None:
     except ValueError as exc:
         log.warning("renegotiation command %s refused: %s", changes, exc)
         return None
+
+
+def clock_from(command: dict[str, Any]) -> SimClock | None:
+    """The simulated clock a `clock` command sets, or None."""
+    c = command.get("clock")
+    if not isinstance(c, dict):
+        return None
+    try:
+        start = datetime.fromisoformat(str(c["sim_start"]).replace("Z", "+00:00"))
+        return SimClock(start, float(c["speed"]), float(c["real_start"]))
+    except (KeyError, TypeError, ValueError, DomainError) as exc:
+        log.warning("clock command %s refused: %s", c, exc)
+        return None
+
+
+def last_clock(path: Path) -> SimClock | None:
+    """The last clock command already in the file (a prosumer started after a clock change)."""
+    clock = None
+    for command in CommandInbox(path).poll():
+        clock = clock_from(command) or clock
+    return clock

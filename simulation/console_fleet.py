@@ -17,6 +17,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from eth_account import Account
@@ -40,6 +41,8 @@ class FleetControls:
     funding: FundingPlan
     progress: Progress
     key_for: Callable[[int], str] = field(default=lambda _i: "0x" + secrets.token_hex(32))
+    clock_changes: bool = False  # the sandbox only: a run's results map one clock
+    clock: dict[str, object] | None = None  # the last clock command, for the prosumers added after it
     added: set[int] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,6 +92,21 @@ class FleetControls:
         self._command(index, {"renegotiate": changes})
         return f"prosumer {index}: renegotiation to {changes} asked (on chain after the open request)"
 
+    def set_clock(self, sim_start: datetime, speed: float, real_start: float) -> str:
+        if not self.clock_changes:
+            raise ConfigError(
+                "the clock can change in the console's sandbox only: a run's results (and its grid "
+                "operator's schedule) map one clock, and prosumers the console did not start keep theirs"
+            )
+        command: dict[str, object] = {
+            "clock": {"sim_start": sim_start.isoformat(), "speed": speed, "real_start": real_start}
+        }
+        self.clock = command
+        members = self.fleet.pids()
+        for index in members:  # started and stopped alike: one that starts later reads the last clock
+            self._write(index, command)
+        return f"{len(members)} prosumers and the aggregator at {speed:g}x from {sim_start:%Y-%m-%d %H:%M:%S}"
+
     def _running(self, index: int) -> None:
         record = self.fleet.pids().get(index)
         if record is None or record["exit"] is not None:
@@ -96,6 +114,9 @@ class FleetControls:
 
     def _command(self, index: int, command: dict[str, object]) -> None:
         self._running(index)
+        self._write(index, command)
+
+    def _write(self, index: int, command: dict[str, object]) -> None:
         path = self.state_dir / f"prosumer-{self.seed}-{index}.commands.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as f:

@@ -139,10 +139,29 @@ def test_the_whole_console(box: Sandbox, browser: object) -> None:
     assert not box.run.deployment.registry.is_active(address)
     page.screenshot(path=str(SHOTS / "6-removed.png"), full_page=True)
 
+    # change the simulation's speed: the aggregator's clock and every prosumer's
+    page.fill("#clock-speed input[name=speed]", "120")
+    page.click("#clock-speed button[type=submit]")
+    page.wait_for_selector('#log li[data-action="clock speed"]', timeout=30_000)
+    assert "at 120x" in page.inner_text('#log li[data-action="clock speed"]')
+    page.wait_for_function(
+        "() => document.getElementById('clock').innerText.includes('120×')", timeout=30_000
+    )
+    battery = box.fleet.pids()[1]
+    assert battery["exit"] is None
+    commands = box.run.out / "prosumers" / f"prosumer-{box.controls.seed}-1.commands.jsonl"
+    assert '"speed": 120' in commands.read_text()
+    log = box.run.out / "logs" / "prosumer-0001.log"
+    deadline = time.time() + 15
+    while "simulated clock" not in log.read_text() and time.time() < deadline:
+        time.sleep(0.5)
+    assert "120x (console)" in log.read_text()  # the battery's process runs on the new clock
+    page.screenshot(path=str(SHOTS / "7-clock.png"), full_page=True)
+
     # every action is in the run's results with its time
     actions = box.console.actions.actions
     names = [a.action for a in actions]
-    for name in ("add DER", "outage", "flexibility request", "remove DER"):
+    for name in ("add DER", "outage", "flexibility request", "remove DER", "clock speed"):
         assert name in names
     assert all(a.ok for a in actions), [a.outcome for a in actions if not a.ok]
     saved = (box.run.out / "console-actions.json").read_text()

@@ -39,3 +39,22 @@ def test_new_terms_change_only_what_is_given_and_stay_valid() -> None:
     assert terms_from({"renegotiate": {"flex_up_w": 9_000}}, TERMS) is None  # above the capacity
     assert terms_from({"renegotiate": {}}, TERMS) is None
     assert terms_from({"outage_s": 5}, TERMS) is None
+
+
+def test_a_clock_command_is_the_clock_from_then_on_and_the_last_one_wins_at_start(tmp_path: Path) -> None:
+    from prosumer.commands import clock_from, last_clock
+
+    start = datetime(2025, 6, 21, 10, tzinfo=UTC)
+    c = clock_from({"clock": {"sim_start": start.isoformat(), "speed": 120, "real_start": 1000.0}})
+    assert c is not None and c.sim_time(1001.0) == start + timedelta(seconds=120)
+    assert clock_from({"clock": {"sim_start": start.isoformat(), "speed": 0, "real_start": 1}}) is None
+    assert clock_from({"clock": {"speed": 2}}) is None
+    path = tmp_path / "p.commands.jsonl"
+    assert last_clock(path) is None
+    path.write_text(
+        '{"clock": {"sim_start": "2025-06-21T10:00:00Z", "speed": 60, "real_start": 5}}\n'
+        '{"outage_s": 60}\n'
+        '{"clock": {"sim_start": "2025-06-21T11:00:00Z", "speed": 0.001, "real_start": 9}}\n'
+    )
+    last = last_clock(path)
+    assert last is not None and last.speed == 0.001 and last.sim_start == start + timedelta(hours=1)
