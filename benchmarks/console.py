@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
@@ -238,6 +239,8 @@ def run(opts: Options, progress: Progress = lambda _m: None) -> ConsoleResult:
             without_page_readings_per_s=round(without, 1),
             pair_ratios=rates["ratio"],
             ratio=ratio,
+            console_cpu_share=round(float(np.mean(rates["console_cpu"])), 3),
+            browser_cpu_share=round(float(np.mean(rates["browser_cpu"])), 3),
         ),
         targets=ConsoleTargets(
             latency_p95_s=AtMost.of(p95, TARGETS["latency_p95_s"]),
@@ -257,7 +260,13 @@ def _throughput(
     browser: Any, box: Sandbox, loader: Loader, opts: Options, progress: Progress
 ) -> dict[str, list[float]]:
     """`phases` pairs of phases, one with the page open and one without, in alternating order."""
-    rates: dict[str, list[float]] = {"none": [], "page": [], "ratio": []}
+    rates: dict[str, list[float]] = {
+        "none": [],
+        "page": [],
+        "ratio": [],
+        "console_cpu": [],
+        "browser_cpu": [],
+    }
     warm = _open(browser, box)  # warm up: the service, the loader, and the browser's first page
     loader.run(3.0)
     warm.close()
@@ -266,7 +275,12 @@ def _throughput(
         for mode in ("none", "page") if k % 2 == 0 else ("page", "none"):
             page = _open(browser, box) if mode == "page" else None
             time.sleep(1.0)  # the page settled (or the closed one gone)
+            cpu0, t0 = _cpu(), time.time()
             pair[mode] = loader.run(opts.phase_s)
+            if mode == "page":
+                cpu1, elapsed = _cpu(), time.time() - t0
+                rates["console_cpu"].append((cpu1[0] - cpu0[0]) / elapsed)
+                rates["browser_cpu"].append((cpu1[1] - cpu0[1]) / elapsed)
             rates[mode].append(pair[mode])
             if page is not None:
                 page.close()
@@ -276,6 +290,20 @@ def _throughput(
             f"{pair['page']:,.0f} with it"
         )
     return rates
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds so far of this process (the console) and of the browser's processes."""
+    me = psutil.Process()
+    own = sum(me.cpu_times()[:2])
+    browser = 0.0
+    for child in me.children(recursive=True):
+        try:
+            if "chrom" in child.name():
+                browser += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            continue
+    return own, browser
 
 
 def _latency_phase(

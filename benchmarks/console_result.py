@@ -51,6 +51,14 @@ class Throughput(Part):
         "without. Pairs cancel the drift of a shared machine's load."
     )
     ratio: float = Field(description="The median of pair_ratios.")
+    console_cpu_share: float = Field(
+        description="CPU of the console's process (its server and poller; the loaders run elsewhere) per "
+        "real second of the phases with the page open, in cores."
+    )
+    browser_cpu_share: float = Field(
+        description="CPU of the browser's processes per real second of the phases with the page open, in "
+        "cores: on a machine with few cores, what the aggregator loses to the page is mostly this."
+    )
 
 
 class ConsoleTargets(Part):

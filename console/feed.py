@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 KEEP_BLOCKS = 40
 CLOCK_EVERY_S = 2.0  # the clock changes only by an admin call (the console's own, which polls at once)
 REQUESTS_EVERY_S = 1.0  # the request list; every round while a request is live
+POINT_EVERY_S = 1.0  # one point of the chart a second: the page redraws it no more often
 
 
 @dataclass
@@ -110,6 +111,7 @@ class Feed:
         self._last_block = -1
         self._due: dict[str, float] = {}
         self.live_request = False
+        self._point_at = 0.0
 
     # ------------------------------------------------------------------ one round
 
@@ -171,6 +173,9 @@ class Feed:
         now = clock.sim_start.timestamp() + (time.time() - clock.real_start_epoch) * clock.speed
         s = self.state
         s.sim_now = datetime.fromtimestamp(now, UTC)
+        if time.monotonic() - self._point_at < POINT_EVERY_S:
+            return
+        self._point_at = time.monotonic()
         s.power.append(PowerPoint(now, by_kind, net, online))
         cut = now - self.history_s * max(s.speed, 1e-9)
         while s.power and s.power[0].t < cut:

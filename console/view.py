@@ -86,8 +86,8 @@ def clock_html(s: State) -> str:
     if s.sim_now is None:
         return '<span id="clock">simulated clock: waiting for the aggregator</span>'
     return (
-        f'<span id="clock" data-sim="{s.sim_now.timestamp():.0f}">simulated '
-        f"<b>{e(s.sim_now.strftime('%Y-%m-%d %H:%M:%S'))}</b> UTC · speed <b>{s.speed:g}×</b></span>"
+        f'<span id="clock">simulated <b>{e(s.sim_now.strftime("%Y-%m-%d %H:%M"))}</b> UTC · '
+        f"speed <b>{s.speed:g}×</b></span>"
     )
 
 
