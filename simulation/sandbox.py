@@ -20,7 +20,7 @@ from base.errors import ConfigError
 from base.settings_env import to_env
 from console.controls import DerIn
 from console.feed import Aggregator
-from console.server import ConsoleServer
+from console.server import ConsoleServer, console_token
 from console.settings import ConsoleSettings
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.deployment import Deployment
@@ -106,6 +106,7 @@ def sandbox(
 ) -> Iterator[Sandbox]:
     """Starts everything; yields the running sandbox; stops everything on the way out."""
     settings = settings or ConsoleSettings()
+    token = console_token(settings)  # a weak CONSOLE_TOKEN stops here, before anything starts
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.toml").write_text(scenario.to_toml())
     c = scenario.chain
@@ -122,7 +123,7 @@ def sandbox(
         strategy = scenario.strategies[0]
         run = prepare_chain(scenario, strategy, out / strategy, anvil.rpc_url, progress, ChainSettings())
         with ProcessGroup(run.out / "logs") as group:
-            box = _start(scenario, run, group, progress, settings, fleet)
+            box = _start(scenario, run, group, progress, settings, fleet, token)
             try:
                 yield box
             finally:
@@ -139,6 +140,7 @@ def _start(
     progress: Progress,
     settings: ConsoleSettings,
     initial: tuple[DerIn, ...],
+    token: str,
 ) -> Sandbox:
     keys = prosumer_keys(scenario, run.out)
     grid_token, admin_token, enrolment = (secrets.token_urlsafe(32) for _ in range(3))
@@ -172,7 +174,9 @@ def _start(
     )
     aggregator = group.start("aggregator", "aggregator", {**service, **shared})
     wait_healthy(url, aggregator)
-    console, controls = start_console(run, scenario, fleet, url, grid_token, admin_token, settings, progress)
+    console, controls = start_console(
+        run, scenario, fleet, url, grid_token, admin_token, settings, progress, token
+    )
     controls.clock_changes = True  # every prosumer is the sandbox's, and it keeps no results to map
     for der in initial:
         console.actions.record("add DER", der.model_dump(exclude_none=True), controls.add(der))
@@ -214,6 +218,7 @@ def attached(
     funded by CHAIN_FUNDER_KEY, with the PROSUMER_* settings of the environment (compose: the run's
     clock and enrolment credential from /shared/run.env). It can act only on the prosumers it added."""
     settings = settings or ConsoleSettings()
+    token = console_token(settings)
     aggregator = AggregatorSettings()
     chain_settings = ChainSettings()
     if aggregator.grid_token is None or aggregator.admin_token is None:
@@ -239,7 +244,15 @@ def attached(
     with ProcessGroup(out / "logs") as group:
         fleet = FleetLauncher.start(group, out, fleet_env, keys, 200)
         console, controls = start_console(
-            run, scenario.with_overrides(seed=seed), fleet, aggregator_url, grid, admin, settings, progress
+            run,
+            scenario.with_overrides(seed=seed),
+            fleet,
+            aggregator_url,
+            grid,
+            admin,
+            settings,
+            progress,
+            token,
         )
         controls.key_for = lambda _i: "0x" + secrets.token_hex(32)  # never derivable on a shared chain
         try:
