@@ -131,14 +131,15 @@ def create_app(
         try:
             outcome, ok = do(), True
         except Exception as exc:  # shown on the page and recorded; the console keeps running
-            outcome, ok = f"failed: {exc}", False
+            outcome, ok = str(exc), False
             log.warning("console action %s %s failed: %s", name, params, exc)
         entry = actions.record(name, params, outcome, ok)
         if on_action is not None:
             on_action()
         css = "ok" if ok else "fail"
         return HTMLResponse(
-            f'<li class="{css}" data-action="{e(name)}">{e(_hms(entry.real_t))} {e(name)}: {e(outcome)}</li>'
+            f'<li class="{css}" data-action="{e(name)}">{e(_hms(entry.real_t))} {e(name)}: '
+            f"{'' if ok else 'failed: '}{e(outcome)}</li>"
         )
 
     @app.post("/actions/der", response_class=HTMLResponse)
