@@ -31,6 +31,7 @@ from pydantic import SecretStr
 
 from aggregator.api import (
     admin,
+    answers,
     auth,
     availability,
     consent,
@@ -50,6 +51,7 @@ from aggregator.context import AppContext, ClearSky, QueuedOnlyControl, RequestC
 from aggregator.db import Database
 from aggregator.live import LiveState
 from aggregator.metrics import Metrics
+from aggregator.openadr import mount as openadr
 from aggregator.prosumers_repo import ProsumerRepo, SyncStateRepo
 from aggregator.registry import LazyChainRegistryView, RegistryView
 from aggregator.requests_repo import RequestQueue
@@ -198,13 +200,16 @@ def create_app(
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, consent, readings, availability, query, requests, profiles, admin, ops, docs):
+    routers = (auth, consent, readings, availability, answers, query, requests, profiles, admin, ops, docs)
+    for module in routers:
         app.include_router(module.router)
+    openadr.install(app, ctx)  # the OpenADR 3.1 VTN at openadr.PREFIX (docs/openadr.md)
     handlers.install(app)
     app.add_middleware(
         BodyLimit,
         default_bytes=settings.max_body_bytes,
         routes={("POST", "/readings/batch"): settings.batch_body_bytes},
+        problem_prefixes=(openadr.PREFIX,),
     )
     return app
 

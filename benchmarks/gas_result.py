@@ -28,7 +28,7 @@ class Compiler(Part):
 
 
 class BatchAttempt(Part):
-    batch: int = Field(description="Deliveries in the mined batch.")
+    batch: int = Field(description="Deliveries (or relayed answers) in the mined batch.")
     gas: int = Field(description="Its gas used.")
 
 
@@ -75,6 +75,29 @@ class GasFigures(Part):
     largest_delivery_batch_limited_by_prosumers: bool = Field(
         description="Whether the batch size was limited by the prosumers registered, not by gas."
     )
+    accept_again: int = Field(
+        description="A direct fair acceptance by a prosumer who answered before (its answer slot reused)."
+    )
+    relay_answer_batch: int = Field(description="Answers in the relayAnswers batch measured.")
+    relay_answer_batch_gas: int = Field(description="That batch's gas used (warm answer slots).")
+    relay_answer_per_answer: int = Field(
+        description="Relayed answer gas per answer in that batch: the steady state, where each prosumer "
+        "answered an earlier request (compare with accept_again and accept)."
+    )
+    relay_answer_marginal_per_answer: int = Field(description="One more relayed answer in a batch.")
+    relay_first_answer_per_answer: int | None = Field(
+        description="Relayed gas per answer in a batch of 150 where each is the prosumer's first answer "
+        "ever (a new storage slot, ~17,000 gas more); null when no new prosumer was added."
+    )
+    relay_answers_per_block: int = Field(
+        description="Most relayed answers one 8M-gas block holds (computed from two batch sizes)."
+    )
+    relay_answers_total: int = Field(description="Answers relayed to one request in full-block batches.")
+    relay_blocks_for_1000_answers: int = Field(description="Blocks 1,000 relayed answers need (computed).")
+    relay_blocks_for_1000_answers_mined: int | None = Field(
+        description="Blocks the 1,000 answers actually took when mined, one full-block batch each."
+    )
+    relay_1000_answers_batches: list[BatchAttempt] = Field(description="Those mined batches and their gas.")
 
 
 class GasTargets(Part):
@@ -82,6 +105,8 @@ class GasTargets(Part):
     accept: AtMost = Field(description="Acceptance gas.")
     record_delivery_per_prosumer: AtMost = Field(description="Settlement gas per prosumer.")
     open_request: AtMost = Field(description="Gas to open a request.")
+    relay_answer_per_answer: AtMost = Field(description="Relayed answer gas per answer (batch of 250).")
+    relay_blocks_for_1000_answers: AtMost = Field(description="8M-gas blocks for 1,000 relayed answers.")
 
 
 class BatchTarget(Part):

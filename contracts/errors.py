@@ -268,6 +268,10 @@ class CloseTooEarly(_Named):
     """An unfinished request can be closed only from `closableAt` (its end plus a grace)."""
 
 
+class RequestLimitReached(_Named):
+    """Request ids are stored in 24 bits: after 16,777,215 requests, deploy a new market."""
+
+
 # FlexibilityMarket: prosumers
 class AcceptanceClosed(_Named):
     """The acceptance deadline has passed."""
@@ -299,6 +303,19 @@ class DurationBeyondContract(_Named):
 
 class UnknownDeclineReason(_Named):
     """A decline reason code outside `DeclineReason`."""
+
+
+# FlexibilityMarket: relayed answers
+class NotSelf(_Named):
+    """`answerAs` is called by the market itself only: relay answers through `relayAnswers`."""
+
+
+class UnknownAnswerAction(_Named):
+    """An answer action code outside `AnswerAction` (accept, accept_up_to, apply, decline)."""
+
+
+class AnswerOutOfGas(_Named):
+    """A relayed answer ran out of gas, so the batch reverted: send more gas or smaller batches."""
 
 
 # FlexibilityMarket: selection and settlement
@@ -364,6 +381,12 @@ class RevertDecoder:
                 if item.get("type") == "error":
                     types = [_abi_type(i) for i in item["inputs"]]
                     self._errors[_selector(item["name"], types)] = (item["name"], types)
+
+    def error_name(self, selector: bytes) -> str:
+        """The name of the custom error whose 4-byte selector this is (`AnswerRefused` carries one), or
+        the selector in hex when no ABI declares it."""
+        known = self._errors.get(bytes(selector[:4]))
+        return known[0] if known else "0x" + bytes(selector).hex()
 
     def decode(self, data: bytes | str | None, tx_hash: str | None = None) -> ContractRevert:
         raw = _to_bytes(data)

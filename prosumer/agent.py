@@ -147,10 +147,12 @@ class Agent:
         self.worker = ChainWorker(chain, meter, s, model, terms, expiry, outages, rngs, self._wall)
         if self._remove_asked:
             self.worker.request_removal()
-        self.worker.resume()
         self.inbox = CommandInbox(s.commands_file(), _size(s.commands_file()))  # only commands from now on
         buffer = ReadingBuffer(s.uplink_buffer)
         uplink = Uplink(s.aggregator_url, key, buffer, s.uplink_batch, s.http_timeout_s)
+        if s.answers == "relayed":
+            self.worker.relay = uplink  # signed answers go through the uplink's aggregator session
+        self.worker.resume()
         if s.availability_every_s > 0:
             uplink.declare_availability(self.worker.availability, s.availability_every_s)
         uplink.start()

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable
 
+from contracts.answers import SignedAnswer, sign_answer
 from contracts.chain import VOLTA_FAUCET
 from contracts.consent import Consent, raises
 from contracts.deployment import Deployment
@@ -19,6 +20,7 @@ from contracts.errors import InsufficientFunds, TransactionFailed
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
 from contracts.types import Commitment, DeclineReason, Registration, Terms
+from domain.vocabulary import AnswerAction
 from prosumer.contract import expiry_after, needs_renewal
 from prosumer.settings import ProsumerSettings
 
@@ -166,6 +168,14 @@ class ChainSide:
     def decline(self, request_id: int, reason: DeclineReason, why: str) -> None:
         receipt = self.d.market.decline(self.sender, request_id, int(reason))
         log.info("request %d: declined (%s: %s) (tx %s)", request_id, reason.label, why, receipt.tx_hash)
+
+    def sign_answer(self, request_id: int, action: AnswerAction, value: int = 0) -> SignedAnswer:
+        """The answer as EIP-712 typed data signed with this prosumer's key, for the aggregator to relay
+        (`contracts.answers`): no transaction, no gas."""
+        d = self.d
+        return sign_answer(
+            self.sender.account.key, d.chain.chain_id, d.market.address, request_id, action, value
+        )
 
     def commitment(self, request_id: int) -> Commitment:
         return self.d.market.commitment_of(request_id, self.address)

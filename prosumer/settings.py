@@ -8,6 +8,7 @@ Chain settings (fees, retries, receipt timeout) come from `CHAIN_*` (`contracts.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -142,6 +143,21 @@ class ProsumerSettings(BaseSettings):
     outage_rate_per_hour: float = Field(0.02, ge=0, description="Outages per simulated hour (Poisson, R12).")
     outage_mean_duration_s: float = Field(
         1_800.0, gt=0, description="Mean outage duration, simulated seconds (exponential)."
+    )
+
+    # ------------------------------------------------------------------ answers (docs/relayed-answers.md)
+    answers: Literal["direct", "relayed"] = Field(
+        "direct",
+        description=(
+            "How it answers requests: its own transaction (direct), or an EIP-712 signed answer the "
+            "aggregator relays in a batch (relayed; falls back to a transaction near the deadline)."
+        ),
+    )
+    relay_fallback_s: float = Field(
+        6.0,
+        ge=0,
+        description="Relayed: answer with its own transaction when the relayed answer is not on chain "
+        "this many seconds before the deadline.",
     )
 
     # ------------------------------------------------------------------ chain following

@@ -38,6 +38,8 @@ from eth_account.messages import encode_defunct
 from pydantic import ValidationError
 
 from aggregator.wire import BatchAck, ChallengeOut, ReadingBatchIn, ReadingIn, TokenOut
+from aggregator.wire_answers import ActionName, AnswerIn, AnswerOut, AnswerState
+from contracts.answers import SignedAnswer
 from prosumer.meter import Reading
 
 log = logging.getLogger(__name__)
@@ -151,6 +153,7 @@ class Uplink:
         self._availability: Callable[[], tuple[int, int]] | None = None
         self._availability_every_s = 0.0
         self._availability_due = 0.0
+        self._answer_lock = threading.Lock()
 
     def declare_availability(self, source: Callable[[], tuple[int, int]], every_s: float) -> None:
         """Also tells the aggregator, every `every_s` real seconds, what `source` says it can deliver
@@ -241,6 +244,41 @@ class Uplink:
             self._token = None
         elif reply.status_code != 200:
             log.info("availability refused: HTTP %d %s", reply.status_code, _detail(reply))
+
+    # ------------------------------------------------------------------ relayed answers
+
+    def send_answer(self, answer: SignedAnswer) -> AnswerState | None:
+        """Posts a signed answer for the aggregator to relay (`POST /answers`); blocking, called from the
+        chain worker. Returns its state (queued, submitted, recorded...), or None when the aggregator
+        could not take it (unreachable, busy, refused): the caller then answers with a transaction."""
+        body = AnswerIn(
+            request_id=answer.request_id,
+            action=ActionName(answer.action.label),
+            value=answer.value,
+            v=answer.v,  # type: ignore[arg-type]  # 27 or 28 from eth_account
+            r="0x" + answer.r.hex(),
+            s="0x" + answer.s.hex(),
+        ).model_dump_json()
+        with self._answer_lock:
+            try:
+                for _ in range(2):  # a second time after logging in again (401: token expired)
+                    if self._token is None:
+                        self._login()
+                    headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
+                    reply = self.client.post(
+                        "/answers", content=body, headers=headers, timeout=self._timeout()
+                    )
+                    if reply.status_code == 401:
+                        self._token = None
+                        continue
+                    if reply.status_code == 202:
+                        return AnswerOut.model_validate_json(reply.content).state
+                    log.info("request %d: answer not relayed: HTTP %d %s", answer.request_id,
+                             reply.status_code, _detail(reply))  # fmt: skip
+                    return None
+            except (Retry, httpx.TransportError) as exc:
+                log.info("request %d: answer not relayed (%s)", answer.request_id, exc)
+        return None
 
     # ------------------------------------------------------------------ HTTP
 

@@ -13,6 +13,11 @@ receipts here, never in the reading loop.
   the deadline -> decide now; applied -> wait for the selection.
 - Contract changes wait while a request is open: a renegotiation then would make the prosumer
   ineligible for it (RegisteredAfterOpen) and move the baseline the aggregator measures.
+- Relayed answers (`answers=relayed`, docs/relayed-answers.md): the answer is signed (EIP-712) and
+  posted to the aggregator (`relay.send_answer`), which records it on chain in a batch. Each round the
+  worker reads its commitment on chain: once recorded, an acceptance is committed to the meter; if it
+  is still missing `relay_fallback_s` before the deadline (or the aggregator did not take it), the
+  same answer goes out as a direct transaction.
 """
 
 from __future__ import annotations
@@ -22,18 +27,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from base.errors import FlexsimError
-from contracts.errors import ContractRevert
-from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
+from contracts.answers import SignedAnswer
+from contracts.errors import AlreadyResponded, ContractRevert
+from contracts.types import Commitment, Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
 from domain.market_rules import offer_w
 from domain.outages import Outage
+from domain.vocabulary import AnswerAction
 from prosumer.chain_side import ChainSide
 from prosumer.contract import after_outage, renegotiation
 from prosumer.decision import (
     Action,
+    Decision,
     DerView,
     RequestView,
     commitment_w,
@@ -56,6 +65,20 @@ class KnownRequest:
     start: int
     end: int
     deadline: int
+
+
+@dataclass
+class PendingRelay:
+    """An answer posted to the aggregator and not yet seen on chain."""
+
+    known: KnownRequest
+    decision: Decision
+
+
+class AnswerRelay(Protocol):
+    """Where relayed answers go (`prosumer.uplink.Uplink.send_answer`): a state, or None if not taken."""
+
+    def send_answer(self, answer: SignedAnswer) -> object | None: ...
 
 
 @dataclass
@@ -95,6 +118,8 @@ class ChainWorker:
         self._pending_terms: Terms | None = None
         self._last_upkeep = wall()
         self._thread: threading.Thread | None = None
+        self.relay: AnswerRelay | None = None  # set (to the uplink) when answers are relayed
+        self.relayed: dict[int, PendingRelay] = {}
 
     # ------------------------------------------------------------------ thread control
 
@@ -144,6 +169,7 @@ class ChainWorker:
         assert self.follower is not None
         for event in self.follower.poll():
             self.on_event(event)
+        self.check_relayed()
         self.upkeep()
 
     # ------------------------------------------------------------------ requests
@@ -207,6 +233,7 @@ class ChainWorker:
                                   known.start, known.end)  # fmt: skip
                 log.info("request %d: window moved to [%d, %d)", e.request_id, known.start, known.end)
         elif e.name == "RequestCancelled":
+            self.relayed.pop(e.request_id, None)
             if self.meter.cancel(e.request_id):
                 log.info("request %d: cancelled; back to baseline", e.request_id)
 
@@ -240,6 +267,13 @@ class ChainWorker:
         )
         if decision.action == Action.ACCEPT:
             decision = with_top_up_limit(decision, self.deliverable(view.direction, view.duration_s, now))
+        if self.settings.answers == "relayed" and self._relay(known, decision):
+            return
+        self.send_direct(known, decision)
+
+    def send_direct(self, known: KnownRequest, decision: Decision) -> None:
+        """The answer as the prosumer's own transaction."""
+        view = known.view
         try:
             if decision.action == Action.ACCEPT:
                 power = self.chain.accept_up_to(view.request_id, decision.limit_w)
@@ -249,8 +283,47 @@ class ChainWorker:
             else:
                 assert decision.reason is not None
                 self.chain.decline(view.request_id, decision.reason, decision.why)
+        except AlreadyResponded:  # the relayed answer was mined meanwhile
+            self._adopt(known, self.chain.commitment(view.request_id))
         except ContractRevert as exc:
             log.warning("request %d: could not %s: %s", view.request_id, decision.action.value, exc)
+
+    def _relay(self, known: KnownRequest, decision: Decision) -> bool:
+        """Signs the answer and posts it for the aggregator to relay; False when it was not taken."""
+        if self.relay is None:
+            return False
+        rid = known.view.request_id
+        if self._wall() >= known.deadline - self.settings.relay_fallback_s:
+            return False  # too late for a batch: answer directly
+        action, value = answer_of(decision)
+        state = self.relay.send_answer(self.chain.sign_answer(rid, action, value))
+        if state is None:
+            log.info("request %d: the aggregator did not take the signed answer; answering directly", rid)
+            return False
+        self.relayed[rid] = PendingRelay(known, decision)
+        log.info("request %d: %s signed and relayed (%s)", rid, action.label, state)
+        return True
+
+    def check_relayed(self) -> None:
+        """Relayed answers: adopts those recorded on chain; answers directly for those still missing
+        `relay_fallback_s` before the deadline."""
+        for rid, pending in list(self.relayed.items()):
+            c = self.chain.commitment(rid)
+            if c.response != Response.NONE:
+                del self.relayed[rid]
+                self._adopt(pending.known, c)
+            elif self._wall() >= pending.known.deadline - self.settings.relay_fallback_s:
+                del self.relayed[rid]
+                log.warning("request %d: the relayed answer is not on chain %.0f s before the deadline; "
+                            "answering directly", rid, self.settings.relay_fallback_s)  # fmt: skip
+                self.send_direct(pending.known, pending.decision)
+
+    def _adopt(self, known: KnownRequest, c: Commitment) -> None:
+        """An answer found on chain (relayed, or mined before a direct one): an acceptance is committed."""
+        rid = known.view.request_id
+        log.info("request %d: answer recorded on chain: %s", rid, c.response.name.lower())
+        if c.response == Response.ACCEPTED:
+            self.meter.commit(rid, known.view.direction, c.power_w, known.start, known.end)
 
     def deliverable(self, direction: Direction, duration_s: int, now: float) -> int:
         """What it would commit in `direction` for `duration_s` if asked now (decision.deliverable_w)."""
@@ -326,6 +399,16 @@ class ChainWorker:
         if w is not None and self._wall() < w.end_real:
             return True
         return self.chain.open_request_id() != 0
+
+
+def answer_of(decision: Decision) -> tuple[AnswerAction, int]:
+    """The signed answer that says what `decision` says (as the direct calls do: accept up to a limit)."""
+    if decision.action == Action.ACCEPT:
+        return AnswerAction.ACCEPT_UP_TO, decision.limit_w
+    if decision.action == Action.APPLY:
+        return AnswerAction.APPLY, 0
+    assert decision.reason is not None
+    return AnswerAction.DECLINE, int(decision.reason)
 
 
 def _view(info: RequestInfo) -> RequestView:

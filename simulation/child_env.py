@@ -36,10 +36,12 @@ class RunClock:
 
 
 def scenario_prosumer_values(scenario: Scenario) -> dict[str, Any]:
-    """The prosumer settings a scenario decides: the population seed, readings and incident rates."""
+    """The prosumer settings a scenario decides: the population seed, readings, incident rates and how
+    answers are sent (direct or relayed)."""
     incidents = scenario.incidents
     return {
         "seed": scenario.seed,
+        "answers": scenario.answers,
         "reading_interval_s": scenario.reading_interval_s,
         "outage_rate_per_hour": incidents.outage_rate_per_hour,
         "outage_mean_duration_s": incidents.outage_mean_duration_s,

@@ -206,6 +206,14 @@ def console_section(out: Path, strategies: list[str]) -> str:
     )
 
 
+def _answer_cell(summary: dict[str, Any], mode: str) -> str:
+    """Gas per answer sent `mode` (direct or relayed) and how many there were; "-" when none."""
+    answers = summary["gas"].get("answers")
+    if not answers or not answers[f"{mode}_answers"]:
+        return "-"
+    return f"{answers[f'{mode}_gas_per_answer']} ({answers[f'{mode}_answers']})"
+
+
 def write_html(
     out: Path, scenario_toml: str, summaries: dict[str, dict[str, Any]], plots: dict[str, list[str]]
 ) -> Path:
@@ -221,6 +229,8 @@ def write_html(
         ("compliant share of participations", lambda s: s["compliant_share"]),
         ("tokens paid (FLEX)", lambda s: round(s["tokens_paid"], 4)),
         ("gas per participating prosumer", lambda s: s["gas"]["per_participating_prosumer"]),
+        ("gas per answer: direct (answers)", lambda s: _answer_cell(s, "direct")),
+        ("gas per answer: relayed (answers)", lambda s: _answer_cell(s, "relayed")),
         ("latency: notified, mean s", lambda s: s["latency_s"]["notified"]["mean"]),
         ("latency: acceptances recorded, mean s", lambda s: s["latency_s"]["acceptances_recorded"]["mean"]),
         ("latency: settlement final, mean s", lambda s: s["latency_s"]["settlement_final"]["mean"]),

@@ -35,11 +35,27 @@ class FunctionGas(Part):
     total: int = Field(description="Gas used by all of them.")
 
 
+class AnswerGas(Part):
+    """Answers to requests by how they reached the chain: prosumers' own transactions (direct) or
+    signed answers the aggregator relayed in batches (relayed, docs/relayed-answers.md)."""
+
+    direct_answers: int = Field(description="accept, acceptUpTo, applyFor and decline transactions.")
+    direct_gas_per_answer: int | None = Field(description="Their mean gas; null without any.")
+    relayed_answers: int = Field(description="Answers recorded by relayAnswers transactions.")
+    relay_transactions: int = Field(description="relayAnswers transactions.")
+    relayed_gas_per_answer: int | None = Field(
+        description="relayAnswers gas over the answers they recorded; null without any."
+    )
+
+
 class RunGas(Part):
     per_function: dict[str, FunctionGas] = Field(description="Gas per contract function, by name.")
     market_total: int = Field(description="Gas of the market's request functions (open to finalise).")
     per_participating_prosumer: int | None = Field(
         description="market_total per recorded delivery; null without deliveries."
+    )
+    answers: AnswerGas | None = absent_when_none(
+        "Gas per answer, direct and relayed (absent from summaries written before relayed answers)."
     )
 
 

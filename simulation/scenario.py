@@ -85,6 +85,11 @@ class Scenario(_Strict):
         datetime(2025, 6, 21, 6, tzinfo=UTC), description="Simulated start time."
     )
     strategy: Literal["fair", "reputation", "both"] = "both"
+    answers: Literal["direct", "relayed"] = Field(
+        "direct",
+        description="How prosumers answer requests: their own transactions (direct), or EIP-712 signed "
+        "answers the aggregator relays in batches (relayed; docs/relayed-answers.md).",
+    )
     reading_interval_s: float = Field(1.0, gt=0, le=60, description="Real seconds between readings.")
     population: Population = Population()
     ramp: Ramp = Ramp()

@@ -21,6 +21,7 @@ from domain.market_rules import within_tolerance
 from simulation.bounds import bound_summary, request_bounds
 from simulation.collect import RunData
 from simulation.run_summary import (
+    AnswerGas,
     CrossCheck,
     Energy,
     FunctionGas,
@@ -100,13 +101,42 @@ def gas_summary(run: RunData) -> RunGas:
         name: FunctionGas(count=len(g), mean=round(mean(g)), total=sum(g))
         for name, g in sorted(run.gas_by_function.items())
     }
-    market_fns = {"openRequest", "accept", "decline", "applyFor", "select", "recordDeliveries", "finalise"}
+    market_fns = {
+        "openRequest",
+        "select",
+        "topUp",
+        "recordDeliveries",
+        "finalise",
+        *DIRECT_ANSWERS,
+        "relayAnswers",
+    }
     market_gas = sum(s.total for n, s in per_function.items() if n in market_fns)
     participations = sum(1 for e in run.events if e.name == "DeliveryRecorded")
     return RunGas(
         per_function=per_function,
         market_total=market_gas,
         per_participating_prosumer=round(market_gas / participations) if participations else None,
+        answers=answer_gas(run),
+    )
+
+
+DIRECT_ANSWERS = ("accept", "acceptUpTo", "applyFor", "decline")
+ANSWER_EVENTS = ("Accepted", "Applied", "Declined")
+
+
+def answer_gas(run: RunData) -> AnswerGas:
+    """Gas per answer by mode: a direct answer is one transaction; relayed answers share one
+    relayAnswers transaction per batch, so its gas is divided by the answers it recorded."""
+    direct = [g for name in DIRECT_ANSWERS for g in run.gas_by_function.get(name, [])]
+    relay_txs = {tx for tx, fn in run.tx_function.items() if fn == "relayAnswers"}
+    relayed = sum(1 for e in run.events if e.name in ANSWER_EVENTS and e.tx_hash in relay_txs)
+    relay_gas = sum(run.tx_gas[tx] for tx in relay_txs)
+    return AnswerGas(
+        direct_answers=len(direct),
+        direct_gas_per_answer=round(mean(direct)) if direct else None,
+        relayed_answers=relayed,
+        relay_transactions=len(relay_txs),
+        relayed_gas_per_answer=round(relay_gas / relayed) if relayed else None,
     )
 
 

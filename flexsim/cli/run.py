@@ -46,6 +46,12 @@ def console_settings(args: argparse.Namespace) -> ConsoleSettings:
     SEED,
     PROSUMERS,
     Option("--strategy", choices=["fair", "reputation", "both"]),
+    Option(
+        "--answers",
+        choices=["direct", "relayed"],
+        help="how prosumers answer: own transactions or signed answers the aggregator relays "
+        "(docs/relayed-answers.md; over the scenario's answers)",
+    ),
     OUT(help="results folder (default results/<scenario>-<time>)"),
     RPC_URL(help="run on this chain instead of the scenario's (over CHAIN_RPC_URL)"),
     MANIFEST(help="reuse this deployment (over CHAIN_MANIFEST)"),
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from simulation.scenario import load_scenario
 
     scenario = load_scenario(args.scenario).with_overrides(
-        seed=args.seed, strategy=args.strategy, **{"population.count": args.prosumers}
+        seed=args.seed, strategy=args.strategy, answers=args.answers, **{"population.count": args.prosumers}
     )
     if args.prosumers is not None and scenario.ramp.initial > args.prosumers:
         scenario = scenario.with_overrides(**{"ramp.initial": args.prosumers})
