@@ -62,6 +62,7 @@ COPY aggregator/ aggregator/
 COPY prosumer/ prosumer/
 COPY grid_operator/ grid_operator/
 COPY simulation/ simulation/
+COPY console/ console/
 RUN /opt/venv/bin/pip install -c constraints.txt . && /opt/venv/bin/flexsim --version
 
 # --------------------------------------------------------------------------------------------- runtime

@@ -35,6 +35,7 @@ from aggregator.api import (
     auth,
     availability,
     consent,
+    docs,
     evidence,
     handlers,
     openapi,
@@ -196,22 +197,14 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         telemetry=NO_OTEL,  # /metrics is the aggregator's own; FastAPI's OpenTelemetry hooks cost per request
+        docs_url=None,  # `aggregator.api.docs`: Swagger UI from the pinned npm package, not a CDN
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (
-        auth,
-        consent,
-        readings,
-        availability,
-        answers,
-        evidence,
-        query,
-        requests,
-        profiles,
-        admin,
-        ops,
-    ):
+    routers = (
+        auth, consent, readings, availability, answers, evidence, query, requests, profiles, admin, ops, docs,
+    )  # fmt: skip
+    for module in routers:
         app.include_router(module.router)
     openadr.install(app, ctx)  # the OpenADR 3.1 VTN at openadr.PREFIX (docs/openadr.md)
     handlers.install(app)

@@ -11,6 +11,7 @@ grid). What the object adds to the pure models:
 - `feasible_w(direction, duration_s)` says how much it could move now, for accept/decline decisions.
 """
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -67,6 +68,7 @@ class Der(Protocol):
         self, t: datetime, direction: Direction, amount_w: float, window_s: float
     ) -> float | None: ...
     def in_outage(self, t: datetime) -> bool: ...
+    def add_outage(self, outage: Outage) -> None: ...
 
 
 class _DerBase:
@@ -111,6 +113,10 @@ class _DerBase:
     def in_outage(self, t: datetime) -> bool:
         """True when `t` lies in an outage of the schedule."""
         return in_outage(self.outages, t)
+
+    def add_outage(self, outage: Outage) -> None:
+        """An outage injected from outside the schedule (an incident of the console, R15)."""
+        bisect.insort(self.outages, outage)
 
     def _record(self, t: datetime, dt_s: float, baseline_w: float, power_w: float) -> float:
         self.last_baseline_w = baseline_w

@@ -13,6 +13,7 @@ Threads: the reading loop (main), `chain` (events, answers, contract upkeep; wai
 
 from __future__ import annotations
 
+import bisect
 import gc
 import json
 import logging
@@ -38,6 +39,7 @@ from domain.outages import OutageModel, sample_outages
 from domain.population import PopulationEntry, Stream, sample_entry
 from domain.profiles import Profiles
 from prosumer.chain_side import ChainSide
+from prosumer.commands import CommandInbox, clock_from, last_clock, outage_from, terms_from
 from prosumer.enrolment import ConsentUnavailable
 from prosumer.evidence import EvidenceKeeper
 from prosumer.identity import load_or_create_key, parse_key
@@ -101,6 +103,7 @@ class Agent:
         self.stop_event = threading.Event()
         self._remove_asked = False
         self.worker: ChainWorker | None = None
+        self.inbox: CommandInbox | None = None
 
     # ------------------------------------------------------------------ signals
 
@@ -139,7 +142,9 @@ class Agent:
         if self.entry is None:
             self.entry = sample_entry(s.seed, index_of(Account.from_key(key).address))
         entry = self.entry
-        clock = make_clock(s, self._wall())
+        clock = last_clock(s.commands_file()) or make_clock(s, self._wall())  # the console may have moved it
+        if clock.speed != s.sim_speed:
+            s = self.settings = s.model_copy(update={"sim_speed": clock.speed})
         streams = entry.seed_sequence(Stream.BEHAVIOUR).spawn(3)
         outages = sample_outages(
             OutageModel(s.outage_rate_per_hour, s.outage_mean_duration_s),
@@ -165,6 +170,7 @@ class Agent:
         if self._remove_asked:
             self.worker.request_removal()
         self._patiently("resuming the open request", self.worker.resume)
+        self.inbox = CommandInbox(s.commands_file(), _size(s.commands_file()))  # only commands from now on
         buffer = ReadingBuffer(s.uplink_buffer)
         uplink = Uplink(
             s.aggregator_url,
@@ -227,12 +233,39 @@ class Agent:
             if now < planned:
                 self.stop_event.wait(planned - now)
                 continue
+            self.apply_commands(meter, now)
             nxt = next_reading_time(planned, now, interval, meter.edges())
             buffer.put(meter.read(planned, nxt))
             planned = nxt
             if now - saved >= SAVE_EVERY_S:
                 save_energy(self.settings.meter_file(), meter.energy_wh, owner)
                 saved = now
+
+    def apply_commands(self, meter: Meter, now: float) -> None:
+        """The driver's new commands (`prosumer.commands`): an outage from now, new terms."""
+        if self.inbox is None or self.worker is None:
+            return
+        for command in self.inbox.poll():
+            outage = outage_from(command, meter.clock.sim_time(now))
+            if outage is not None:
+                meter.der.add_outage(outage)
+                bisect.insort(self.worker.outages, outage)
+                log.info("incident: outage from %s to %s (console)", outage.start, outage.end)
+            terms = terms_from(command, self.worker.terms)
+            if terms is not None:
+                self.worker.renegotiate_to(terms)
+                log.info("renegotiation to %s asked (console)", terms)
+            clock = clock_from(command)
+            if clock is not None:
+                meter.clock = clock
+                self.settings = self.settings.model_copy(update={"sim_speed": clock.speed})
+                self.worker.settings = self.worker.chain.settings = self.settings
+                log.info(
+                    "simulated clock: %s at %.3f, %gx (console)",
+                    clock.sim_start,
+                    clock.real_start_epoch_s,
+                    clock.speed,
+                )
 
     def shutdown(self, meter: Meter, uplink: Uplink, owner: str) -> None:
         worker = self.worker
@@ -249,6 +282,13 @@ class Agent:
 
 
 # ---------------------------------------------------------------------- meter state
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def load_energy(path: Path, owner: str) -> float:

@@ -41,7 +41,7 @@ import select
 import signal
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
@@ -51,8 +51,10 @@ from base.errors import ConfigError, FlexsimError
 from base.signals import die_with
 from contracts.deployment import Deployment
 from domain.der import make_der
-from domain.population import PopulationEntry, sample_entry
+from domain.errors import ParameterError
+from domain.population import PopulationEntry, entry_of_kind, sample_entry
 from domain.profiles import Profiles
+from domain.vocabulary import SourceKind
 from prosumer.agent import Agent
 from prosumer.identity import parse_key
 from prosumer.logs import configure_logging
@@ -146,6 +148,34 @@ def parse_command(line: str, known: set[int]) -> list[int]:
     return indices
 
 
+@dataclass(frozen=True)
+class AddCommand:
+    index: int
+    kind: SourceKind
+    capacity_w: float
+    flex: dict[str, int]  # flex_up_w / flex_down_w given instead of sampled
+
+
+def parse_add(line: str, started: set[int]) -> AddCommand:
+    """`add I KIND CAPACITY_W [flex_up_w=N] [flex_down_w=N]`; a ConfigError naming the line otherwise."""
+    words = line.split()
+    try:
+        if len(words) < 4 or words[0] != "add" or not words[1].isdigit():
+            raise ValueError("expected 'add I KIND CAPACITY_W [flex_up_w=N] [flex_down_w=N]'")
+        flex: dict[str, int] = {}
+        for word in words[4:]:
+            name, _, value = word.partition("=")
+            if name not in ("flex_up_w", "flex_down_w") or not value.isdigit():
+                raise ValueError(f"unknown term {word!r} (flex_up_w=N or flex_down_w=N)")
+            flex[name] = int(value)
+        command = AddCommand(int(words[1]), SourceKind.parse(words[2]), float(words[3]), flex)
+    except (ValueError, FlexsimError) as exc:
+        raise ConfigError(f"fleet command {line.strip()!r}: {exc}") from None
+    if command.index in started:
+        raise ConfigError(f"fleet command {line.strip()!r}: prosumer {command.index} was started already")
+    return command
+
+
 @dataclass
 class _Fleet:
     settings: ProsumerSettings
@@ -201,6 +231,21 @@ class _Fleet:
             self.record[i] = {"pid": pid, "exit": None}
             signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)
         self.write_map()
+
+    def add(self, line: str) -> None:
+        """`add I KIND CAPACITY_W`: one prosumer of a chosen kind and size, with key I of the keys file."""
+        c = parse_add(line, set(self.record))
+        index = c.index
+        if self.opts.keys_file is None:
+            raise ConfigError("`add` needs --keys-file (entry I is the new prosumer's key)")
+        self.keys.update(load_keys(self.opts.keys_file, [index]))
+        entry = entry_of_kind(self.settings.seed, index, c.kind, c.capacity_w)
+        if c.flex:
+            entry = replace(entry, terms=replace(entry.terms, **c.flex).check())  # type: ignore[arg-type]
+        self.entries[index] = entry
+        make_der(entry, self.profiles)  # loads its profiles in the parent, once
+        self.allowed.add(index)
+        self.fork([index])
 
     def reap(self) -> None:
         changed = False
@@ -274,9 +319,16 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
         for line in lines:
             if not line.strip():
                 continue
+            text = line.decode(errors="replace")
             try:
-                fleet.fork(parse_command(line.decode(errors="replace"), fleet.allowed))
-            except ConfigError as exc:  # a bad line is the driver's bug: say so, keep the others running
+                if text.split()[0] == "add":
+                    fleet.add(text)
+                else:
+                    fleet.fork(parse_command(text, fleet.allowed))
+            except (
+                ConfigError,
+                ParameterError,
+            ) as exc:  # a bad line is the driver's bug: say so, keep the others running
                 log.error("%s", exc)
     fleet.reap()
     log.info("fleet stopped (%d of %d children failed)", fleet.failed, len(fleet.record))

@@ -201,6 +201,10 @@ class ProsumerSettings(BaseSettings):
         name = "auto" if self.index is None else str(self.index)
         return self.key_file or self.state_dir / f"prosumer-{self.seed}-{name}.key"
 
+    def commands_file(self) -> Path:
+        """Where a driver (the console) appends commands for this prosumer (`prosumer.commands`)."""
+        return self.resolved_key_file().with_suffix(".commands.jsonl")
+
     def meter_file(self) -> Path:
         """Where the meter's energy counter survives a restart."""
         return self.resolved_key_file().with_suffix(".meter.json")

@@ -421,6 +421,11 @@ class ChainWorker:
         self.terms, self._pending_terms = terms, None
         self.meter.set_terms(terms)
 
+    def renegotiate_to(self, terms: Terms) -> None:
+        """New terms asked from outside (the console): registered at the next upkeep, after the open
+        request, as the prosumer's own renegotiations are."""
+        self._pending_terms = terms
+
     def _busy(self) -> bool:
         w = self.meter.window
         if w is not None and self._wall() < w.end_real:

@@ -95,6 +95,15 @@ class FleetLauncher:
         now = time.time()
         self.events.extend(LaunchEvent(now, i, "start", self.addresses[i]) for i in indices)
 
+    def command(self, line: str, index: int, address: str) -> None:
+        """Any other fleet command (`add I KIND CAPACITY_W ...`: a DER added by the console)."""
+        self.check()
+        stdin = self.child.process.stdin
+        assert stdin is not None
+        stdin.write((line + "\n").encode())
+        stdin.flush()
+        self.events.append(LaunchEvent(time.time(), index, "start", address))
+
     def pids(self) -> dict[int, dict[str, Any]]:
         """The fleet's pid map: index -> {pid, exit (None while running)}."""
         try:

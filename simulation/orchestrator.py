@@ -14,13 +14,14 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from base.errors import FlexsimError
+from console.server import console_token
+from console.settings import ConsoleSettings
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.errors import ChainError
 from contracts.settings import ChainSettings
@@ -40,10 +41,11 @@ from simulation.child_env import (
 )
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.notices import read_notices
-from simulation.processes import ProcessGroup
+from simulation.processes import ProcessGroup, wait_healthy
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
 from simulation.run_summary import RunSummary, StressHeadline
+from simulation.sandbox import start_console
 from simulation.scenario import Scenario
 from simulation.stress import headline
 from simulation.stress_run import stress_of
@@ -54,16 +56,30 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class ConsoleOption:
+    """`flexsim run --console`: the console's settings and the run's access token (one for every
+    strategy of the run)."""
+
+    settings: ConsoleSettings
+    token: str
+
+
 def run_scenario(
-    scenario: Scenario, out: Path, progress: Progress, chain: ChainSettings | None = None
+    scenario: Scenario,
+    out: Path,
+    progress: Progress,
+    chain: ChainSettings | None = None,
+    console: ConsoleSettings | None = None,
 ) -> dict[str, RunSummary]:
     out.mkdir(parents=True, exist_ok=True)
+    live = None if console is None else ConsoleOption(console, console_token(console))
     (out / "scenario.toml").write_text(scenario.to_toml())
     summaries: dict[str, RunSummary] = {}
     plots: dict[str, list[str]] = {}
     for strategy in scenario.strategies:
         progress(f"--- strategy {strategy} ---")
-        summary, names = _run_strategy(scenario, strategy, out / strategy, progress, chain)
+        summary, names = _run_strategy(scenario, strategy, out / strategy, progress, chain, live)
         summaries[strategy], plots[strategy] = summary, names
     report = write_html(out, scenario.to_toml(), {s: v.to_dict() for s, v in summaries.items()}, plots)
     (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries), indent=2))
@@ -82,7 +98,12 @@ def _run_info(scenario: Scenario, summaries: dict[str, RunSummary]) -> dict[str,
 
 
 def _run_strategy(
-    scenario: Scenario, strategy: str, out: Path, progress: Progress, chain: ChainSettings | None = None
+    scenario: Scenario,
+    strategy: str,
+    out: Path,
+    progress: Progress,
+    chain: ChainSettings | None = None,
+    live: ConsoleOption | None = None,
 ) -> tuple[RunSummary, list[str]]:
     out.mkdir(parents=True, exist_ok=True)
     settings = chain or ChainSettings()
@@ -103,7 +124,7 @@ def _run_strategy(
         rpc_url = anvil.rpc_url if anvil else c.rpc_url
         run = prepare_chain(scenario, strategy, out, rpc_url, progress, settings)
         with ProcessGroup(out / "logs") as group:
-            _play(scenario, run, group, progress, settings)
+            _play(scenario, run, group, progress, settings, live)
         progress("collecting results from the chain and the aggregator's database")
         data = _collect(scenario, run)
         export_logs(run.deployment, out / "chain-logs.json")  # the chain's own record, for audits
@@ -144,7 +165,12 @@ def _verify(out: Path, rpc_url: str, progress: Progress) -> None:
 
 
 def _play(
-    scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress, settings: ChainSettings
+    scenario: Scenario,
+    run: StrategyRun,
+    group: ProcessGroup,
+    progress: Progress,
+    settings: ChainSettings,
+    live: ConsoleOption | None = None,
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -152,7 +178,7 @@ def _play(
     watcher = Watcher(run.rpc_url, f"{url}/metrics", poll_s=0.1 if local else 1.0, watch_pool=local)
     watcher.start()
     try:
-        _play_watched(scenario, run, group, progress, url, settings)
+        _play_watched(scenario, run, group, progress, url, settings, live)
     finally:
         watcher.stop(run.out)
 
@@ -170,6 +196,7 @@ def _play_watched(
     progress: Progress,
     url: str,
     settings: ChainSettings,
+    live: ConsoleOption | None = None,
 ) -> None:
     keys = prosumer_keys(scenario, run.out)
     fund_prosumers(run, keys, progress)
@@ -206,7 +233,12 @@ def _play_watched(
         block_time_s=dispatch_block_time_s(scenario.chain.block_time_s),
     )
     aggregator = group.start("aggregator", "aggregator", {**service, **shared_chain})
-    _wait_healthy(url, aggregator)
+    wait_healthy(url, aggregator)
+    console = None
+    if live is not None:
+        console, _ = start_console(
+            run, scenario, fleet, url, grid_token, admin_token, live.settings, progress, live.token
+        )
     progress(f"starting {ramp.initial} prosumers, {ramp.delay_ms} ms apart")
     steps[0].launch(fleet, progress)
     progress("starting the grid operator")
@@ -251,6 +283,8 @@ def _play_watched(
                 break
             time.sleep(0.5)
     finally:
+        if console is not None:
+            console.stop()
         fleet.write(run.out / "prosumers.json")
     if grid.process.returncode not in (0, None):
         progress(f"grid operator exited with {grid.process.returncode}: {grid.tail(3)}")
@@ -277,20 +311,6 @@ def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
 
 def _sim(run: StrategyRun, real: float, speed: float) -> float:
     return (run.sim_start + timedelta(seconds=(real - run.real_start) * speed)).timestamp()
-
-
-def _wait_healthy(url: str, child: Any, timeout_s: float = 60.0) -> None:
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if not child.running:
-            raise ChainError(f"the aggregator exited (code {child.process.returncode}):\n{child.tail()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise ChainError(f"the aggregator did not become healthy within {timeout_s:.0f} s:\n{child.tail()}")
 
 
 def default_out(scenario: Scenario) -> Path:

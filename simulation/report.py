@@ -6,6 +6,7 @@ import csv
 import html
 import json
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,29 @@ def _removals_cell(s: dict[str, Any]) -> str:
     return f"{s.get('prosumers_started', '-')} / {r.get('injected', 0)} ({r.get('removed_on_chain', 0)})"
 
 
+def console_section(out: Path, strategies: list[str]) -> str:
+    """What was done through the live console (`<strategy>/console-actions.json`), with its times."""
+    rows = []
+    for strategy in strategies:
+        path = out / strategy / "console-actions.json"
+        if not path.is_file():
+            continue
+        for a in json.loads(path.read_text()):
+            when = datetime.fromtimestamp(float(a["real_t"]), UTC).strftime("%Y-%m-%d %H:%M:%S")
+            rows.append(
+                f"<tr><td>{html.escape(strategy)}</td><td>{when} UTC</td>"
+                f"<td>{html.escape(str(a['action']))}</td>"
+                f"<td>{html.escape(json.dumps(a['params']))}</td><td>{'ok' if a['ok'] else 'failed'}: "
+                f"{html.escape(str(a['outcome']))}</td></tr>"
+            )
+    if not rows:
+        return ""
+    return (
+        "<h2>Console actions</h2><table><tr><th>strategy</th><th>real time</th><th>action</th>"
+        f"<th>parameters</th><th>outcome</th></tr>{''.join(rows)}</table>"
+    )
+
+
 def _answer_cell(summary: dict[str, Any], mode: str) -> str:
     """Gas per answer sent `mode` (direct or relayed) and how many there were; "-" when none."""
     answers = summary["gas"].get("answers")
@@ -252,6 +276,7 @@ def write_html(
 </head><body><h1>flexsim run report</h1>
 <h2>Key numbers</h2><table><tr><th></th>{head}</tr>{body}</table>
 {_stress_section(summaries)}
+{console_section(out, strategies)}
 <h2>Plots</h2><table><tr>{head}</tr>{figures}</table>
 <h2>Scenario as run</h2><pre>{html.escape(scenario_toml)}</pre>
 <p>Full figures: <code>summary.json</code>; time series: the CSV files in each strategy's folder.</p>

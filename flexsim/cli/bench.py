@@ -44,6 +44,12 @@ def fleet_options() -> tuple[Option, ...]:
     return model_options(FleetOptions, rpc_url=RPC_URL, manifest=MANIFEST, seed=SEED)
 
 
+def console_options() -> tuple[Option, ...]:
+    from benchmarks.options import ConsoleOptions
+
+    return model_options(ConsoleOptions)
+
+
 def e2e_options() -> tuple[Option, ...]:
     from benchmarks.options import E2eOptions
 
@@ -130,3 +136,27 @@ def bench_e2e(args: argparse.Namespace) -> int:
                     f"bound {v.bound_mean_s} s, ratio {v.ratio}"
                 )
     return 0
+
+
+@group.command(
+    "console",
+    "the live console in a browser: event-to-page latency, ingest with a page open vs none",
+    JSON,
+    configure=add_all(console_options),
+)
+def bench_console(args: argparse.Namespace) -> int:
+    from benchmarks import console
+    from benchmarks.options import ConsoleOptions
+
+    results = console.run(model_from(args, ConsoleOptions, console_options()), progress=progress)
+    if args.json:
+        print(results.to_json())
+    else:
+        lat, t = results.latency_s, results.throughput
+        for name, v in lat:
+            print(f"{name:18} p50 {v.p50} s, p95 {v.p95} s ({v.samples} timed, {v.missed} missed)")
+        with_page, without = t.with_page_readings_per_s, t.without_page_readings_per_s
+        print(f"ingest: {with_page} readings/s with a page, {without} without")
+        for name, target in results.targets:
+            print(f"target {name}: {target.measured}: {'met' if target.met else 'MISSED'}")
+    return 0 if all(target.met for _, target in results.targets) else 3

@@ -121,3 +121,17 @@ def both_exited(pid_map: Path) -> bool:
     except (OSError, ValueError):
         return False
     return len(pids) == 2 and all(r["exit"] is not None for r in pids.values())
+
+
+def test_an_add_command_names_a_new_prosumer_its_kind_and_size() -> None:
+    from domain.vocabulary import SourceKind
+    from prosumer.fleet import parse_add
+
+    c = parse_add("add 7 solar 9000 flex_down_w=1500\n", {0, 1})
+    assert (c.index, c.kind, c.capacity_w, c.flex) == (7, SourceKind.SOLAR, 9000.0, {"flex_down_w": 1500})
+    with pytest.raises(ConfigError, match="started already"):
+        parse_add("add 1 wind 5000", {0, 1})
+    with pytest.raises(ConfigError, match="unknown SourceKind"):
+        parse_add("add 7 coal 5000", set())
+    with pytest.raises(ConfigError, match="unknown term"):
+        parse_add("add 7 solar 5000 tariff=3", set())
