@@ -30,6 +30,7 @@ from contracts.errors import ContractRevert
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
 from domain.market_rules import offer_w
 from domain.outages import Outage
+from domain.realism import with_forecast_error
 from prosumer.chain_side import ChainSide
 from prosumer.contract import after_outage, renegotiation
 from prosumer.decision import (
@@ -62,6 +63,7 @@ class KnownRequest:
 class Rngs:
     decisions: np.random.Generator
     renegotiation: np.random.Generator
+    forecast: np.random.Generator | None = None  # the forecast error of each decision (domain.realism)
 
 
 class ChainWorker:
@@ -227,9 +229,10 @@ class ChainWorker:
             self.terms.capacity_w,
             flex,
             self.terms.max_duration_s,
-            self.meter.feasible_w(view.direction, view.duration_s),
+            self.believed_feasible_w(view.direction, view.duration_s),
             self.meter.in_outage(now),
             self.meter.delivery_risk_w(now, view.direction, amount, view.duration_s),
+            self.meter.traits.over_promises,
         )
         decision = decide(
             view,
@@ -265,7 +268,17 @@ class ChainWorker:
             risk,
             self.meter.in_outage(now),
             self.settings.max_risk_share,
+            self.meter.traits.over_promises,
         )
+
+    def believed_feasible_w(self, direction: Direction, duration_s: int) -> float:
+        """What it believes it can move when it decides: the DER's forecast with this decision's
+        forecast error (`domain.realism.with_forecast_error`)."""
+        feasible = self.meter.feasible_w(direction, duration_s)
+        sd = self.meter.traits.forecast_error_sd
+        if sd <= 0 or self.rngs.forecast is None:
+            return feasible
+        return with_forecast_error(feasible, sd, float(self.rngs.forecast.standard_normal()))
 
     def availability(self) -> tuple[int, int]:
         """What it would commit up and down now, for a request as long as its contract guarantees: what

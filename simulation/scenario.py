@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from base.errors import ConfigError
 from base.scenarios import read_scenario
 from base.validation import problems
+from domain.realism import Realism
 from domain.request_process import RequestProcess
 
 
@@ -90,6 +91,7 @@ class Scenario(_Strict):
     ramp: Ramp = Ramp()
     requests: RequestProcess = RequestProcess()  # the domain's request process (R12)
     incidents: Incidents = Incidents()
+    realism: Realism = Realism()  # what makes deliveries miss (domain.realism); default: ideal
     chain: Chain = Chain()
 
     @model_validator(mode="after")
