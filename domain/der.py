@@ -64,7 +64,7 @@ class Der(Protocol):
     def commit(self, commitment: Commitment) -> None: ...
     def cancel(self) -> None: ...
     def limit_w(self, direction: Direction) -> float: ...
-    def feasible_w(self, direction: Direction, duration_s: float) -> float: ...
+    def feasible_w(self, direction: Direction, duration_s: float, forecast_error: float = 0.0) -> float: ...
     def delivery_risk_w(
         self, t: datetime, direction: Direction, amount_w: float, window_s: float
     ) -> float | None: ...
@@ -192,8 +192,13 @@ class ProducerDer(_DerBase, Generic[P, S]):
 
         return shortfall_risk_w(self.available_history, room, amount_w, t.timestamp(), window_s)
 
-    def feasible_w(self, direction: Direction, duration_s: float) -> float:
-        """Room at the last step (persistence forecast of the weather), capped by the contract."""
+    def feasible_w(self, direction: Direction, duration_s: float, forecast_error: float = 0.0) -> float:
+        """Room at the last step (persistence forecast of the weather), capped by the contract; with a
+        `forecast_error`, the weather's available power as forecast is off by that share."""
+        if forecast_error:
+            available = max(0.0, self.available_w * (1.0 + forecast_error))
+            baseline = curtailed_baseline_w(available, self.headroom_w)
+            return feasible_w(direction, baseline, producer_envelope(available), self.limit_w(direction))
         envelope = producer_envelope(self.available_w)
         return feasible_w(direction, self.last_baseline_w, envelope, self.limit_w(direction))
 
@@ -232,10 +237,12 @@ class ConsumerDer(_DerBase):
         power = self._controlled(t, dt_s, baseline, low, high, envelope)
         return self._record(t, dt_s, baseline, self._actuate(t, dt_s, baseline, power))
 
-    def feasible_w(self, direction: Direction, duration_s: float) -> float:
-        """Room around the last baseline, capped by the contract."""
+    def feasible_w(self, direction: Direction, duration_s: float, forecast_error: float = 0.0) -> float:
+        """Room around the last baseline, capped by the contract; with a `forecast_error`, the load as
+        forecast is off by that share."""
         envelope = consumer_envelope(self.capacity_w)
-        return feasible_w(direction, self.last_baseline_w, envelope, self.limit_w(direction))
+        baseline = self.last_baseline_w * (1.0 + forecast_error)
+        return feasible_w(direction, baseline, envelope, self.limit_w(direction))
 
     def delivery_risk_w(
         self, t: datetime, direction: Direction, amount_w: float, window_s: float
@@ -304,8 +311,10 @@ class BatteryDer(_DerBase):
         checked that its charge sustains the amount."""
         return 0.0
 
-    def feasible_w(self, direction: Direction, duration_s: float) -> float:
-        """What the battery can hold for `duration_s` from its SoC, capped by the contract."""
+    def feasible_w(self, direction: Direction, duration_s: float, forecast_error: float = 0.0) -> float:
+        """What the battery can hold for `duration_s` from its SoC as its management system estimates
+        it (the trait `soc_error`), capped by the contract. Nothing to forecast: `forecast_error` is
+        not used."""
         return feasible_w(
             direction, self.baseline_setpoint_w, self.believed_envelope(duration_s), self.limit_w(direction)
         )

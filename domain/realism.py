@@ -7,8 +7,9 @@ so both strategies of a run see the same population. The DER models (`domain.der
 - **control delay** (`delay_s`): the home energy manager's command reaches the device late (cloud or
   Modbus polling, the device's dead time); the commitment starts that many seconds into the window;
 - **ramp limit** (`ramp_w_per_s`): the inverter or actuator moves its power at most this fast;
-- **forecast error** (`forecast_error_sd`): what the prosumer believes it can move
-  (`Der.feasible_w`) is off by a relative error drawn for each decision;
+- **forecast error** (`forecast_error_sd`): when it decides, the prosumer's forecast of its weather
+  (a producer's available power) or of its load is off by a relative error drawn for each decision
+  (`Der.feasible_w(..., forecast_error)`), so it may accept what the weather or the house will not give;
 - **battery**: round-trip efficiency and state-of-charge window from the scenario, and a state-of-charge
   estimate that is off by `soc_error` (the battery management system's estimation error);
 - **meter**: a gain error (`meter_gain`) and per-reading noise (`meter_noise_share`);
@@ -159,12 +160,6 @@ def ramp_limited(previous_w: float, target_w: float, dt_s: float, ramp_w_per_s: 
         moved = math.copysign(ramp_w_per_s * dt_s, gap)
         return previous_w + moved / 2, previous_w + moved
     return target_w - gap * reach_s / (2 * dt_s), target_w
-
-
-def with_forecast_error(feasible_w: float, sd: float, z: float) -> float:
-    """What a prosumer believes it can move when it can move `feasible_w`: off by `sd x z` (relative,
-    never below 0)."""
-    return max(0.0, feasible_w * (1.0 + sd * z))
 
 
 def metered(power_w: float, gain: float, noise_share: float, z: float) -> float:

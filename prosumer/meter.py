@@ -164,9 +164,9 @@ class Meter:
             self.window = None
             return True
 
-    def feasible_w(self, direction: ChainDirection, duration_s: float) -> float:
+    def feasible_w(self, direction: ChainDirection, duration_s: float, forecast_error: float = 0.0) -> float:
         with self._lock:
-            return self.der.feasible_w(Direction(int(direction)), duration_s)
+            return self.der.feasible_w(Direction(int(direction)), duration_s, forecast_error)
 
     def delivery_risk_w(
         self, now_real: float, direction: ChainDirection, amount_w: float, duration_s: float

@@ -30,7 +30,6 @@ from contracts.errors import ContractRevert
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
 from domain.market_rules import offer_w
 from domain.outages import Outage
-from domain.realism import with_forecast_error
 from prosumer.chain_side import ChainSide
 from prosumer.contract import after_outage, renegotiation
 from prosumer.decision import (
@@ -272,13 +271,12 @@ class ChainWorker:
         )
 
     def believed_feasible_w(self, direction: Direction, duration_s: int) -> float:
-        """What it believes it can move when it decides: the DER's forecast with this decision's
-        forecast error (`domain.realism.with_forecast_error`)."""
-        feasible = self.meter.feasible_w(direction, duration_s)
+        """What it believes it can move when it decides: the DER's forecast of its weather or load off by
+        this decision's forecast error (`domain.realism`; a battery's error is its SoC estimate)."""
         sd = self.meter.traits.forecast_error_sd
         if sd <= 0 or self.rngs.forecast is None:
-            return feasible
-        return with_forecast_error(feasible, sd, float(self.rngs.forecast.standard_normal()))
+            return self.meter.feasible_w(direction, duration_s)
+        return self.meter.feasible_w(direction, duration_s, sd * float(self.rngs.forecast.standard_normal()))
 
     def availability(self) -> tuple[int, int]:
         """What it would commit up and down now, for a request as long as its contract guarantees: what

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,13 +21,16 @@ from typing import Any
 
 import httpx
 
+from base.errors import FlexsimError
 from contracts.anvil import AnvilConfig, free_port, start_anvil
+from contracts.compiler import compile_contracts
 from contracts.errors import ChainError
 from contracts.settings import ChainSettings
 from simulation import collect, watch
+from simulation.collect import RunData
 from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
-from simulation.chain_target import effective_chain, embedded_chain_id
+from simulation.chain_target import effective_chain, embedded_chain_id, embedded_settings
 from simulation.child_env import (
     SETTLE_GRACE_S,
     RunClock,
@@ -41,7 +45,9 @@ from simulation.processes import ProcessGroup
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
 from simulation.run_summary import RunSummary, StressHeadline
+from simulation.run_prosumers import lookup
 from simulation.scenario import Scenario
+from simulation.shortfall_run import summarise_shortfall
 from simulation.stress import headline
 from simulation.stress_run import stress_of
 from simulation.summary import summarise
@@ -52,20 +58,87 @@ Progress = Callable[[str], None]
 
 
 def run_scenario(
-    scenario: Scenario, out: Path, progress: Progress, chain: ChainSettings | None = None
+    scenario: Scenario,
+    out: Path,
+    progress: Progress,
+    chain: ChainSettings | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, RunSummary]:
+    """Plays every strategy of `scenario` and writes the report. On an embedded chain the strategies
+    play at the same time, each on its own anvil (they share nothing but the scenario file); on an
+    external chain one after the other (they share its deployment and the funder's nonces).
+    `timings` receives wall seconds per phase (`setup` and each strategy)."""
+    t0 = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     (out / "scenario.toml").write_text(scenario.to_toml())
+    settings = chain or ChainSettings()
+    parallel = effective_chain(scenario, settings).chain.mode == "embedded" and len(scenario.strategies) > 1
+    if parallel:
+        compile_contracts(embedded_settings(settings))  # once, before the strategies compile in parallel
+    clock = timings if timings is not None else {}
+    clock["setup"] = round(time.monotonic() - t0, 1)
+    played: dict[str, tuple[RunData, StrategyRun]] = {}
+    if parallel:
+        played = _play_parallel(scenario, out, progress, settings, clock)
+    else:
+        for strategy in scenario.strategies:
+            progress(f"--- strategy {strategy} ---")
+            started = time.monotonic()
+            played[strategy] = _run_strategy(scenario, strategy, out / strategy, progress, settings)
+            clock[strategy] = round(time.monotonic() - started, 1)
     summaries: dict[str, RunSummary] = {}
     plots: dict[str, list[str]] = {}
-    for strategy in scenario.strategies:
-        progress(f"--- strategy {strategy} ---")
-        summary, names = _run_strategy(scenario, strategy, out / strategy, progress, chain)
-        summaries[strategy], plots[strategy] = summary, names
+    started = time.monotonic()
+    for strategy in scenario.strategies:  # matplotlib draws from one thread
+        data, run = played[strategy]
+        summaries[strategy], plots[strategy] = _write_strategy(scenario, data, run, progress)
     report = write_html(out, scenario.to_toml(), {s: v.to_dict() for s, v in summaries.items()}, plots)
     (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries), indent=2))
+    clock["report"] = round(time.monotonic() - started, 1)
     progress(f"report: {report}")
     return summaries
+
+
+def _play_parallel(
+    scenario: Scenario,
+    out: Path,
+    progress: Progress,
+    settings: ChainSettings,
+    clock: dict[str, float],
+) -> dict[str, tuple[RunData, StrategyRun]]:
+    """Each strategy in its own thread (its own anvil, aggregator, fleet and grid operator). A failure
+    or Ctrl-C in one stops the others: their loops watch `abort`."""
+    abort = threading.Event()
+    results: dict[str, tuple[RunData, StrategyRun]] = {}
+    errors: list[BaseException] = []
+
+    def one(strategy: str) -> None:
+        started = time.monotonic()
+        try:
+            results[strategy] = _run_strategy(
+                scenario, strategy, out / strategy, lambda m: progress(f"[{strategy}] {m}"), settings, abort
+            )
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread below
+            errors.append(exc)
+            abort.set()
+        finally:
+            clock[strategy] = round(time.monotonic() - started, 1)
+
+    threads = [threading.Thread(target=one, args=(s,), name=f"strategy-{s}") for s in scenario.strategies]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
+    except BaseException:
+        abort.set()  # Ctrl-C or SIGTERM: every strategy unwinds (its process group stops its children)
+        for t in threads:
+            t.join()
+        raise
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _run_info(scenario: Scenario, summaries: dict[str, RunSummary]) -> dict[str, Any]:
@@ -79,8 +152,14 @@ def _run_info(scenario: Scenario, summaries: dict[str, RunSummary]) -> dict[str,
 
 
 def _run_strategy(
-    scenario: Scenario, strategy: str, out: Path, progress: Progress, chain: ChainSettings | None = None
-) -> tuple[RunSummary, list[str]]:
+    scenario: Scenario,
+    strategy: str,
+    out: Path,
+    progress: Progress,
+    chain: ChainSettings | None = None,
+    abort: threading.Event | None = None,
+) -> tuple[RunData, StrategyRun]:
+    """Plays one strategy and collects what it left on the chain and in the database."""
     out.mkdir(parents=True, exist_ok=True)
     settings = chain or ChainSettings()
     scenario = effective_chain(scenario, settings)  # CHAIN_* settings over the scenario's [chain]
@@ -100,14 +179,28 @@ def _run_strategy(
         rpc_url = anvil.rpc_url if anvil else c.rpc_url
         run = prepare_chain(scenario, strategy, out, rpc_url, progress, settings)
         with ProcessGroup(out / "logs") as group:
-            _play(scenario, run, group, progress, settings)
+            _play(scenario, run, group, progress, settings, abort or threading.Event())
         progress("collecting results from the chain and the aggregator's database")
         data = _collect(scenario, run)
         export_logs(run.deployment, out / "chain-logs.json")  # the chain's own record, for audits
     finally:
         if anvil:
             anvil.stop()
-    summary = summarise(data, scenario.speed, c.block_time_s)
+    return data, run
+
+
+def _write_strategy(
+    scenario: Scenario, data: RunData, run: StrategyRun, progress: Progress
+) -> tuple[RunSummary, list[str]]:
+    """One strategy's summary, CSV files, plots and stress verdicts, in its folder."""
+    out = run.out
+    summary = summarise(data, scenario.speed, scenario.chain.block_time_s)
+    clock = collect.ClockMapping(run.sim_start.timestamp(), run.real_start, scenario.speed)
+    summary.shortfall = summarise_shortfall(
+        data,
+        lookup(scenario, out / "fleet-keys.json"),
+        lambda epoch: datetime.fromtimestamp(clock.sim(epoch), UTC),
+    )
     write_csvs(data, out)
     names = write_plots(data, out, lambda real: _sim(run, real, scenario.speed))
     stress = stress_of(data)
@@ -123,7 +216,12 @@ def _run_strategy(
 
 
 def _play(
-    scenario: Scenario, run: StrategyRun, group: ProcessGroup, progress: Progress, settings: ChainSettings
+    scenario: Scenario,
+    run: StrategyRun,
+    group: ProcessGroup,
+    progress: Progress,
+    settings: ChainSettings,
+    abort: threading.Event,
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -131,7 +229,7 @@ def _play(
     watcher = Watcher(run.rpc_url, f"{url}/metrics", poll_s=0.1 if local else 1.0, watch_pool=local)
     watcher.start()
     try:
-        _play_watched(scenario, run, group, progress, url, settings)
+        _play_watched(scenario, run, group, progress, url, settings, abort)
     finally:
         watcher.stop(run.out)
 
@@ -149,6 +247,7 @@ def _play_watched(
     progress: Progress,
     url: str,
     settings: ChainSettings,
+    abort: threading.Event,
 ) -> None:
     keys = prosumer_keys(scenario, run.out)
     fund_prosumers(run, keys, progress)
@@ -208,6 +307,8 @@ def _play_watched(
     last_note = 0.0
     try:
         while time.time() < end or grid.running:
+            if abort.is_set():
+                raise FlexsimError("stopped: another strategy of the run failed or the run was stopped")
             now = time.time()
             while pending and run.real_start + pending[0].at_s / scenario.speed <= now:
                 pending.pop(0).launch(fleet, progress)
