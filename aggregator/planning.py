@@ -28,10 +28,11 @@ class DispatchPolicy:
     # ... and never less than these real seconds: on an automining chain (1 s "blocks") with a fast
     # clock, prosumers on a busy machine need a few seconds to answer, and the fair top-up round (sent
     # a block after the deadline) must land a block before the start
-    min_acceptance_s: float = 4.0
-    min_selection_s: float = 3.0
+    min_acceptance_s: float = 6.0
+    min_selection_s: float = 5.0
     baseline_margin_s: float = BASELINE_MARGIN_S  # simulated s before and after the window (R6: 15 min)
     reading_grace_s: float = 3.0  # real seconds to wait for readings after the margin
+    reading_wait_s: float = 30.0  # then at most this long for every participant's readings to cover it
     settle_batch: int = 200  # deliveries per recordDeliveries transaction (233 fit 80% of 8M gas)
     select_batch: int = 400  # candidates per select transaction (~9.4k gas each)
     top_up_batch: int = 400  # accepters per topUp transaction (fair; see `flexsim bench gas`)

@@ -71,3 +71,12 @@ class E2eOptions(BaseModel):
             return [int(x) for x in value.split(",") if x.strip()]
         except ValueError:
             raise ValueError("give prosumer counts like 50,200") from None
+
+
+class RunOptions(BaseModel):
+    """`flexsim bench run`."""
+
+    scenario: str = Field("quick", description="scenario name or .toml path")
+    seed: int | None = Field(None, description="override the scenario's seed")
+    prosumers: int | None = Field(None, description="override the population (the ramp is scaled)")
+    out: Path | None = Field(None, description="keep the run's folder here (default: a temporary folder)")

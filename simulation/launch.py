@@ -95,6 +95,13 @@ class FleetLauncher:
         now = time.time()
         self.events.extend(LaunchEvent(now, i, "start", self.addresses[i]) for i in indices)
 
+    def set_clock(self, real_start: float) -> None:
+        """Tells the fleet when the simulated clock starts (for the prosumers it forks from now on)."""
+        stdin = self.child.process.stdin
+        assert stdin is not None
+        stdin.write(f"clock {real_start!r}\n".encode())
+        stdin.flush()
+
     def pids(self) -> dict[int, dict[str, Any]]:
         """The fleet's pid map: index -> {pid, exit (None while running)}."""
         try:

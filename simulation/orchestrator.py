@@ -254,8 +254,9 @@ def _play_watched(
     grid_token, admin_token = service_credentials()
     enrolment_token = secrets.token_urlsafe(32)  # the fleet's credential for the aggregator's consent
     port = int(url.rsplit(":", 1)[1])
-    run.real_start = time.time() + 5.0  # simulated time starts once the services are up
-    clock = RunClock(run.sim_start, scenario.speed, run.real_start)
+    # A provisional clock: the services start on it, and get the real one once they are up (a busy
+    # machine may take half a minute to start them, which must not eat simulated time).
+    clock = RunClock(run.sim_start, scenario.speed, time.time() + 60.0)
     shared_chain = chain_env(scenario, settings)
     ramp = scenario.ramp
     steps = [RampStep(st.at_s, st.indices) for st in ramp_steps(ramp, scenario.population.count)]
@@ -284,6 +285,9 @@ def _play_watched(
     )
     aggregator = group.start("aggregator", "aggregator", {**service, **shared_chain})
     _wait_healthy(url, aggregator)
+    run.real_start = time.time() + START_LEAD_S  # simulated time starts now that the services are up
+    _set_clock(url, admin_token, RunClock(run.sim_start, scenario.speed, run.real_start))
+    fleet.set_clock(run.real_start)
     progress(f"starting {ramp.initial} prosumers, {ramp.delay_ms} ms apart")
     steps[0].launch(fleet, progress)
     progress("starting the grid operator")
@@ -357,7 +361,18 @@ def _sim(run: StrategyRun, real: float, speed: float) -> float:
     return (run.sim_start + timedelta(seconds=(real - run.real_start) * speed)).timestamp()
 
 
-def _wait_healthy(url: str, child: Any, timeout_s: float = 60.0) -> None:
+START_LEAD_S = 2.0  # real seconds from the services being up to the simulated start
+
+
+def _set_clock(url: str, admin_token: str, clock: RunClock) -> None:
+    """The aggregator's simulated clock, set once it is up (`PUT /admin/clock`)."""
+    body = {"sim_start": clock.sim_start.isoformat(), "speed": clock.speed, "real_start_epoch": clock.real_start}
+    reply = httpx.put(f"{url}/admin/clock", json=body, headers={"Authorization": f"Bearer {admin_token}"})
+    if reply.status_code != 200:
+        raise ChainError(f"the aggregator refused the run's clock: {reply.status_code} {reply.text[:200]}")
+
+
+def _wait_healthy(url: str, child: Any, timeout_s: float = 120.0) -> None:
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         if not child.running:

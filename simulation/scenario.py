@@ -112,8 +112,9 @@ class Scenario(_Strict):
     def real_duration_s(self) -> float:
         return self.duration_s / self.speed
 
-    def with_overrides(self, **changes: object) -> Scenario:
-        """A copy with top-level or dotted changes (`population.count=50`), validated again."""
+    def with_overrides(self, source: str | None = None, **changes: object) -> Scenario:
+        """A copy with top-level or dotted changes (`population.count=50`), validated again; an invalid
+        one is a ConfigError naming `source` (default: the changes)."""
         data = self.model_dump()
         for key, value in changes.items():
             if value is None:
@@ -123,7 +124,8 @@ class Scenario(_Strict):
             for part in path:
                 target = target[part]
             target[last] = value
-        return validate(data, f"{self.name} with {changes}")
+        given = ", ".join(f"{k}={v}" for k, v in changes.items() if v is not None)
+        return validate(data, source or f"{self.name} with {given}")
 
     def to_toml(self) -> str:
         return _to_toml(self.model_dump(mode="json"))

@@ -3,6 +3,8 @@
     --seeds 1-10                 seeds 1 to 10 (also `1,3,5-7`)
     --set population.count=12,40 --set requests.size_max=0.3,0.6
                                  every combination: 2 x 2 settings
+    --set requests.size_min+requests.size_max=0.5,1.0
+                                 fields joined by + take the same value (2 settings)
 
 A value is read as JSON when it parses (`12`, `0.3`, `true`, `[0.2, 0.5]` in a file) and as text
 otherwise. A run is one (setting, seed, strategy); its id names all three, so a finished run is found
@@ -20,6 +22,7 @@ from typing import Any
 from base.errors import ConfigError
 
 STRATEGIES = ("fair", "reputation")
+FIELD = r"[a-z_]+(\.[a-z_]+)*(\+[a-z_]+(\.[a-z_]+)*)*"  # fields joined by + take the same value
 MAX_RUNS = 10_000
 
 
@@ -86,7 +89,7 @@ def parse_set(items: list[str], option: str = "--set") -> list[tuple[str, list[A
     for item in items:
         field, sep, values = item.partition("=")
         field = field.strip()
-        if not sep or not re.fullmatch(r"[a-z_]+(\.[a-z_]+)*", field) or not values.strip():
+        if not sep or not re.fullmatch(FIELD, field) or not values.strip():
             raise ConfigError(
                 f"{option} {item!r}: write FIELD=VALUE[,VALUE...] with a scenario field such as "
                 "population.count=12,40"

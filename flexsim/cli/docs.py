@@ -29,6 +29,8 @@ SCHEMAS = {
     "ingest": "benchmarks.ingest_result:IngestResult",
     "fleet": "benchmarks.fleet_result:FleetResult",
     "e2e": "benchmarks.e2e_result:E2eResult",
+    "run": "benchmarks.run_result:RunBenchResult",
+    "experiment": "simulation.experiment_result:ExperimentResult",
 }
 SETTINGS = {
     "chain": "contracts.settings:ChainSettings",
