@@ -79,7 +79,9 @@ class Realism(BaseModel):
         if self.battery_soc_window is not None:
             a, b = self.battery_soc_window
             if not 0 <= a < b <= 1:
-                raise ValueError(f"battery_soc_window needs 0 <= min < max <= 1, got {self.battery_soc_window}")
+                raise ValueError(
+                    f"battery_soc_window needs 0 <= min < max <= 1, got {self.battery_soc_window}"
+                )
         unknown = set(self.full_ramp_s) - {k.label for k in SourceKind}
         if unknown or any(v < 0 for v in self.full_ramp_s.values()):
             raise ValueError(
@@ -116,9 +118,7 @@ class Traits:
 IDEAL = Traits()
 
 
-def draw_traits(
-    realism: Realism, kind: SourceKind, capacity_w: float, rng: np.random.Generator
-) -> Traits:
+def draw_traits(realism: Realism, kind: SourceKind, capacity_w: float, rng: np.random.Generator) -> Traits:
     """One prosumer's traits. Always draws the same number of values, so a changed share or spread
     keeps every other prosumer's draws."""
     u = rng.random(6)

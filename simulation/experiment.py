@@ -80,12 +80,8 @@ def scenario_for(base: Scenario, spec: RunSpec) -> Scenario:
     overrides = {f: v for k, v in spec.setting for f in k.split("+")}
     count = overrides.pop("population.count", None)
     try:
-        s = base.with_overrides(
-            f"{base.name} with --set {setting_label(spec.setting)}",
-            seed=spec.seed,
-            strategy=spec.strategy,
-            **overrides,
-        )
+        changes: dict[str, object] = {"seed": spec.seed, "strategy": spec.strategy, **overrides}
+        s = base.changed(changes, f"{base.name} with --set {setting_label(spec.setting)}")
     except (KeyError, TypeError):
         known = ", ".join(sorted(_fields(base.model_dump())))
         raise ConfigError(
@@ -124,7 +120,9 @@ class Runner:
             return None
         return row if row.status == "ok" else None
 
-    def play(self, scenarios: dict[str, Scenario], todo: list[RunSpec], total: int, done: int) -> list[RunRow]:
+    def play(
+        self, scenarios: dict[str, Scenario], todo: list[RunSpec], total: int, done: int
+    ) -> list[RunRow]:
         counter = {"done": done}
         rows: list[RunRow] = []
 
@@ -191,8 +189,10 @@ class Runner:
         mean = sum(self.walls) / len(self.walls)
         eta = left * mean / self.jobs
         what = (
-            f"delivered {row.delivered_share:.0%}" if row.delivered_share is not None else row.status
-        ) if row.status == "ok" else f"FAILED ({row.error})"
+            (f"delivered {row.delivered_share:.0%}" if row.delivered_share is not None else row.status)
+            if row.status == "ok"
+            else f"FAILED ({row.error})"
+        )
         self.progress(
             f"[{done}/{total}] {row.run_id}: {what} in {row.wall_s:.0f} s; "
             f"{left} left, ETA {eta / 60:.1f} min"

@@ -16,6 +16,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from simulation.experiment_result import METRICS, ExperimentResult, GroupStats, MetricEstimate, RunRow  # noqa: E402
 
+FLATTENED = (
+    ("set", "setting"),
+    ("undelivered_wh", "undelivered_wh"),
+    ("compliance", "compliance_by_behaviour"),
+    ("reputation", "reputation_by_behaviour"),
+)
 CHARTS = ("delivered_share", "compliant_share", "success_rate", "gas_per_delivered_kwh")
 COLOURS = {"fair": "#1f77b4", "reputation": "#d62728"}
 
@@ -25,8 +31,7 @@ def flat_row(row: RunRow) -> dict[str, Any]:
     `reputation.<kind>`."""
     data = row.model_dump(mode="json")
     out = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    for prefix, key in (("set", "setting"), ("undelivered_wh", "undelivered_wh"),
-                        ("compliance", "compliance_by_behaviour"), ("reputation", "reputation_by_behaviour")):  # fmt: skip
+    for prefix, key in FLATTENED:
         out.update({f"{prefix}.{k}": v for k, v in data[key].items()})
     return out
 
@@ -109,11 +114,14 @@ def _html(r: ExperimentResult, charts: list[str]) -> str:
     )
     groups = (
         "<h2>Per strategy and setting: mean [95 % confidence interval]</h2><table><tr><th>setting</th>"
-        "<th>strategy</th><th>runs</th>" + "".join(f"<th title='{e(d)}'>{e(m)}</th>" for m, d in METRICS.items())
+        "<th>strategy</th><th>runs</th>"
+        + "".join(f"<th title='{e(d)}'>{e(m)}</th>" for m, d in METRICS.items())
         + f"</tr>{metric_rows}</table>"
     )
     paired_rows = "".join(
-        f"<tr><td>{e(p.setting_id)}</td>" + "".join(f"<td>{_fmt(p.metrics[m])}</td>" for m in METRICS) + "</tr>"
+        f"<tr><td>{e(p.setting_id)}</td>"
+        + "".join(f"<td>{_fmt(p.metrics[m])}</td>" for m in METRICS)
+        + "</tr>"
         for p in r.paired
     )
     paired = (

@@ -50,8 +50,6 @@ def paired_difference(
 ) -> Estimate:
     """`b - a` over the seeds both have a value for: its mean and confidence interval."""
     diffs = [
-        float(vb) - float(va)
-        for seed, va in a.items()
-        if va is not None and (vb := b.get(seed)) is not None
+        float(vb) - float(va) for seed, va in a.items() if va is not None and (vb := b.get(seed)) is not None
     ]
     return mean_ci(diffs, level)

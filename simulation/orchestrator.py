@@ -26,8 +26,9 @@ from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.compiler import compile_contracts
 from contracts.errors import ChainError
 from contracts.settings import ChainSettings
+from prosumer.fleet import preload
+from prosumer.settings import ProsumerSettings
 from simulation import collect, watch
-from simulation.collect import RunData
 from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
 from simulation.chain_target import effective_chain, embedded_chain_id, embedded_settings
@@ -40,12 +41,13 @@ from simulation.child_env import (
     grid_env,
     prosumer_env,
 )
+from simulation.collect import RunData
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.processes import ProcessGroup
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
-from simulation.run_summary import RunSummary, StressHeadline
 from simulation.run_prosumers import lookup
+from simulation.run_summary import RunSummary, StressHeadline
 from simulation.scenario import Scenario
 from simulation.shortfall_run import summarise_shortfall
 from simulation.stress import headline
@@ -75,6 +77,7 @@ def run_scenario(
     parallel = effective_chain(scenario, settings).chain.mode == "embedded" and len(scenario.strategies) > 1
     if parallel:
         compile_contracts(embedded_settings(settings))  # once, before the strategies compile in parallel
+    warm_profiles(scenario, progress)
     clock = timings if timings is not None else {}
     clock["setup"] = round(time.monotonic() - t0, 1)
     played: dict[str, tuple[RunData, StrategyRun]] = {}
@@ -97,6 +100,14 @@ def run_scenario(
     clock["report"] = round(time.monotonic() - started, 1)
     progress(f"report: {report}")
     return summaries
+
+
+def warm_profiles(scenario: Scenario, progress: Progress) -> None:
+    """Computes (or finds cached) the yearly profiles of every prosumer of the scenario, so the fleet
+    only reads them: computing a new seed's PV profiles can take a minute on a busy machine, which
+    would delay the prosumers' start behind the simulated clock."""
+    progress(f"preparing the profiles of {scenario.population.count} prosumers")
+    preload(ProsumerSettings(seed=scenario.seed), list(range(scenario.population.count)))
 
 
 def _play_parallel(
@@ -285,6 +296,7 @@ def _play_watched(
     )
     aggregator = group.start("aggregator", "aggregator", {**service, **shared_chain})
     _wait_healthy(url, aggregator)
+    fleet.wait_ready(FLEET_READY_TIMEOUT_S)
     run.real_start = time.time() + START_LEAD_S  # simulated time starts now that the services are up
     _set_clock(url, admin_token, RunClock(run.sim_start, scenario.speed, run.real_start))
     fleet.set_clock(run.real_start)
@@ -362,11 +374,16 @@ def _sim(run: StrategyRun, real: float, speed: float) -> float:
 
 
 START_LEAD_S = 2.0  # real seconds from the services being up to the simulated start
+FLEET_READY_TIMEOUT_S = 180.0
 
 
 def _set_clock(url: str, admin_token: str, clock: RunClock) -> None:
     """The aggregator's simulated clock, set once it is up (`PUT /admin/clock`)."""
-    body = {"sim_start": clock.sim_start.isoformat(), "speed": clock.speed, "real_start_epoch": clock.real_start}
+    body = {
+        "sim_start": clock.sim_start.isoformat(),
+        "speed": clock.speed,
+        "real_start_epoch": clock.real_start,
+    }
     reply = httpx.put(f"{url}/admin/clock", json=body, headers={"Authorization": f"Bearer {admin_token}"})
     if reply.status_code != 200:
         raise ChainError(f"the aggregator refused the run's clock: {reply.status_code} {reply.text[:200]}")

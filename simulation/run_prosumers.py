@@ -23,7 +23,9 @@ def known_prosumers(scenario: Scenario, keys: list[str]) -> dict[str, Prosumer]:
     for i, key in enumerate(keys):
         entry = sample_entry(scenario.seed, i)
         traits = draw_traits(scenario.realism, entry.kind, entry.terms.capacity_w, entry.rng(Stream.TRAITS))
-        outages = outage_schedule(entry, inc.outage_rate_per_hour, inc.outage_mean_duration_s, scenario.sim_start)
+        outages = outage_schedule(
+            entry, inc.outage_rate_per_hour, inc.outage_mean_duration_s, scenario.sim_start
+        )
         out[Account.from_key(key).address.lower()] = Prosumer(traits, tuple(outages))
     return out
 

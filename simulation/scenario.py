@@ -112,9 +112,13 @@ class Scenario(_Strict):
     def real_duration_s(self) -> float:
         return self.duration_s / self.speed
 
-    def with_overrides(self, source: str | None = None, **changes: object) -> Scenario:
-        """A copy with top-level or dotted changes (`population.count=50`), validated again; an invalid
-        one is a ConfigError naming `source` (default: the changes)."""
+    def with_overrides(self, **changes: object) -> Scenario:
+        """A copy with top-level or dotted changes (`population.count=50`), validated again."""
+        return self.changed(changes)
+
+    def changed(self, changes: dict[str, object], source: str | None = None) -> Scenario:
+        """`with_overrides` of a dict; an invalid result is a ConfigError naming `source` (default: the
+        changes)."""
         data = self.model_dump()
         for key, value in changes.items():
             if value is None:

@@ -148,8 +148,8 @@ def _commitment_gap(
         weights[declined(reason)] += offer_w(flex, int(t["capacityW"])) * duration_s / 3600
     could = sum(weights.values())
     explained = min(gap, could)
-    for reason, w in weights.items():
-        s.add(reason, explained * w / could)
+    for label, w in weights.items():
+        s.add(label, explained * w / could)
     s.add(NOT_COVERED, gap - explained)
 
 

@@ -16,8 +16,10 @@ def summarise_shortfall(
     data: RunData, prosumer: Callable[[str], Prosumer], sim_time: Callable[[float], datetime]
 ) -> Shortfall:
     items = shortfalls(((e.name, e.args) for e in data.events), prosumer, sim_time)
-    for row in data.grid:  # requests the aggregator refused never reached the chain
-        if row.get("request_id") is None and row.get("error") and int(row.get("power_w") or 0) > 0:
+    for row in data.grid:  # requests the aggregator refused never reached the chain (a request skipped
+        # because nothing was deliverable asked for nothing)
+        refused = row.get("request_id") is None and row.get("error") and int(row.get("available_w") or 0) > 0
+        if refused:
             planned = row.get("planned", {})
             wh = int(row["power_w"]) * float(planned.get("duration_s", 0)) / 3600
             s = RequestShortfall(-1, str(planned.get("direction", "")), wh, 0.0, 0.0)

@@ -121,9 +121,7 @@ def settings_grid(sets: list[tuple[str, list[Any]]]) -> list[tuple[tuple[str, An
     return [tuple(zip(fields, combo, strict=True)) for combo in itertools.product(*(v for _, v in sets))]
 
 
-def plan_runs(
-    seeds: list[int], strategies: list[str], sets: list[tuple[str, list[Any]]]
-) -> list[RunSpec]:
+def plan_runs(seeds: list[int], strategies: list[str], sets: list[tuple[str, list[Any]]]) -> list[RunSpec]:
     """Every run of the sweep, setting by setting, seed by seed, both strategies of a seed together."""
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:

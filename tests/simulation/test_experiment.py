@@ -40,7 +40,16 @@ class SummaryWriter(Runner):
         assert scenario_file.is_file()
         SummaryWriter.played.append(spec.run_id)
         fail = "1" if spec.seed in self.fail_seeds else "0"
-        return [sys.executable, "-c", WRITE_SUMMARY, str(SAMPLE), str(out), spec.strategy, str(spec.seed), fail]
+        return [
+            sys.executable,
+            "-c",
+            WRITE_SUMMARY,
+            str(SAMPLE),
+            str(out),
+            spec.strategy,
+            str(spec.seed),
+            fail,
+        ]
 
 
 EXP = ExperimentDef(name="t", scenario="quick", seeds="1-3", strategies=["fair", "reputation"], jobs=2)
@@ -69,7 +78,9 @@ def test_results_table_json_and_report_hold_one_row_per_run_with_its_settings(tm
     rows = list(csv.DictReader((tmp_path / "results.csv").open()))
     assert len(rows) == 2 * 2 * 2
     assert {r["set.requests.size_max"] for r in rows} == {"0.3", "0.6"}
-    assert {(r["seed"], r["strategy"]) for r in rows} == {(s, t) for s in "12" for t in ("fair", "reputation")}
+    assert {(r["seed"], r["strategy"]) for r in rows} == {
+        (s, t) for s in "12" for t in ("fair", "reputation")
+    }
     saved = ExperimentResult.model_validate_json((tmp_path / "experiment.json").read_text())
     assert saved.runs_total == 8 and len(saved.groups) == 4 and len(saved.paired) == 2
     # delivered 100 x seed Wh (+10 for reputation): the same gas buys more kWh under reputation
