@@ -101,10 +101,10 @@ HEADROOM_SPREAD_W = 1.0
 """How far `available - power` may vary around a window before the available-power reports are not
 plausible (they are exact for a producer running at its curtailed baseline; 1 W allows rounding) ..."""
 
-HEADROOM_SPREAD_SHARE = 0.05
+HEADROOM_SPREAD_SHARE = 0.08
 """... plus this share of the largest power around the window: a household meter is accurate to about
-1 % (IEC 62053-21 class 1, docs/realism.md), so the measured power scatters around the curtailed baseline
-by a few percent; a producer inflating its available power drifts far beyond that."""
+1 % (IEC 62053-21 class 1, docs/realism.md): 30 readings around a window scatter over about 5 %
+of the power (+-2.5 sigma), 8 % leaves room; a producer inflating its available power drifts far beyond."""
 
 
 def headroom_spread_w(ordered: Sequence[Sample], start: float, end: float, margin_s: float) -> float:
