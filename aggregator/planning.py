@@ -29,7 +29,7 @@ class DispatchPolicy:
     # clock, prosumers on a busy machine need a few seconds to answer, and the fair top-up round (sent
     # a block after the deadline) must land a block before the start
     min_acceptance_s: float = 6.0
-    min_selection_s: float = 5.0
+    min_selection_s: float = 8.0
     baseline_margin_s: float = BASELINE_MARGIN_S  # simulated s before and after the window (R6: 15 min)
     reading_grace_s: float = 3.0  # real seconds to wait for readings after the margin
     reading_wait_s: float = 30.0  # then at most this long for every participant's readings to cover it
