@@ -5,6 +5,8 @@
 #   make bench-ingest  readings ingest through the aggregator service (JSON)
 #   make bench-fleet   memory and timeliness of 100 forked prosumer processes (JSON)
 #   make bench-e2e     request latencies of the whole market on a Volta-like chain (JSON, ~15 min)
+#   make bench-run     wall time of the quick run, phase by phase (JSON, ~3 min)
+#   make compare       the `compare` experiment: both strategies over 10 seeds (~30 min; resumable)
 #   make fuzz-api      schemathesis against the aggregator's own OpenAPI document (JSON summary, ~3 min)
 #   make test-helm     the Helm chart rendered, linted and validated offline (also part of `make test`)
 #   make conformance-openadr  schemathesis: the OpenADR 3 VTN against the OpenADR 3.1.1 document (JSON, ~5 min)
@@ -13,7 +15,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLEXSIM := $(VENV)/bin/flexsim
 
-.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e fuzz-api conformance-openadr docs lint clean
+.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e bench-run compare fuzz-api conformance-openadr docs lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -49,6 +51,12 @@ bench-fleet: setup
 
 bench-e2e: setup
 	$(FLEXSIM) bench e2e --json
+
+bench-run: setup
+	$(FLEXSIM) bench run --json
+
+compare: setup
+	$(FLEXSIM) experiment compare
 
 # 100 test cases per operation and phase, as the prosumer, the grid operator and the admin; exit 1 on
 # any server error or answer that contradicts the document (tests/aggregator/fuzz_api.py).

@@ -153,6 +153,7 @@ class Dispatcher:
         speed = ctx.clock.clock.speed
         if not self._wait_until(ctx, request_id, settle_after(info.end, speed, self.policy)):
             return
+        self._await_readings(ctx, info, speed)
         ctx.requests.mark(request_id, RequestState.SETTLING)
         info = self.d.market.request(info.request_id)
         if info.status == RequestStatus.OPEN:
@@ -282,6 +283,24 @@ class Dispatcher:
         ]
 
     # ------------------------------------------------------------------ helpers
+
+    def _await_readings(self, ctx: AppContext, info: RequestInfo, speed: float) -> None:
+        """Waits, at most `policy.reading_wait_s`, until every participant has a reading stored from after
+        the return-to-baseline period (its `seq` is the real time it was taken, in ms): on a busy machine
+        readings arrive late, and measuring without them would misjudge the delivery."""
+        needed_ms = (info.end + self.policy.baseline_margin_s / speed) * 1000
+        deadline = self._wall() + self.policy.reading_wait_s
+        waiting = [p.lower() for p in self._participants(info)]
+        while True:
+            waiting = [p for p in waiting if (ctx.store.last_seq(p) or 0) < needed_ms]
+            if not waiting or self._wall() >= deadline:
+                break
+            self._sleep(self.policy.poll_s)
+        if waiting:
+            log.warning(
+                "request %s: %d participants have no reading after the return to baseline yet; measuring "
+                "what is stored", info.request_id, len(waiting),
+            )  # fmt: skip
 
     def _wait_until(self, ctx: AppContext, request_id: int, epoch: float) -> bool:
         """Sleeps until `epoch` (real time); False if the request was cancelled meanwhile."""

@@ -82,3 +82,12 @@ class ConsoleOptions(BaseModel):
     phase_s: float = Field(5.0, description="real seconds of each throughput phase")
     phases: int = Field(6, description="pairs of phases (page open, none), order alternated")
     probes: int = Field(40, description="probe readings and probe transactions timed for the latency")
+
+
+class RunOptions(BaseModel):
+    """`flexsim bench run`."""
+
+    scenario: str = Field("quick", description="scenario name or .toml path")
+    seed: int | None = Field(None, description="override the scenario's seed")
+    prosumers: int | None = Field(None, description="override the population (the ramp is scaled)")
+    out: Path | None = Field(None, description="keep the run's folder here (default: a temporary folder)")

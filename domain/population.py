@@ -71,6 +71,8 @@ class Stream(IntEnum):
     RUNTIME = 1  # stepping the model
     BEHAVIOUR = 2  # decisions of the prosumer agent (willingness, renegotiation)
     WARM_UP = 3  # the model's past before the first reading (`domain.der.warm_up`)
+    TRAITS = 4  # the prosumer's imperfections (`domain.realism.draw_traits`)
+    METER = 5  # the meter's noise (`domain.realism.metered`)
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,10 @@ from contracts.deployment import Deployment
 from contracts.errors import ContractRevert, RpcUnavailable, TransactionFailed
 from domain.clock import SimClock
 from domain.der import make_der, warm_up
-from domain.outages import OutageModel, sample_outages
+from domain.outages import Outage, OutageModel, sample_outages
 from domain.population import PopulationEntry, Stream, sample_entry
 from domain.profiles import Profiles
+from domain.realism import draw_traits
 from prosumer.chain_side import ChainSide
 from prosumer.commands import CommandInbox, clock_from, last_clock, outage_from, terms_from
 from prosumer.enrolment import ConsentUnavailable
@@ -82,6 +83,23 @@ def index_of(address: str) -> int:
     """The population index of a prosumer whose index was not given: from its address, so a replica
     keeps its DER across restarts and replicas (almost surely) differ."""
     return int(address, 16) % AUTO_INDEX_SPACE
+
+
+def behaviour_streams(entry: PopulationEntry) -> list[np.random.SeedSequence]:
+    """The behaviour stream's children: outages, decisions, renegotiation, forecast errors."""
+    return entry.seed_sequence(Stream.BEHAVIOUR).spawn(4)
+
+
+def outage_schedule(
+    entry: PopulationEntry, rate_per_hour: float, mean_duration_s: float, sim_start: datetime
+) -> list[Outage]:
+    """The prosumer's outages (R12), from its own stream: the same in every process that asks."""
+    return sample_outages(
+        OutageModel(rate_per_hour, mean_duration_s),
+        sim_start,
+        OUTAGE_HORIZON_S,
+        np.random.default_rng(behaviour_streams(entry)[0]),
+    )
 
 
 class Agent:
@@ -145,27 +163,26 @@ class Agent:
         clock = last_clock(s.commands_file()) or make_clock(s, self._wall())  # the console may have moved it
         if clock.speed != s.sim_speed:
             s = self.settings = s.model_copy(update={"sim_speed": clock.speed})
-        streams = entry.seed_sequence(Stream.BEHAVIOUR).spawn(3)
-        outages = sample_outages(
-            OutageModel(s.outage_rate_per_hour, s.outage_mean_duration_s),
-            clock.sim_start,
-            OUTAGE_HORIZON_S,
-            np.random.default_rng(streams[0]),
-        )
-        der = make_der(entry, self.profiles or Profiles(s.profile_cache_dir), outages)
+        streams = behaviour_streams(entry)
+        outages = outage_schedule(entry, s.outage_rate_per_hour, s.outage_mean_duration_s, clock.sim_start)
+        traits = draw_traits(s.realism, entry.kind, entry.terms.capacity_w, entry.rng(Stream.TRAITS))
+        der = make_der(entry, self.profiles or Profiles(s.profile_cache_dir), outages, s.realism, traits)
         warm_up(der, clock.sim_time(self._wall()), entry.rng(Stream.WARM_UP))
         chain = self._patiently("connecting to the chain", lambda: ChainSide.connect(s, key, self.deployment))
         owner = f"{chain.address}@{chain.d.registry.address}"  # the counter belongs to this DER contract
-        meter = Meter(der, clock, entry.rng(Stream.RUNTIME), load_energy(s.meter_file(), owner))
+        meter = Meter(
+            der, clock, entry.rng(Stream.RUNTIME), load_energy(s.meter_file(), owner), entry.rng(Stream.METER)
+        )
         log.info(
-            "prosumer %d of seed %d: %s, %d W, account %s",
+            "prosumer %d of seed %d: %s, %d W, account %s, %s (%s)",
             entry.index, s.seed, entry.kind.label, entry.terms.capacity_w, chain.address,
+            traits.kind_of_prosumer, traits,
         )  # fmt: skip
         self._patiently("checking its funds", chain.ensure_funded)
         model = entry.terms
         terms, expiry = self._patiently("registering", lambda: chain.ensure_registered(model))
         meter.set_terms(terms)
-        rngs = Rngs(np.random.default_rng(streams[1]), np.random.default_rng(streams[2]))
+        rngs = Rngs(*(np.random.default_rng(st) for st in streams[1:4]))
         self.worker = ChainWorker(chain, meter, s, model, terms, expiry, outages, rngs, self._wall)
         if self._remove_asked:
             self.worker.request_removal()

@@ -22,7 +22,8 @@ Two ways to start the children:
   standard input (the prosumers I, J, K of that range, `--stagger-ms` apart), preloading their
   entries and profiles first (so each ramp step pays only for its own prosumers); the end
   of its input (the process that drove it is gone) stops every child. `flexsim run` ramps its
-  population this way (R13).
+  population this way (R13). A line `clock EPOCH` sets the real Unix time of the simulated clock's
+  start for the children forked after it (`flexsim run` fixes it once its services are up).
 
 Keys: one key file per prosumer in `state_dir` (created on first use), or `--keys-file`: a JSON list
 of hex keys where entry I is prosumer I's key. PROSUMER_KEY and PROSUMER_KEY_FILE must be unset.
@@ -134,6 +135,17 @@ def load_keys(path: Path, indices: list[int]) -> dict[int, str]:
             "write one key per prosumer of the fleet"
         )
     return {i: parse_key(raw[i], f"{path}[{i}]") for i in indices}
+
+
+def parse_clock(line: str) -> float | None:
+    """`clock EPOCH` -> the real Unix time the simulated clock starts at; None for any other line."""
+    words = line.split()
+    if len(words) != 2 or words[0] != "clock":
+        return None
+    try:
+        return float(words[1])
+    except ValueError:
+        raise ConfigError(f"fleet command {line.strip()!r}: expected 'clock EPOCH'") from None
 
 
 def parse_command(line: str, known: set[int]) -> list[int]:
@@ -321,6 +333,10 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
                 continue
             text = line.decode(errors="replace")
             try:
+                clock = parse_clock(text)
+                if clock is not None:  # the run's clock, fixed once its services are up
+                    fleet.settings = fleet.settings.model_copy(update={"sim_real_start_epoch": clock})
+                    continue
                 if text.split()[0] == "add":
                     fleet.add(text)
                 else:

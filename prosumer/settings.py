@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.realism import Realism
 from prosumer.decision import MAX_RISK_SHARE
 
 DAY_S = 86_400.0
@@ -152,6 +153,11 @@ class ProsumerSettings(BaseSettings):
             "Accept only when the settlement baseline's expected error is at most this share of the "
             "commitment (prosumer.decision); higher values take more risk of penalties."
         ),
+    )
+    realism: Realism = Field(
+        default_factory=Realism,
+        description="The scenario's `[realism]` table as JSON: what makes its deliveries miss "
+        "(domain.realism, docs/realism.md); default: an ideal prosumer.",
     )
     outage_rate_per_hour: float = Field(0.02, ge=0, description="Outages per simulated hour (Poisson, R12).")
     outage_mean_duration_s: float = Field(

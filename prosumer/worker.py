@@ -90,6 +90,7 @@ class AnswerRelay(Protocol):
 class Rngs:
     decisions: np.random.Generator
     renegotiation: np.random.Generator
+    forecast: np.random.Generator | None = None  # the forecast error of each decision (domain.realism)
 
 
 class ChainWorker:
@@ -286,9 +287,10 @@ class ChainWorker:
             self.terms.capacity_w,
             flex,
             self.terms.max_duration_s,
-            self.meter.feasible_w(view.direction, view.duration_s),
+            self.believed_feasible_w(view.direction, view.duration_s),
             self.meter.in_outage(now),
             self.meter.delivery_risk_w(now, view.direction, amount, view.duration_s),
+            self.meter.traits.over_promises,
         )
         decision = decide(
             view,
@@ -370,7 +372,16 @@ class ChainWorker:
             risk,
             self.meter.in_outage(now),
             self.settings.max_risk_share,
+            self.meter.traits.over_promises,
         )
+
+    def believed_feasible_w(self, direction: Direction, duration_s: int) -> float:
+        """What it believes it can move when it decides: the DER's forecast of its weather or load off by
+        this decision's forecast error (`domain.realism`; a battery's error is its SoC estimate)."""
+        sd = self.meter.traits.forecast_error_sd
+        if sd <= 0 or self.rngs.forecast is None:
+            return self.meter.feasible_w(direction, duration_s)
+        return self.meter.feasible_w(direction, duration_s, sd * float(self.rngs.forecast.standard_normal()))
 
     def availability(self) -> tuple[int, int]:
         """What it would commit up and down now, for a request as long as its contract guarantees: what

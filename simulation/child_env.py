@@ -19,6 +19,7 @@ from grid_operator.settings import GridSettings
 from prosumer.settings import ProsumerSettings
 from simulation.scenario import Scenario
 
+POLL_SIM_S = 120.0  # prosumers look for new blocks at least every 2 simulated minutes (0.5 s at 240x)
 SETTLE_GRACE_S = 120.0  # real seconds the grid operator waits for settlements after the scenario ends
 
 
@@ -47,6 +48,8 @@ def scenario_prosumer_values(scenario: Scenario) -> dict[str, Any]:
         "outage_mean_duration_s": incidents.outage_mean_duration_s,
         "renegotiation_rate_per_hour": incidents.renegotiation_rate_per_hour,
         "renegotiation_after_outage_rate_per_hour": incidents.renegotiation_after_outage_rate_per_hour,
+        "realism": scenario.realism,
+        "event_poll_s": min(1.0, POLL_SIM_S / scenario.speed),
     }
 
 

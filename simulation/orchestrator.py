@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,16 +20,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from base.errors import FlexsimError
 from console.server import console_token
 from console.settings import ConsoleSettings
 from contracts.anvil import AnvilConfig, free_port, start_anvil
+from contracts.compiler import compile_contracts
 from contracts.errors import ChainError
 from contracts.settings import ChainSettings
+from prosumer.fleet import preload
+from prosumer.settings import ProsumerSettings
 from simulation import collect, watch
 from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
-from simulation.chain_target import effective_chain, embedded_chain_id
+from simulation.chain_target import effective_chain, embedded_chain_id, embedded_settings
 from simulation.child_env import (
     SETTLE_GRACE_S,
     RunClock,
@@ -39,14 +45,17 @@ from simulation.child_env import (
     prosumer_env,
     pushed_events_url,
 )
+from simulation.collect import RunData
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.notices import read_notices
 from simulation.processes import ProcessGroup, wait_healthy
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
+from simulation.run_prosumers import lookup
 from simulation.run_summary import RunSummary, StressHeadline
 from simulation.sandbox import start_console
 from simulation.scenario import Scenario
+from simulation.shortfall_run import summarise_shortfall
 from simulation.stress import headline
 from simulation.stress_run import stress_of
 from simulation.summary import summarise
@@ -59,7 +68,7 @@ Progress = Callable[[str], None]
 @dataclass(frozen=True)
 class ConsoleOption:
     """`flexsim run --console`: the console's settings and the run's access token (one for every
-    strategy of the run)."""
+    strategy of the run; with a console the strategies play one after the other, on its one port)."""
 
     settings: ConsoleSettings
     token: str
@@ -70,21 +79,100 @@ def run_scenario(
     out: Path,
     progress: Progress,
     chain: ChainSettings | None = None,
+    timings: dict[str, float] | None = None,
     console: ConsoleSettings | None = None,
 ) -> dict[str, RunSummary]:
+    """Plays every strategy of `scenario` and writes the report. On an embedded chain the strategies
+    play at the same time, each on its own anvil (they share nothing but the scenario file); on an
+    external chain one after the other (they share its deployment and the funder's nonces).
+    `timings` receives wall seconds per phase (`setup` and each strategy)."""
+    t0 = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
-    live = None if console is None else ConsoleOption(console, console_token(console))
     (out / "scenario.toml").write_text(scenario.to_toml())
+    live = None if console is None else ConsoleOption(console, console_token(console))
+    settings = chain or ChainSettings()
+    parallel = (
+        effective_chain(scenario, settings).chain.mode == "embedded"
+        and len(scenario.strategies) > 1
+        and live is None
+    )
+    if parallel:
+        compile_contracts(embedded_settings(settings))  # once, before the strategies compile in parallel
+    warm_profiles(scenario, progress)
+    clock = timings if timings is not None else {}
+    clock["setup"] = round(time.monotonic() - t0, 1)
+    played: dict[str, tuple[RunData, StrategyRun]] = {}
+    if parallel:
+        played = _play_parallel(scenario, out, progress, settings, clock)
+    else:
+        for strategy in scenario.strategies:
+            progress(f"--- strategy {strategy} ---")
+            started = time.monotonic()
+            played[strategy] = _run_strategy(
+                scenario, strategy, out / strategy, progress, settings, live=live
+            )
+            clock[strategy] = round(time.monotonic() - started, 1)
     summaries: dict[str, RunSummary] = {}
     plots: dict[str, list[str]] = {}
-    for strategy in scenario.strategies:
-        progress(f"--- strategy {strategy} ---")
-        summary, names = _run_strategy(scenario, strategy, out / strategy, progress, chain, live)
-        summaries[strategy], plots[strategy] = summary, names
+    started = time.monotonic()
+    for strategy in scenario.strategies:  # matplotlib draws from one thread
+        data, run = played[strategy]
+        summaries[strategy], plots[strategy] = _write_strategy(scenario, data, run, progress)
     report = write_html(out, scenario.to_toml(), {s: v.to_dict() for s, v in summaries.items()}, plots)
     (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries), indent=2))
+    clock["report"] = round(time.monotonic() - started, 1)
     progress(f"report: {report}")
     return summaries
+
+
+def warm_profiles(scenario: Scenario, progress: Progress) -> None:
+    """Computes (or finds cached) the yearly profiles of every prosumer of the scenario, so the fleet
+    only reads them: computing a new seed's PV profiles can take a minute on a busy machine, which
+    would delay the prosumers' start behind the simulated clock."""
+    progress(f"preparing the profiles of {scenario.population.count} prosumers")
+    preload(ProsumerSettings(seed=scenario.seed), list(range(scenario.population.count)))
+
+
+def _play_parallel(
+    scenario: Scenario,
+    out: Path,
+    progress: Progress,
+    settings: ChainSettings,
+    clock: dict[str, float],
+) -> dict[str, tuple[RunData, StrategyRun]]:
+    """Each strategy in its own thread (its own anvil, aggregator, fleet and grid operator). A failure
+    or Ctrl-C in one stops the others: their loops watch `abort`."""
+    abort = threading.Event()
+    results: dict[str, tuple[RunData, StrategyRun]] = {}
+    errors: list[BaseException] = []
+
+    def one(strategy: str) -> None:
+        started = time.monotonic()
+        try:
+            results[strategy] = _run_strategy(
+                scenario, strategy, out / strategy, lambda m: progress(f"[{strategy}] {m}"), settings, abort
+            )
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread below
+            errors.append(exc)
+            abort.set()
+        finally:
+            clock[strategy] = round(time.monotonic() - started, 1)
+
+    threads = [threading.Thread(target=one, args=(s,), name=f"strategy-{s}") for s in scenario.strategies]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)
+    except BaseException:
+        abort.set()  # Ctrl-C or SIGTERM: every strategy unwinds (its process group stops its children)
+        for t in threads:
+            t.join()
+        raise
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _run_info(scenario: Scenario, summaries: dict[str, RunSummary]) -> dict[str, Any]:
@@ -103,8 +191,10 @@ def _run_strategy(
     out: Path,
     progress: Progress,
     chain: ChainSettings | None = None,
+    abort: threading.Event | None = None,
     live: ConsoleOption | None = None,
-) -> tuple[RunSummary, list[str]]:
+) -> tuple[RunData, StrategyRun]:
+    """Plays one strategy and collects what it left on the chain and in the database."""
     out.mkdir(parents=True, exist_ok=True)
     settings = chain or ChainSettings()
     scenario = effective_chain(scenario, settings)  # CHAIN_* settings over the scenario's [chain]
@@ -124,7 +214,7 @@ def _run_strategy(
         rpc_url = anvil.rpc_url if anvil else c.rpc_url
         run = prepare_chain(scenario, strategy, out, rpc_url, progress, settings)
         with ProcessGroup(out / "logs") as group:
-            _play(scenario, run, group, progress, settings, live)
+            _play(scenario, run, group, progress, settings, abort or threading.Event(), live)
         progress("collecting results from the chain and the aggregator's database")
         data = _collect(scenario, run)
         export_logs(run.deployment, out / "chain-logs.json")  # the chain's own record, for audits
@@ -132,19 +222,7 @@ def _run_strategy(
     finally:
         if anvil:
             anvil.stop()
-    summary = summarise(data, scenario.speed, c.block_time_s)
-    write_csvs(data, out)
-    names = write_plots(data, out, lambda real: _sim(run, real, scenario.speed))
-    stress = stress_of(data)
-    if stress is not None:
-        (out / "stress.json").write_text(json.dumps(stress, indent=2))
-        summary.stress = StressHeadline.model_validate(
-            {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
-        )
-        names.append(write_stress_plot(stress, out, run.strategy))
-        progress("stress: " + headline(stress).replace("\n", "; "))
-    (out / "summary.json").write_text(summary.to_json())
-    return summary, names
+    return data, run
 
 
 def _verify(out: Path, rpc_url: str, progress: Progress) -> None:
@@ -164,12 +242,39 @@ def _verify(out: Path, rpc_url: str, progress: Progress) -> None:
     )
 
 
+def _write_strategy(
+    scenario: Scenario, data: RunData, run: StrategyRun, progress: Progress
+) -> tuple[RunSummary, list[str]]:
+    """One strategy's summary, CSV files, plots and stress verdicts, in its folder."""
+    out = run.out
+    summary = summarise(data, scenario.speed, scenario.chain.block_time_s)
+    clock = collect.ClockMapping(run.sim_start.timestamp(), run.real_start, scenario.speed)
+    summary.shortfall = summarise_shortfall(
+        data,
+        lookup(scenario, out / "fleet-keys.json"),
+        lambda epoch: datetime.fromtimestamp(clock.sim(epoch), UTC),
+    )
+    write_csvs(data, out)
+    names = write_plots(data, out, lambda real: _sim(run, real, scenario.speed))
+    stress = stress_of(data)
+    if stress is not None:
+        (out / "stress.json").write_text(json.dumps(stress, indent=2))
+        summary.stress = StressHeadline.model_validate(
+            {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
+        )
+        names.append(write_stress_plot(stress, out, run.strategy))
+        progress("stress: " + headline(stress).replace("\n", "; "))
+    (out / "summary.json").write_text(summary.to_json())
+    return summary, names
+
+
 def _play(
     scenario: Scenario,
     run: StrategyRun,
     group: ProcessGroup,
     progress: Progress,
     settings: ChainSettings,
+    abort: threading.Event,
     live: ConsoleOption | None = None,
 ) -> None:
     port = free_port()
@@ -178,7 +283,7 @@ def _play(
     watcher = Watcher(run.rpc_url, f"{url}/metrics", poll_s=0.1 if local else 1.0, watch_pool=local)
     watcher.start()
     try:
-        _play_watched(scenario, run, group, progress, url, settings, live)
+        _play_watched(scenario, run, group, progress, url, settings, abort, live)
     finally:
         watcher.stop(run.out)
 
@@ -196,6 +301,7 @@ def _play_watched(
     progress: Progress,
     url: str,
     settings: ChainSettings,
+    abort: threading.Event,
     live: ConsoleOption | None = None,
 ) -> None:
     keys = prosumer_keys(scenario, run.out)
@@ -203,8 +309,9 @@ def _play_watched(
     grid_token, admin_token = service_credentials()
     enrolment_token = secrets.token_urlsafe(32)  # the fleet's credential for the aggregator's consent
     port = int(url.rsplit(":", 1)[1])
-    run.real_start = time.time() + 5.0  # simulated time starts once the services are up
-    clock = RunClock(run.sim_start, scenario.speed, run.real_start)
+    # A provisional clock: the services start on it, and get the real one once they are up (a busy
+    # machine may take half a minute to start them, which must not eat simulated time).
+    clock = RunClock(run.sim_start, scenario.speed, time.time() + 60.0)
     shared_chain = chain_env(scenario, settings)
     ramp = scenario.ramp
     steps = [RampStep(st.at_s, st.indices) for st in ramp_steps(ramp, scenario.population.count)]
@@ -233,7 +340,11 @@ def _play_watched(
         block_time_s=dispatch_block_time_s(scenario.chain.block_time_s),
     )
     aggregator = group.start("aggregator", "aggregator", {**service, **shared_chain})
-    wait_healthy(url, aggregator)
+    wait_healthy(url, aggregator, 120.0)
+    fleet.wait_ready(FLEET_READY_TIMEOUT_S)
+    run.real_start = time.time() + START_LEAD_S  # simulated time starts now that the services are up
+    _set_clock(url, admin_token, RunClock(run.sim_start, scenario.speed, run.real_start))
+    fleet.set_clock(run.real_start)
     console = None
     if live is not None:
         console, _ = start_console(
@@ -262,6 +373,8 @@ def _play_watched(
     last_note = 0.0
     try:
         while time.time() < end or grid.running:
+            if abort.is_set():
+                raise FlexsimError("stopped: another strategy of the run failed or the run was stopped")
             now = time.time()
             while pending and run.real_start + pending[0].at_s / scenario.speed <= now:
                 pending.pop(0).launch(fleet, progress)
@@ -311,6 +424,22 @@ def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
 
 def _sim(run: StrategyRun, real: float, speed: float) -> float:
     return (run.sim_start + timedelta(seconds=(real - run.real_start) * speed)).timestamp()
+
+
+START_LEAD_S = 2.0  # real seconds from the services being up to the simulated start
+FLEET_READY_TIMEOUT_S = 180.0
+
+
+def _set_clock(url: str, admin_token: str, clock: RunClock) -> None:
+    """The aggregator's simulated clock, set once it is up (`PUT /admin/clock`)."""
+    body = {
+        "sim_start": clock.sim_start.isoformat(),
+        "speed": clock.speed,
+        "real_start_epoch": clock.real_start,
+    }
+    reply = httpx.put(f"{url}/admin/clock", json=body, headers={"Authorization": f"Bearer {admin_token}"})
+    if reply.status_code != 200:
+        raise ChainError(f"the aggregator refused the run's clock: {reply.status_code} {reply.text[:200]}")
 
 
 def default_out(scenario: Scenario) -> Path:

@@ -179,6 +179,35 @@ class StressHeadline(Part):
     max_prosumers: int = Field(description="The most prosumers running at once.")
 
 
+class RequestShortfallOut(Part):
+    chain_request_id: int = Field(description="The market's request id.")
+    direction: str = Field(description="up or down.")
+    requested_wh: float = Field(description="Energy requested (Wh).")
+    committed_wh: float = Field(description="Energy committed (Wh); 0 when not settled.")
+    delivered_wh: float = Field(description="Energy delivered as measured (Wh).")
+    undelivered_wh: dict[str, float] = Field(
+        description="requested - delivered split by reason (Wh; simulation/shortfall.py); sums exactly."
+    )
+
+
+class BehaviourStats(Part):
+    prosumers: int = Field(description="Prosumers of this behaviour registered in the run.")
+    participations: int = Field(description="Their recorded deliveries.")
+    compliant: int = Field(description="Of those, within the 10 % tolerance.")
+    mean_reputation: float | None = Field(description="Their mean reputation at the end (0-1000).")
+
+
+class Shortfall(Part):
+    requested_wh: float = Field(description="Energy of every request sent (Wh), settled or not.")
+    delivered_wh: float = Field(description="Energy delivered (Wh).")
+    delivered_share: float | None = Field(description="delivered / requested; null without requests.")
+    by_reason: dict[str, float] = Field(description="Undelivered Wh per reason, over the requests.")
+    per_request: list[RequestShortfallOut] = Field(description="Per request.")
+    by_behaviour: dict[str, BehaviourStats] = Field(
+        description="Per kind of prosumer (diligent, careless, over-promising; domain.realism)."
+    )
+
+
 class RunSummary(Published):
     """The numbers of one strategy's run (`<run>/<strategy>/summary.json`)."""
 
@@ -204,6 +233,9 @@ class RunSummary(Published):
     prosumers_started: int = Field(description="Prosumer processes started.")
     removals: Removals = Field(description="Injected removals against the chain's `Removed` events.")
     cross_check: CrossCheck = Field(description="Settled totals on chain against the database.")
+    shortfall: Shortfall | None = absent_when_none(
+        "Where the undelivered energy went, per request and reason, and compliance per behaviour."
+    )
     stress: StressHeadline | None = absent_when_none(
         "Where the run stopped keeping up (watched runs with launches only; stress.json has the levels)."
     )

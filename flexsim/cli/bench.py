@@ -1,4 +1,4 @@
-"""`flexsim bench gas | ingest | fleet | e2e`: benchmarks that print JSON (package `benchmarks`).
+"""`flexsim bench gas | ingest | fleet | e2e | run`: benchmarks that print JSON (package `benchmarks`).
 
 Each benchmark's options are the fields of its `Options` model (`benchmarks/options.py`, help text
 included), so an option is declared once; they are read when the benchmark is chosen. `--json` prints
@@ -112,6 +112,33 @@ def bench_fleet(args: argparse.Namespace) -> int:
         print(f"CPU {c.prosumers_ms_per_reading} ms per reading; {r.within_2s}/{r.taken} within 2 s")
         for name, t in results.targets:
             print(f"target {name}: {t.measured}: {'met' if t.met else 'MISSED'}")
+    return 0
+
+
+def run_options() -> tuple[Option, ...]:
+    from benchmarks.options import RunOptions
+
+    return model_options(RunOptions, out=OUT, seed=SEED)
+
+
+@group.command(
+    "run",
+    "wall time of a whole run (the quick scenario): setup, each strategy, report",
+    JSON,
+    configure=add_all(run_options),
+)
+def bench_run(args: argparse.Namespace) -> int:
+    from benchmarks import run
+    from benchmarks.options import RunOptions
+
+    results = run.run(model_from(args, RunOptions, run_options()), progress=progress)
+    if args.json:
+        print(results.to_json())
+    else:
+        w = results.wall
+        print(f"setup {w.setup_s} s, " + ", ".join(f"{k} {v} s" for k, v in w.strategies_s.items())
+              + f", report {w.report_s} s; total {w.total_s} s (target <= {results.target.target_max_s} s: "
+              + ("met" if results.target.met else "MISSED") + ")")  # fmt: skip
     return 0
 
 

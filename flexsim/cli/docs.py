@@ -30,6 +30,8 @@ SCHEMAS = {
     "fleet": "benchmarks.fleet_result:FleetResult",
     "e2e": "benchmarks.e2e_result:E2eResult",
     "console": "benchmarks.console_result:ConsoleResult",
+    "run": "benchmarks.run_result:RunBenchResult",
+    "experiment": "simulation.experiment_result:ExperimentResult",
 }
 SETTINGS = {
     "chain": "contracts.settings:ChainSettings",

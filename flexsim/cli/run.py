@@ -67,13 +67,14 @@ def console_settings(args: argparse.Namespace) -> ConsoleSettings:
 def run(args: argparse.Namespace) -> int:
     from contracts.settings import ChainSettings
     from simulation.orchestrator import default_out, run_scenario
+    from simulation.ramp import with_prosumers
     from simulation.scenario import load_scenario
 
     scenario = load_scenario(args.scenario).with_overrides(
-        seed=args.seed, strategy=args.strategy, answers=args.answers, **{"population.count": args.prosumers}
+        seed=args.seed, strategy=args.strategy, answers=args.answers
     )
-    if args.prosumers is not None and scenario.ramp.initial > args.prosumers:
-        scenario = scenario.with_overrides(**{"ramp.initial": args.prosumers})
+    if args.prosumers is not None:
+        scenario = with_prosumers(scenario, args.prosumers)
     given = {"rpc_url": args.rpc_url, "manifest": args.manifest, "redeploy": args.redeploy or None}
     chain = ChainSettings(**{k: v for k, v in given.items() if v is not None})  # options over CHAIN_*
     console = console_settings(args) if args.console else None
