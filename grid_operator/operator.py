@@ -166,6 +166,9 @@ def _retry_after(reply: httpx.Response, default: float) -> float:
         return default
 
 
+FLEX_WAIT_S = 30.0  # real seconds a request waits for deliverable flexibility before it is skipped
+
+
 class GridOperator:
     def __init__(
         self,
@@ -175,8 +178,10 @@ class GridOperator:
         deployment: Deployment | None = None,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        flex_wait_s: float = FLEX_WAIT_S,
     ) -> None:
         self.scenario = scenario
+        self.flex_wait_s = flex_wait_s
         self.client = client
         self.real_start = real_start
         self.d = deployment
@@ -207,15 +212,26 @@ class GridOperator:
         while (left := due - self._wall()) > 0:
             self._sleep(min(left, 1.0))
 
+    def _deliverable(self, planned: PlannedRequest) -> int:
+        """What the online prosumers say they can deliver now in the request's direction (what a
+        request is sized against, not what is contracted). None deliverable yet (the fleet is still
+        registering, every prosumer declined to declare): asked again every second for at most
+        `flex_wait_s` real seconds before the request is skipped."""
+        up = DirectionName(planned.direction) == DirectionName.UP
+        give_up = self._wall() + self.flex_wait_s
+        while True:
+            overview = self.client.overview(self.deadline)
+            available = overview.deliverable_up_w if up else overview.deliverable_down_w
+            if available > 0 or self._wall() >= give_up:
+                return available
+            self._sleep(1.0)
+
     def _send(self, planned: PlannedRequest) -> Sent:
         try:
-            overview = self.client.overview(self.deadline)
+            available = self._deliverable(planned)
         except GridError as exc:
             log.error("request %d not sent: %s", planned.index, exc)
             return Sent(planned, 0, 0, sent_real=self._wall(), error=str(exc))
-        up = DirectionName(planned.direction) == DirectionName.UP
-        available = overview.deliverable_up_w if up else overview.deliverable_down_w  # sized on what can
-        # be delivered now (what the online prosumers declare), not on what is contracted
         sent = Sent(planned, power_for(planned, available), available, sent_real=self._wall())
         if available <= 0:
             sent.error = "no flexibility deliverable"
