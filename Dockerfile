@@ -88,6 +88,7 @@ COPY docker/chain.sh /usr/local/bin/flexsim-docker-chain
 COPY docker/deploy.sh /usr/local/bin/flexsim-docker-deploy
 COPY docker/report.sh /usr/local/bin/flexsim-docker-report
 COPY docker/healthcheck.py /usr/local/bin/flexsim-healthcheck
+COPY docker/wait.py /usr/local/bin/flexsim-wait
 RUN chmod 0755 /usr/local/bin/flexsim-*
 
 # The package is installed (not editable), so the tools are found through settings, not the checkout.

@@ -35,6 +35,7 @@ from aggregator.api import (
     auth,
     availability,
     consent,
+    evidence,
     handlers,
     openapi,
     ops,
@@ -50,6 +51,7 @@ from aggregator.context import AppContext, ClearSky, QueuedOnlyControl, RequestC
 from aggregator.db import Database
 from aggregator.live import LiveState
 from aggregator.metrics import Metrics
+from aggregator.openadr import mount as openadr
 from aggregator.prosumers_repo import ProsumerRepo, SyncStateRepo
 from aggregator.registry import LazyChainRegistryView, RegistryView
 from aggregator.requests_repo import RequestQueue
@@ -197,13 +199,27 @@ def create_app(
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, consent, readings, availability, answers, query, requests, profiles, admin, ops):
+    for module in (
+        auth,
+        consent,
+        readings,
+        availability,
+        answers,
+        evidence,
+        query,
+        requests,
+        profiles,
+        admin,
+        ops,
+    ):
         app.include_router(module.router)
+    openadr.install(app, ctx)  # the OpenADR 3.1 VTN at openadr.PREFIX (docs/openadr.md)
     handlers.install(app)
     app.add_middleware(
         BodyLimit,
         default_bytes=settings.max_body_bytes,
         routes={("POST", "/readings/batch"): settings.batch_body_bytes},
+        problem_prefixes=(openadr.PREFIX,),
     )
     return app
 

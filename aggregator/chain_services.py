@@ -79,8 +79,10 @@ def build_app(settings: AggregatorSettings) -> FastAPI:
             "requests on chain (requests stay queued; readings are stored)"
         )
         return create_app(settings)
+    from aggregator.openadr.vtn import OpenadrService
+
     services, d, sender, dispatcher = chain_services(settings)
-    app = create_app(settings, services=services)
+    app = create_app(settings, services=[*services, OpenadrService()])
     ctx = app.state.ctx
     ctx.control = request_control(ctx.requests, d, sender, ctx.clock, dispatcher)
     ctx.relay = next((s for s in services if isinstance(s, AnswerRelay)), None)

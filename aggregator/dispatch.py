@@ -22,8 +22,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from aggregator.anchoring import anchor_settlement
 from aggregator.planning import DispatchPolicy, batches, plan, settle_after
-from aggregator.settlement import settle
+from aggregator.settlement import measurement_span, settle
 from aggregator.tables import FlexRequest
 from aggregator.wire_market import FINAL_STATES, RequestState
 from base.errors import FlexsimError
@@ -158,6 +159,7 @@ class Dispatcher:
             settle(ctx, self.d, self.sender, info, self._participants(info), self.policy)
         elif info.status != RequestStatus.SETTLED:
             raise ChainError(f"chain request {info.request_id} is {info.status.name.lower()}: not settleable")
+        self._anchor(ctx, info)
         result = self.d.market.result(info.request_id)
         ctx.requests.mark(
             request_id,
@@ -170,6 +172,15 @@ class Dispatcher:
             paid=result.paid,
         )
         log.info("request %s settled on chain as %s: %s", request_id, info.request_id, result)
+
+    def _anchor(self, ctx: AppContext, info: RequestInfo) -> None:
+        """Anchors the finalised settlement (docs/tamper-evidence.md). A failure is logged, not fatal:
+        the settlement itself stands on chain; the run's verification then reports it unanchored."""
+        try:
+            span = measurement_span(ctx, info, self.policy)
+            anchor_settlement(ctx, self.d, self.sender, info, self._participants(info), self.policy, span)
+        except FlexsimError as exc:
+            log.error("request %s: the settlement could not be anchored: %s", info.request_id, exc)
 
     def _open(self, ctx: AppContext, req: FlexRequest) -> FlexRequest:
         current = self.d.market.current_request_id()

@@ -27,6 +27,7 @@ class DispatchPolicy:
     min_selection_blocks: int = 2  # between deadline and start, for the reputation selection
     baseline_margin_s: float = BASELINE_MARGIN_S  # simulated s before and after the window (R6: 15 min)
     reading_grace_s: float = 3.0  # real seconds to wait for readings after the margin
+    root_wait_s: float = 10.0  # real seconds to wait, after finalise, for participants' signed readings roots
     settle_batch: int = 200  # deliveries per recordDeliveries transaction (233 fit 80% of 8M gas)
     select_batch: int = 400  # candidates per select transaction (~9.4k gas each)
     top_up_batch: int = 400  # accepters per topUp transaction (fair; see `flexsim bench gas`)

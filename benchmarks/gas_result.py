@@ -38,6 +38,7 @@ class GasFigures(Part):
     deploy_Registry: int = Field(description="Deploying the Registry.")
     deploy_FlexToken: int = Field(description="Deploying the FlexToken.")
     deploy_FlexibilityMarket: int = Field(description="Deploying the FlexibilityMarket.")
+    deploy_SettlementAnchor: int = Field(description="Deploying the SettlementAnchor.")
     register_: int = Field(
         alias="register", description="A registration with the aggregator's consent (median)."
     )
@@ -68,6 +69,13 @@ class GasFigures(Part):
     token_approve: int = Field(description="An approval.")
     token_transfer_from: int = Field(description="A transferFrom.")
     token_redeem: int = Field(description="Redeeming (burning) tokens.")
+    anchor: int = Field(description="Anchoring a finalised request's settlement root (SettlementAnchor).")
+    anchor_execution: int = Field(description="That, less the transaction's intrinsic 21,000 + calldata.")
+    dispute_depth16: int = Field(description="An upheld delivery dispute with a Merkle proof of depth 16.")
+    dispute_depth16_execution: int = Field(description="That, less the intrinsic 21,000 + calldata.")
+    dispute_readings_root_depth16: int = Field(
+        description="An upheld readings-root dispute (EIP-712 signature checked), proof of depth 16."
+    )
     largest_delivery_batch: int = Field(description="Most deliveries in one batch under 80% of the limit.")
     largest_delivery_batch_gas: int = Field(description="That batch's gas used.")
     largest_delivery_batch_verified: bool = Field(description="Whether a batch of that size was mined.")
@@ -107,6 +115,14 @@ class GasTargets(Part):
     open_request: AtMost = Field(description="Gas to open a request.")
     relay_answer_per_answer: AtMost = Field(description="Relayed answer gas per answer (batch of 250).")
     relay_blocks_for_1000_answers: AtMost = Field(description="8M-gas blocks for 1,000 relayed answers.")
+    anchor: AtMost = Field(
+        description="Gas anchoring adds per request: the anchor transaction's execution "
+        "(gas.anchor_execution)."
+    )
+    dispute_depth16: AtMost = Field(
+        description="An upheld delivery dispute with a proof of depth 16, its execution "
+        "(gas.dispute_depth16_execution)."
+    )
 
 
 class BatchTarget(Part):

@@ -359,6 +359,52 @@ class UnsettledParticipants(_Named):
     """Some participants' deliveries are not recorded yet."""
 
 
+# SettlementAnchor: anchored settlements and disputes (docs/tamper-evidence.md)
+class EmptyAnchor(_Named):
+    """An anchor needs a non-zero root and at least one leaf."""
+
+
+class AlreadyAnchored(_Named):
+    """The request's settlement root is already anchored (once per request)."""
+
+
+class NotSettled(_Named):
+    """Only a finalised (Settled) request can be anchored: finalise it first."""
+
+
+class LeafCountMismatch(_Named):
+    """The anchored tree must have one leaf per delivery the market recorded for the request."""
+
+
+class NotAnchored(_Named):
+    """The request has no anchored settlement root to prove a leaf against."""
+
+
+class InvalidProof(_Named):
+    """The Merkle proof does not lead from the given leaf to the anchored root."""
+
+
+class NoRecordedDelivery(_Named):
+    """The market holds no settled commitment for the prosumer in this request (it did not take part, or
+    its slot was reused by a newer request: raise delivery disputes before the prosumer's next answer)."""
+
+
+class DeliveryMatches(_Named):
+    """False dispute: the delivery the market recorded equals the anchored leaf."""
+
+
+class NotSignedByProsumer(_Named):
+    """The readings-root signature does not recover to the prosumer."""
+
+
+class ReadingsRootMatches(_Named):
+    """False dispute: the anchored leaf carries exactly the readings root the prosumer signed."""
+
+
+class AlreadyUpheld(_Named):
+    """A dispute about this request and prosumer was already upheld (each counts once)."""
+
+
 def error_class(name: str) -> type[ContractRevert]:
     """The exception class for a Solidity error name (UnknownRevert if there is none)."""
     return _BY_NAME.get(name, UnknownRevert)

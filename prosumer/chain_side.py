@@ -40,8 +40,10 @@ class ChainSide:
         settings: ProsumerSettings,
         consents: ConsentSource,
         wall: Callable[[], float] = time.time,
+        ws_url: str | None = None,
     ) -> None:
         self.d = deployment
+        self.ws_url = ws_url  # the market's events pushed over this WebSocket (polled when None)
         self.sender = sender
         self.settings = settings
         self.consents = consents
@@ -49,12 +51,18 @@ class ChainSide:
         self._wall = wall
 
     @classmethod
-    def connect(cls, settings: ProsumerSettings, key: str) -> ChainSide:
+    def connect(cls, settings: ProsumerSettings, key: str, preloaded: Deployment | None = None) -> ChainSide:
         """Connects to the chain named by the settings and binds the manifest's contracts; consents come
-        from the aggregator named by the settings."""
+        from the aggregator named by the settings. `preloaded`: the contracts as a fleet's parent bound
+        them before it forked; this process opens its own connection for them (`Chain.reconnect`)."""
         from prosumer.enrolment import ConsentClient
 
-        d = Deployment.load(settings.manifest, ChainSettings(), rpc_url=settings.rpc_url)
+        chain_settings = ChainSettings()
+        if preloaded is not None:
+            d = preloaded
+            d.chain.reconnect()
+        else:
+            d = Deployment.load(settings.manifest, chain_settings, rpc_url=settings.rpc_url)
         token = settings.enrolment_token
         consents = ConsentClient(
             settings.aggregator_url,
@@ -62,7 +70,8 @@ class ChainSide:
             None if token is None else token.get_secret_value(),
             settings.http_timeout_s,
         )
-        return cls(d, Sender(d.chain, key), settings, consents)
+        ws_url = settings.ws_url or chain_settings.ws_url
+        return cls(d, Sender(d.chain, key), settings, consents, ws_url=ws_url)
 
     # ------------------------------------------------------------------ gas (R14)
 

@@ -3,7 +3,8 @@
 Each prosumer stays its own OS process with its own account, chain connection and HTTP client, but
 what every one of them needs is loaded once, in the parent, before it forks:
 
-- the imports (web3, httpx, pydantic, numpy, the domain models and the prosumer itself);
+- the imports (web3, httpx, pydantic, numpy, the domain models and the prosumer itself, and what a
+  prosumer would import lazily: `warm_imports`), and the one TLS context its HTTP clients share;
 - the population entries and the yearly PV and load profiles (read from the `.npz` cache, computed
   there on a miss), so the children share the profile arrays instead of each loading its own copy;
 - then `gc.collect()` and `gc.freeze()`: the collector never walks (and so never writes to) the
@@ -48,6 +49,7 @@ from pydantic import SecretStr
 
 from base.errors import ConfigError, FlexsimError
 from base.signals import die_with
+from contracts.deployment import Deployment
 from domain.der import make_der
 from domain.population import PopulationEntry, sample_entry
 from domain.profiles import Profiles
@@ -72,6 +74,36 @@ class FleetOptions:
     keys_file: Path | None = None
     pid_map: Path | None = None
     log_dir: Path | None = None
+
+
+def warm_imports() -> None:
+    """What every child would otherwise import, or build, after the fork (each its own copy): the
+    modules a prosumer loads lazily (its enrolment client, the WebSocket client, web3's HTTP provider
+    and request machinery) and the TLS context its HTTP clients share (`prosumer.net`)."""
+    import websockets.sync.client  # noqa: F401  (events pushed over a WebSocket)
+
+    import prosumer.enrolment  # noqa: F401  (ChainSide.connect imports it)
+    from prosumer.net import tls_context
+
+    tls_context()
+
+
+def preload_deployment(settings: ProsumerSettings) -> Deployment | None:
+    """The contracts bound once, in the parent (web3 builds a class per ABI entry: a few MB each
+    child would otherwise build for itself), and the market's event decoder. The parent's connection
+    is closed before any fork; each child opens its own. None (each child loads its own) when the
+    chain cannot be reached now."""
+    from contracts.settings import ChainSettings
+    from prosumer.events import market_decoder
+
+    try:
+        d = Deployment.load(settings.manifest, ChainSettings(), rpc_url=settings.rpc_url)
+    except FlexsimError as exc:
+        log.warning("contracts not preloaded (%s): each prosumer binds its own", exc)
+        return None
+    market_decoder(d.market)
+    d.chain.reconnect()  # nothing of the parent's connection goes to the children
+    return d
 
 
 def preload(
@@ -126,6 +158,7 @@ class _Fleet:
     record: dict[int, dict[str, int | None]] = field(default_factory=dict)  # index -> pid, exit
     stopping: bool = False
     failed: int = 0
+    deployment: Deployment | None = None
 
     def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         self.stopping = True
@@ -159,8 +192,11 @@ class _Fleet:
             pid = os.fork()
             if pid == 0:
                 os._exit(
-                    _child(self.settings, i, self.profiles, self.entries[i], self.keys.get(i), self.opts)
-                )
+                    _child(
+                        self.settings, i, self.profiles, self.entries[i], self.keys.get(i), self.opts,
+                        self.deployment,
+                    )
+                )  # fmt: skip
             self.children[pid] = i
             self.record[i] = {"pid": pid, "exit": None}
             signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)
@@ -208,7 +244,9 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
     if not indices:
         raise ConfigError("a fleet needs at least one prosumer (--count >= 1)")
     keys = load_keys(opts.keys_file, indices) if opts.keys_file else {}
+    warm_imports()
     fleet = _Fleet(settings, opts, Profiles(settings.profile_cache_dir), {}, keys, set(indices))
+    fleet.deployment = preload_deployment(settings)
     fleet.load([] if opts.on_command else indices)  # on command: each step loads its own prosumers
     signal.signal(signal.SIGTERM, fleet.stop)
     signal.signal(signal.SIGINT, fleet.stop)
@@ -252,6 +290,7 @@ def _child(
     entry: PopulationEntry,
     key: str | None,
     opts: FleetOptions,
+    deployment: Deployment | None = None,
 ) -> int:
     code = 1
     try:
@@ -266,7 +305,9 @@ def _child(
         update: dict[str, object] = {"index": index}
         if key is not None:
             update["key"] = SecretStr(key)
-        agent = Agent(settings.model_copy(update=update), profiles=profiles, entry=entry)
+        agent = Agent(
+            settings.model_copy(update=update), profiles=profiles, entry=entry, deployment=deployment
+        )
         agent.install_signals()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)  # a signal sent meanwhile arrives now
         code = agent.run()

@@ -17,6 +17,7 @@ can do), so its methods take a lock. It does no I/O and never reads the wall clo
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -46,6 +47,30 @@ class Reading:
     soc: float | None
     status: str  # ok | outage | modulating
     available_w: float | None = None  # producers: what the weather allowed over the same span
+
+    def wire_json(self) -> bytes | None:
+        """The same body as `wire`, serialised straight to JSON bytes (the uplink's per-reading path:
+        no dict, no validation model); None when a number is not finite (JSON cannot carry it)."""
+        power, energy = float(self.power_w), float(self.energy_wh)
+        soc = None if self.soc is None else float(self.soc)
+        avail = None if self.available_w is None else float(self.available_w)
+        if not (
+            math.isfinite(power)
+            and math.isfinite(energy)
+            and (soc is None or math.isfinite(soc))
+            and (avail is None or math.isfinite(avail))
+        ):
+            return None
+        tail = b"" if avail is None else b',"available_w":%r' % avail
+        return b'{"seq":%d,"timestamp":"%s","power_w":%r,"energy_wh":%r,"soc":%s,"status":"%s"%s}' % (
+            self.seq,
+            self.timestamp.isoformat().encode(),
+            power,
+            energy,
+            b"null" if soc is None else repr(soc).encode(),
+            self.status.encode(),
+            tail,
+        )
 
     def wire(self) -> dict[str, Any]:
         """The JSON body of `aggregator.wire.ReadingIn`."""

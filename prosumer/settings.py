@@ -84,6 +84,19 @@ class ProsumerSettings(BaseSettings):
         "OLDEST are dropped (and the count is logged).",
     )
     uplink_batch: int = Field(500, ge=1, le=5_000, description="Readings per POST at most.")
+    uplink_every: int = Field(
+        2,
+        ge=1,
+        le=5_000,
+        description="Readings sent together in normal operation: the uplink posts once this many wait "
+        "(1: every reading on its own). With 1 s readings, 2 halves the requests and no reading waits "
+        "more than about a second.",
+    )
+    uplink_hold_s: float = Field(
+        1.5,
+        ge=0,
+        description="...or once the oldest reading waiting is this old (real s), however few wait.",
+    )
     http_timeout_s: float = Field(10.0, gt=0, description="Timeout of one HTTP call to the aggregator.")
     availability_every_s: float = Field(
         5.0,
@@ -159,9 +172,28 @@ class ProsumerSettings(BaseSettings):
         description="Relayed: answer with its own transaction when the relayed answer is not on chain "
         "this many seconds before the deadline.",
     )
+    # ------------------------------------------------------------------ tamper evidence
+    readings_root_margin_s: float = Field(
+        960.0,
+        gt=0,
+        description="Simulated seconds before a request's window and after it that the prosumer's signed "
+        "readings root covers (docs/tamper-evidence.md): at least the aggregator's baseline margin.",
+    )
 
     # ------------------------------------------------------------------ chain following
+    ws_url: str | None = Field(
+        None,
+        description="WebSocket RPC URL of the chain (anvil: ws://host:port, its HTTP port): when set, the "
+        "market's events are pushed over one subscription of the process's own instead of polled every "
+        "`event_poll_s`. Unset: `CHAIN_WS_URL`; neither: polled.",
+    )
     event_poll_s: float = Field(1.0, gt=0, description="How often the chain is polled for new blocks.")
+    upkeep_every_s: float = Field(
+        5.0,
+        gt=0,
+        description="With pushed events: how often (real s) the contract upkeep runs (renewal, random "
+        "renegotiation) between events. Polled, it runs every poll.",
+    )
     log_range_blocks: int = Field(1_000, ge=1, description="Most blocks asked for in one eth_getLogs call.")
 
     def resolved_key_file(self) -> Path:

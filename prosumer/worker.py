@@ -1,7 +1,9 @@
 """The chain worker: the prosumer's thread that follows the market and keeps its contract.
 
-Each round (every `event_poll_s`): the market events since the last round (`events.EventFollower`),
-then contract upkeep (renewal before expiry, random renegotiation). Transactions wait for their
+Each round: the market events since the last round (`events.EventFollower`), then contract upkeep
+(renewal before expiry, random renegotiation). Rounds come every `event_poll_s` when events are
+polled; when they are pushed over a WebSocket, as soon as an event arrives and at least every
+`upkeep_every_s`. Transactions wait for their
 receipts here, never in the reading loop.
 
 - FlexibilityRequested: decide (`decision.decide`) and accept, apply or decline with a reason. An
@@ -51,12 +53,15 @@ from prosumer.decision import (
     with_top_up_limit,
 )
 from prosumer.events import EventFollower, MarketEvent
+from prosumer.evidence import EvidenceKeeper
 from prosumer.meter import Meter
 from prosumer.settings import ProsumerSettings
 
 log = logging.getLogger(__name__)
 
 ERROR_PAUSE_S = 2.0
+NOTICE = "request %d: notified (block %d) at %.3f"  # simulation.notices parses these lines
+PUSH_WAIT_S = 1.0  # how long one wait on the event socket lasts (a stop is noticed within it)
 
 
 @dataclass
@@ -120,6 +125,7 @@ class ChainWorker:
         self._thread: threading.Thread | None = None
         self.relay: AnswerRelay | None = None  # set (to the uplink) when answers are relayed
         self.relayed: dict[int, PendingRelay] = {}
+        self.evidence: EvidenceKeeper | None = None  # signs readings roots, checks anchored leaves
 
     # ------------------------------------------------------------------ thread control
 
@@ -152,8 +158,21 @@ class ChainWorker:
                 log.exception("chain worker: unexpected error; retrying")
                 self.stop_event.wait(ERROR_PAUSE_S)
                 continue
-            if self.follower is None or not self.follower.behind:
+            if self.follower is not None and self.follower.pushed:
+                self._wait_pushed()
+            elif self.follower is None or not self.follower.behind:
                 self.stop_event.wait(self.settings.event_poll_s)
+        if self.follower is not None:
+            self.follower.close()
+
+    def _wait_pushed(self) -> None:
+        """Until an event is pushed, the stop, or the next contract upkeep is due."""
+        assert self.follower is not None
+        until = self._wall() + self.settings.upkeep_every_s
+        while not self.stop_event.is_set() and (left := until - self._wall()) > 0:
+            self.follower.wait(min(left, PUSH_WAIT_S))
+            if self.follower.has_pending or not self.follower.connected:
+                return
 
     def _remove_contract(self) -> None:
         try:
@@ -171,12 +190,24 @@ class ChainWorker:
             self.on_event(event)
         self.check_relayed()
         self.upkeep()
+        if self.evidence is not None:
+            w = self.meter.window
+            if w is not None:
+                self.evidence.joined(w.request_id, w.start_real, w.end_real)
+            self.evidence.tick()
 
     # ------------------------------------------------------------------ requests
 
     def resume(self) -> None:
         """Picks up the open request (after a restart) and starts following events after it."""
-        follower = EventFollower(self.chain.d.market, self.chain.address, 0, self.settings.log_range_blocks)
+        follower = EventFollower(
+            self.chain.d.market,
+            self.chain.address,
+            0,
+            self.settings.log_range_blocks,
+            ws_url=self.chain.ws_url,
+            ws_timeout_s=self.settings.http_timeout_s,
+        )
         follower.cursor.next_block = follower.head() + 1
         rid = self.chain.open_request_id()
         self.follower = follower
@@ -203,6 +234,7 @@ class ChainWorker:
     def on_event(self, e: MarketEvent) -> None:
         a = e.args
         if e.name == "FlexibilityRequested":
+            log.info(NOTICE, e.request_id, e.block, self._wall())  # when it learned of it (bench e2e)
             view = RequestView(
                 e.request_id,
                 Strategy(int(a["strategy"])),

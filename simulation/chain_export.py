@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from contracts.deployment import Deployment
-from contracts.events import RANGE_BLOCKS, Cursor, LogPager
+from contracts.events import ANCHOR, MARKET, RANGE_BLOCKS, REGISTRY, TOKEN, Cursor, LogPager
 
 
 def export_logs(d: Deployment, path: Path, range_blocks: int = RANGE_BLOCKS) -> int:
     """Writes every log of the deployment's contracts to `path`; returns how many."""
     w3 = d.chain.w3
     c = d.manifest.contracts
-    pager = LogPager.of(d, range_blocks=range_blocks)
+    pager = LogPager.of(d, (REGISTRY, TOKEN, MARKET, ANCHOR), range_blocks=range_blocks)
     first, last = d.manifest.block, pager.head()
     logs: list[dict[str, Any]] = []
     for page in pager.pages(Cursor(first), last):
@@ -39,7 +39,7 @@ def export_logs(d: Deployment, path: Path, range_blocks: int = RANGE_BLOCKS) -> 
     times = {n: int(w3.eth.get_block(n)["timestamp"]) for n in blocks}
     record = {
         "chain_id": d.chain.chain_id,
-        "contracts": {"registry": c.registry, "token": c.token, "market": c.market},
+        "contracts": {"registry": c.registry, "token": c.token, "market": c.market, "anchor": c.anchor},
         "from_block": first,
         "to_block": last,
         "block_timestamps": {str(n): t for n, t in times.items()},

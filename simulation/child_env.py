@@ -55,6 +55,14 @@ def prosumer_env(scenario: Scenario, clock: RunClock, **values: Any) -> dict[str
     return to_env(ProsumerSettings, {**scenario_prosumer_values(scenario), **clock.values(), **values})
 
 
+def pushed_events_url(scenario: Scenario, rpc_url: str) -> str | None:
+    """Where a run's prosumers subscribe to the market's events: the embedded anvil serves WebSocket on
+    its HTTP port; on an external chain, CHAIN_WS_URL when set (the prosumers read it), else polled."""
+    if scenario.chain.mode != "embedded":
+        return None
+    return "ws" + rpc_url.removeprefix("http")
+
+
 def aggregator_env(clock: RunClock, **values: Any) -> dict[str, str]:
     """`AGGREGATOR_*` of a run's aggregator: the clock and `values` (field -> value)."""
     return to_env(AggregatorSettings, {**clock.values(), **values})

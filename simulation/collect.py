@@ -47,6 +47,8 @@ class RunData:
     grid: list[dict[str, Any]] = field(default_factory=list)
     launches: list[dict[str, Any]] = field(default_factory=list)  # prosumers started and removed
     watch: Watch = field(default_factory=Watch)  # blocks as they appeared, tx pool, aggregator metrics
+    notices: dict[int, list[float]] = field(default_factory=dict)  # chain request id -> when each
+    # prosumer learned of it (their own logs: simulation.notices)
 
 
 def chain_events(d: Deployment) -> list[ChainEvent]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from base.errors import FlexsimError
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.errors import ChainError
 from contracts.settings import ChainSettings
@@ -35,8 +36,10 @@ from simulation.child_env import (
     dispatch_block_time_s,
     grid_env,
     prosumer_env,
+    pushed_events_url,
 )
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
+from simulation.notices import read_notices
 from simulation.processes import ProcessGroup
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
@@ -104,6 +107,7 @@ def _run_strategy(
         progress("collecting results from the chain and the aggregator's database")
         data = _collect(scenario, run)
         export_logs(run.deployment, out / "chain-logs.json")  # the chain's own record, for audits
+        _verify(out, run.rpc_url, progress)
     finally:
         if anvil:
             anvil.stop()
@@ -120,6 +124,23 @@ def _run_strategy(
         progress("stress: " + headline(stress).replace("\n", "; "))
     (out / "summary.json").write_text(summary.to_json())
     return summary, names
+
+
+def _verify(out: Path, rpc_url: str, progress: Progress) -> None:
+    """`flexsim verify` on the strategy folder while its chain still runs: `verification.json`."""
+    from simulation.verify import verify_folder
+
+    try:
+        v = verify_folder(out, rpc_url)
+    except FlexsimError as exc:
+        progress(f"tamper evidence: could not verify: {exc}")
+        return
+    (out / "verification.json").write_text(v.model_dump_json(indent=2))
+    progress(
+        f"tamper evidence: {v.requests_anchored} of {v.requests_settled} settled requests anchored, "
+        f"{v.leaves_checked} leaves, {v.deliveries_recomputed} deliveries recomputed, "
+        f"{len(v.problems)} problems"
+    )
 
 
 def _play(
@@ -165,6 +186,7 @@ def _play_watched(
         clock,
         aggregator_url=url,
         rpc_url=run.rpc_url,
+        ws_url=pushed_events_url(scenario, run.rpc_url),
         manifest=run.manifest,
         enrolment_token=enrolment_token,
     )
@@ -246,6 +268,7 @@ def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
     if grid_file.is_file():
         data.grid = json.loads(grid_file.read_text())
     data.watch = watch.load(run.out)
+    data.notices = read_notices(run.out / "logs")
     launches = run.out / "prosumers.json"
     if launches.is_file():
         data.launches = json.loads(launches.read_text())

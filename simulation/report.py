@@ -168,12 +168,20 @@ def _stress_section(summaries: dict[str, dict[str, Any]]) -> str:
             )
     if not rows:
         return ""
+    firsts = []
+    for strategy, s in summaries.items():
+        first = (s.get("stress") or {}).get("first_to_give")
+        if first:
+            firsts.append(
+                f"<p><b>{html.escape(strategy)}: first to give way</b>: {html.escape(first['measure'])} at "
+                f"{first['at_prosumers']} prosumers (p95 {first['value']} &gt; {first['threshold']}): "
+                f"{html.escape(first['why'])}.</p>"
+            )
     return (
         "<h2>Where it stops keeping up</h2><p>Per level of running prosumers, the 95th percentile of each "
         "measure; the first level over its threshold (<code>stress.json</code>, <code>stress.png</code>)."
-        "</p><table><tr><th>strategy</th><th>measure</th><th>degraded when</th><th>result</th></tr>"
-        + "".join(rows)
-        + "</table>"
+        "</p>" + "".join(firsts) + "<table><tr><th>strategy</th><th>measure</th><th>degraded when</th>"
+        "<th>result</th></tr>" + "".join(rows) + "</table>"
     )
 
 
@@ -188,6 +196,18 @@ def _answer_cell(summary: dict[str, Any], mode: str) -> str:
     if not answers or not answers[f"{mode}_answers"]:
         return "-"
     return f"{answers[f'{mode}_gas_per_answer']} ({answers[f'{mode}_answers']})"
+
+
+def _verification_cell(path: Path) -> str:
+    """One line from a strategy's `verification.json` (docs/tamper-evidence.md)."""
+    if not path.is_file():
+        return "not verified"
+    v = json.loads(path.read_text())
+    verdict = "ok" if v["ok"] else f"{len(v['problems'])} problems"
+    return (
+        f"{verdict}: {v['requests_anchored']}/{v['requests_settled']} requests anchored, "
+        f"{v['leaves_checked']} leaves, {v['deliveries_recomputed']} deliveries recomputed"
+    )
 
 
 def write_html(
@@ -214,6 +234,8 @@ def write_html(
         ("prosumers started / removed (removals on chain)", _removals_cell),
         ("chain totals = database totals", lambda s: s["cross_check"]["matches"]),
     ]
+    evidence = {s: _verification_cell(out / s / "verification.json") for s in strategies}
+    rows.append(("tamper evidence (flexsim verify)", lambda s: evidence[s["strategy"]]))
     head = "".join(f"<th>{html.escape(s)}</th>" for s in strategies)
     body = "".join(
         f"<tr><td>{html.escape(label)}</td>"

@@ -70,7 +70,14 @@ class Latencies(Part):
 class RequestLatency(Part):
     request_id: int = Field(description="The aggregator's request id.")
     chain_request_id: int = Field(description="The market's request id.")
-    notified_s: float | None = Field(description="Seconds to the announcement on chain.")
+    notified_s: float | None = Field(
+        description="Seconds until the last prosumer learned of it (their own records); without them, "
+        "to the announcement on chain."
+    )
+    notified_p95_s: float | None = absent_when_none(
+        "Seconds until 95 % of the prosumers that learned of it had (their own records)."
+    )
+    notified_prosumers: int | None = absent_when_none("Prosumers whose records say they learned of it.")
     acceptances_recorded_s: float | None = Field(description="Seconds to the last acceptance or candidacy.")
     settlement_final_s: float | None = Field(description="Seconds to the settlement on chain.")
 
@@ -91,7 +98,12 @@ class RequestBound(Part):
     strategy: str = Field(description="fair or reputation.")
     queued_behind_previous_s: float = Field(description="Seconds it waited for the previous request.")
     gas: RequestGas = Field(description="Gas its stages used.")
-    notified: StageBound = Field(description="Announced on chain.")
+    notified: StageBound = Field(
+        description="The last prosumer notified (their own records; else announced on chain)."
+    )
+    notified_p95_s: float | None = absent_when_none(
+        "Seconds until 95 % of the prosumers that learned of it had (their own records)."
+    )
     acceptances_recorded: StageBound = Field(description="Last acceptance recorded.")
     settlement_final: StageBound = Field(description="Settled on chain.")
 

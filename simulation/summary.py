@@ -2,12 +2,12 @@
 
 Totals come from the chain (the `RequestSettled` events) and are cross-checked against the
 aggregator's database. Latencies run from the moment the grid operator's request reached the
-aggregator (its `created_at`) to (a) the request announced on chain, which is when every prosumer
-following the chain can be notified, (b) the last acceptance or candidacy recorded on chain (for the
-reputation strategy, the selection), (c) the settlement final on chain. A chain event's time is when
-its block appeared, as the run's watcher saw it (within 0.1 s, `simulation.watch`); without a watch,
-the block's timestamp (whole seconds: 1 s resolution). The result's shape is
-`simulation.run_summary.RunSummary` (published as a JSON Schema).
+aggregator (its `created_at`) to (a) the last prosumer notified, from the prosumers' own records
+(`simulation.notices`; the announcement on chain when there are none), (b) the last acceptance or
+candidacy recorded on chain (for the reputation strategy, the selection), (c) the settlement final
+on chain. A chain event's time is when its block appeared, as the run's watcher saw it (within 0.1 s,
+`simulation.watch`); without a watch, the block's timestamp (whole seconds: 1 s resolution). The
+result's shape is `simulation.run_summary.RunSummary` (published as a JSON Schema).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from statistics import mean
 from domain.market_rules import within_tolerance
 from simulation.bounds import bound_summary, request_bounds
 from simulation.collect import RunData
+from simulation.notices import notified_stats
 from simulation.run_summary import (
     AnswerGas,
     CrossCheck,
@@ -76,11 +77,14 @@ def latencies(run: RunData) -> list[RequestLatency]:
         seen = by_chain.get(int(cid), {})
         sent = float(req["created_at"])
         joins = [t for name in JOIN_EVENTS for t in seen.get(name, [])]
+        told = notified_stats(run.notices.get(int(cid), []), sent)
         out.append(
             RequestLatency(
                 request_id=req["id"],
                 chain_request_id=int(cid),
-                notified_s=_delta(seen.get("FlexibilityRequested"), sent, watched),
+                notified_s=told[0] if told else _delta(seen.get("FlexibilityRequested"), sent, watched),
+                notified_p95_s=told[1] if told else None,
+                notified_prosumers=len(run.notices[int(cid)]) if told else None,
                 acceptances_recorded_s=_delta(joins, sent, watched) if joins else None,
                 settlement_final_s=_delta(seen.get("RequestSettled"), sent, watched),
             )

@@ -62,6 +62,8 @@ def test_ci_reads_the_keys_it_always_read() -> None:
         "open_request",
         "relay_answer_per_answer",
         "relay_blocks_for_1000_answers",
+        "anchor",
+        "dispute_depth16",
     }
     assert set(gas["batch"]) == {"budget_gas", "largest_delivery_batch", "target_min", "met"}
     assert set(ingest["integrity"]) == {"acknowledged_stored", "rows_in_db", "lost"}

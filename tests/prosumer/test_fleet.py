@@ -48,9 +48,15 @@ def test_the_fleet_benchmark_measures_forked_prosumers() -> None:
     assert 0 < memory["uss"]["max"] < memory["rss"]["max"]
     assert memory["fleet_parent"]["rss"] > 0 and report["cpu"]["prosumers_ms_per_reading"] > 0
     targets = report["targets"]
-    assert set(targets) == {"prosumer_processes", "uss_mb_max", "share_within_2s"}
-    assert targets["prosumer_processes"] == {"measured": 3, "target_min": 100, "met": False}
-    assert targets["uss_mb_max"]["target_max"] == 40.0 and "cpus" in report["machine"]
+    assert set(targets) == {
+        "prosumer_processes",
+        "uss_mb_max",
+        "prosumer_cpu_ms_per_reading",
+        "share_within_2s",
+    }
+    assert targets["prosumer_processes"] == {"measured": 3, "target_min": 3, "met": True}
+    assert targets["uss_mb_max"]["target_max"] == 12.0 and "cpus" in report["machine"]
+    assert targets["prosumer_cpu_ms_per_reading"]["target_max"] == 1.0
 
 
 def test_fleet_commands_name_prosumers_of_its_range() -> None:
