@@ -18,6 +18,10 @@ class FleetSetup(Part):
     startup_s: float = Field(description="Seconds until every prosumer streamed.")
     fleet: str = Field(description="How the processes were started.")
     fleet_exit_code: int | None = Field(description="The fleet's exit code after SIGTERM (0: clean).")
+    streaming_at_start: int | None = absent_when_none(
+        "Prosumers streaming when the measurement began, when not all of them did by the start-up "
+        "deadline (60 s + 0.5 s per prosumer): the measurement then covers what ran."
+    )
 
 
 class MeanMax(Part):

@@ -463,7 +463,8 @@ class Uplink:
         return Retry(self._next_backoff(), f"{what}: HTTP {reply.status_code}: {_detail(reply)}")
 
     def _unreachable(self, exc: Exception) -> Retry:
-        return Retry(self._next_backoff(), f"aggregator unreachable: {type(exc).__name__}", unreachable=True)
+        why = str(exc) if isinstance(exc, Unreachable) else type(exc).__name__
+        return Retry(self._next_backoff(), f"aggregator unreachable: {why}", unreachable=True)
 
     def _log_rejected(self, ack: BatchAck, items: list[Queued]) -> None:
         for item in ack.items:

@@ -22,6 +22,7 @@ from simulation.child_env import (
     compose_run_env,
     grid_env,
     prosumer_env,
+    pushed_events_url,
 )
 from simulation.scenario import Scenario, load_scenario
 
@@ -112,3 +113,15 @@ def test_compose_shares_one_clock_and_the_scenario_with_every_service(
     assert a.enrolment_token is not None and p.enrolment_token is not None
     assert a.enrolment_token.get_secret_value() == p.enrolment_token.get_secret_value() == TOKEN
     assert p.seed == 3 and g.scenario == "/opt/flexsim/scenarios/docker.toml"
+
+
+def test_prosumers_of_the_embedded_anvil_subscribe_on_its_port_elsewhere_chain_ws_url_or_poll() -> None:
+    scenario = load_scenario("quick")
+    embedded = scenario.with_overrides(**{"chain.mode": "embedded"})
+    assert pushed_events_url(embedded, "http://127.0.0.1:8545") == "ws://127.0.0.1:8545"
+    external = scenario.with_overrides(
+        **{"chain.mode": "rpc", "chain.rpc_url": "https://volta-rpc.energyweb.org"}
+    )
+    assert pushed_events_url(external, "https://volta-rpc.energyweb.org") is None  # CHAIN_WS_URL, if set
+    env = prosumer_env(embedded, CLOCK, ws_url=pushed_events_url(embedded, "http://127.0.0.1:8545"))
+    assert env["PROSUMER_WS_URL"] == "ws://127.0.0.1:8545"
