@@ -58,7 +58,7 @@ def test_deploy_writes_manifest_with_abis(rpc_url: str, tmp_path: Path) -> None:
     manifest = json.loads(out.read_text())
     assert manifest["chain_id"] == 31337
     assert manifest["compiler"]["evm_version"] == "london"
-    assert set(manifest["contracts"]) == {"registry", "token", "market"}
+    assert set(manifest["contracts"]) == {"registry", "token", "market", "anchor"}
     for path in manifest["abis"].values():
         assert json.loads((out.parent / path).read_text())
 
