@@ -395,7 +395,7 @@ def _wait_healthy(url: str, child: Any, timeout_s: float = 120.0) -> None:
         if not child.running:
             raise ChainError(f"the aggregator exited (code {child.process.returncode}):\n{child.tail()}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
