@@ -89,7 +89,7 @@ def _chart(result: ExperimentResult, metric: str, path: Path) -> bool:
         ax.bar(xs, ys, width, yerr=errs, capsize=4, label=strategy, color=COLOURS.get(strategy))
     ax.set_xticks(range(len(settings)), [labels[s] for s in settings], rotation=15, fontsize=8)
     ax.set_ylabel(metric)
-    ax.set_title(f"{METRICS[metric]} (mean, 95 % CI)", fontsize=9)
+    ax.set_title(f"{metric}: mean and 95 % CI", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -160,7 +160,7 @@ def wait_healthy(url: str, child: Child, timeout_s: float = 60.0) -> None:
         if not child.running:
             raise ChainError(f"the aggregator exited (code {child.process.returncode}):\n{child.tail()}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
