@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import httpx
 from contracts.anvil import AnvilConfig, free_port, start_anvil
 from contracts.errors import ChainError
 from contracts.settings import ChainSettings
-from simulation import collect, watch
+from simulation import collect, render, saved_run
 from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
 from simulation.chain_target import effective_chain, embedded_chain_id
@@ -39,12 +39,9 @@ from simulation.child_env import (
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.processes import ProcessGroup
 from simulation.ramp import plan_removals, ramp_steps
-from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
-from simulation.run_summary import RunSummary, StressHeadline
+from simulation.report import write_html
+from simulation.run_summary import RunSummary
 from simulation.scenario import Scenario
-from simulation.stress import headline
-from simulation.stress_run import stress_of
-from simulation.summary import summarise
 from simulation.watch import Watcher
 
 log = logging.getLogger(__name__)
@@ -102,23 +99,14 @@ def _run_strategy(
         with ProcessGroup(out / "logs") as group:
             _play(scenario, run, group, progress, settings)
         progress("collecting results from the chain and the aggregator's database")
-        data = _collect(scenario, run)
-        export_logs(run.deployment, out / "chain-logs.json")  # the chain's own record, for audits
+        export_logs(run.deployment, out / saved_run.CHAIN_LOGS)  # the chain's own record: audits, re-renders
     finally:
         if anvil:
             anvil.stop()
-    summary = summarise(data, scenario.speed, c.block_time_s)
-    write_csvs(data, out)
-    names = write_plots(data, out, lambda real: _sim(run, real, scenario.speed))
-    stress = stress_of(data)
-    if stress is not None:
-        (out / "stress.json").write_text(json.dumps(stress, indent=2))
-        summary.stress = StressHeadline.model_validate(
-            {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
-        )
-        names.append(write_stress_plot(stress, out, run.strategy))
-        progress("stress: " + headline(stress).replace("\n", "; "))
-    (out / "summary.json").write_text(summary.to_json())
+    saved_run.write_clock(out, saved_clock(scenario, run))
+    rendered = render.summarise_folder(out, strategy)  # what `flexsim report RUN_DIR` reads too
+    names = render.write_folder(out, rendered, progress)
+    summary = rendered.summary
     return summary, names
 
 
@@ -234,26 +222,14 @@ def _play_watched(
         progress(f"grid operator exited with {grid.process.returncode}: {grid.tail(3)}")
 
 
-def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
-    data = collect.collect_run(
-        run.deployment,
-        f"sqlite:///{run.out / 'aggregator.db'}",
-        run.strategy,
+def saved_clock(scenario: Scenario, run: StrategyRun) -> saved_run.SavedClock:
+    """The run's clock as `clock.json` keeps it for re-rendering."""
+    return saved_run.SavedClock(
         collect.ClockMapping(run.sim_start.timestamp(), run.real_start, scenario.speed),
-        resolution_s=max(60, int(scenario.speed * scenario.reading_interval_s)),
+        scenario.duration_s,
+        max(60, int(scenario.speed * scenario.reading_interval_s)),
+        scenario.chain.block_time_s,
     )
-    grid_file = run.out / "grid_operator.json"
-    if grid_file.is_file():
-        data.grid = json.loads(grid_file.read_text())
-    data.watch = watch.load(run.out)
-    launches = run.out / "prosumers.json"
-    if launches.is_file():
-        data.launches = json.loads(launches.read_text())
-    return data
-
-
-def _sim(run: StrategyRun, real: float, speed: float) -> float:
-    return (run.sim_start + timedelta(seconds=(real - run.real_start) * speed)).timestamp()
 
 
 def _wait_healthy(url: str, child: Any, timeout_s: float = 60.0) -> None:
