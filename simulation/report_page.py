@@ -98,18 +98,22 @@ def key_numbers(summaries: dict[str, dict[str, Any]]) -> str:
 
 
 def _explanations(declined: list[dict[str, Any]]) -> str:
+    """Declines by reason (counts), with each prosumer's own words folded under them."""
     by_reason: dict[str, Counter[str]] = {}
     for d in declined:
         words = d["explanation"] or "(no explanation in its log)"
         who = f"#{d['index']} {d['kind']}" if d["index"] is not None else f"{d['prosumer'][:10]} {d['kind']}"
         by_reason.setdefault(d["reason"], Counter())[f"{who}: {words}"] += 1
+    if not by_reason:
+        return "none"
+    counts = ", ".join(f"{_e(r)} {sum(lines.values())}" for r, lines in by_reason.items())
     parts = []
     for reason, lines in by_reason.items():
         items = "".join(
             f"<li>{_e(line)}" + (f" (x{n})" if n > 1 else "") + "</li>" for line, n in lines.items()
         )
-        parts.append(f"<b>{_e(reason)}</b> ({sum(lines.values())})<ul>{items}</ul>")
-    return "".join(parts) or "none"
+        parts.append(f"<b>{_e(reason)}</b><ul>{items}</ul>")
+    return f"<details><summary>{counts}</summary>{''.join(parts)}</details>"
 
 
 def request_table(s: dict[str, Any]) -> str:
@@ -137,7 +141,7 @@ def request_table(s: dict[str, Any]) -> str:
     head = [
         "request", "state", "direction", "start (sim h)", "asked", "requested Wh", "committed Wh",
         "delivered Wh", "% delivered", "participants", "top-up W",
-        "declines by reason: the prosumer's own words",
+        "declines by reason (click: the prosumers' own words)",
     ]  # fmt: skip
     return _table(head, rows, numeric={3, 5, 6, 7, 8, 10})
 

@@ -60,7 +60,17 @@ def write_plots(run: RunData, out: Path) -> list[str]:
 
 
 def _span_h(run: RunData) -> float | None:
-    return run.duration_s / 3600 if run.duration_s else None
+    """The plots' time span (simulated h from the start): the scenario's, stretched to the end of the
+    last request window when a request the scenario sent near its end ran past it."""
+    if not run.duration_s:
+        return None
+    ends = [run.clock.sim_h(float(r["end"])) for r in run.requests if r.get("end") and run.clock is not None]
+    return max([run.duration_s / 3600, *ends])
+
+
+def _scenario_end(run: RunData, ax: Any) -> None:
+    if run.duration_s:
+        ax.axvline(run.duration_s / 3600, color="grey", ls=":", lw=1, label="scenario end")
 
 
 def _power(run: RunData, ax: Any) -> None:
@@ -81,6 +91,7 @@ def _power(run: RunData, ax: Any) -> None:
                     alpha=0.2, label=label,
                 )  # fmt: skip
         ax.axhline(0, color="grey", lw=0.6)
+        _scenario_end(run, ax)
         ax.legend(fontsize=8, loc="best")
     if span is not None:
         ax.set_xlim(0, span)
@@ -169,10 +180,13 @@ def _balances(run: RunData, ax: Any) -> None:
 
 
 def _gas(run: RunData, ax: Any) -> None:
+    """The market's phases; the one-off deployment is left out of the bars (said in the title)."""
     delivered = sum(int(e.args["deliveredWh"]) for e in run.events if e.name == "RequestSettled")
     gas = gas_phases(run, delivered)
     phases = [
-        p for p, g in gas.by_phase.items() if g.transactions or p in ("registration", "answers", "settlement")
+        p
+        for p in ("registration", "answers", "settlement", "other")
+        if gas.by_phase[p].transactions or p != "other"
     ]
     bars = ax.bar(
         [f"{p}\n({gas.by_phase[p].transactions} tx)" for p in phases],
@@ -181,11 +195,13 @@ def _gas(run: RunData, ax: Any) -> None:
     )
     for bar, p in zip(bars, phases, strict=True):
         ax.annotate(
-            f"{gas.by_phase[p].native:.4g}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            f"{gas.by_phase[p].native:.2g} native", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
             ha="center", va="bottom", fontsize=7,
         )  # fmt: skip
+    deployed = gas.by_phase["deployment"]
+    note = f"; deployment ({deployed.gas / 1e6:.1f}M gas, one-off) not shown" if deployed.transactions else ""
     ax.set(
-        title=f"gas per phase; labels: cost in native token at {gas.gas_price_gwei:.3g} gwei",
+        title=f"gas per phase, cost at {gas.gas_price_gwei:.3g} gwei{note}",
         ylabel="million gas",
     )
     ax.tick_params(axis="x", labelsize=8)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from domain.market_rules import within_tolerance
 from simulation.verdict import verdict
 
 ROWS: tuple[tuple[str, str], ...] = (
@@ -26,6 +27,12 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.0f} %"
 
 
+def _met(s: dict[str, Any]) -> str:
+    rows = [r for r in s.get("per_request", []) if r["requested_wh"] is not None]
+    met = sum(1 for r in rows if within_tolerance(r["delivered_wh"], r["requested_wh"]))
+    return f"{met} of {len(rows)}"
+
+
 def cells(s: dict[str, Any]) -> dict[str, str]:
     gas = s["gas"].get("per_delivered_kwh")
     return {
@@ -33,7 +40,7 @@ def cells(s: dict[str, Any]) -> dict[str, str]:
         "requested": f"{s['energy_wh']['requested']:,}",
         "delivered": f"{s['energy_wh']['delivered']:,}",
         "share": _pct(s.get("delivered_share")),
-        "met": _pct(s["success_rate"]),
+        "met": _met(s),
         "compliant": _pct(s["compliant_share"]),
         "declines": str(sum(s.get("declines", {}).values())),
         "tokens": f"{s['tokens_paid']:.4f}",

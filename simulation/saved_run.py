@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ class SavedClock:
         return json.dumps(
             {
                 "sim_start_epoch_s": c.sim_start,
-                "sim_start": datetime.fromtimestamp(c.sim_start).astimezone().isoformat(),
+                "sim_start": datetime.fromtimestamp(c.sim_start, UTC).isoformat(),
                 "real_start_epoch_s": c.real_start,
                 "speed": c.speed,
                 "duration_s": self.duration_s,

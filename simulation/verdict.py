@@ -45,10 +45,10 @@ class StrategyFigures:
             gas_per_kwh=s["gas"].get("per_delivered_kwh"),
         )
 
-    def said(self) -> str:
+    def said(self, subject: str | None = None) -> str:
         share = "no settled request" if self.delivered_share is None else _pct(self.delivered_share)
         return (
-            f"{self.strategy} delivered {share} of the energy requested ({self.delivered_wh:,} of "
+            f"{subject or self.strategy} delivered {share} of the energy requested ({self.delivered_wh:,} of "
             f"{self.requested_wh:,} Wh) and met {self.met} of {self.settled} requests within 10 %"
         )
 
@@ -97,7 +97,7 @@ def verdict(summaries: dict[str, dict[str, Any]]) -> str:
         assert win.delivered_share is not None and lose.delivered_share is not None
         points = 100 * (win.delivered_share - lose.delivered_share)
         head = (
-            f"{win.strategy.capitalize()} served the grid better in this run: {win.said()}, against "
+            f"{win.strategy.capitalize()} served the grid better in this run: {win.said('it')}, against "
             f"{_pct(lose.delivered_share)} ({lose.delivered_wh:,} of {lose.requested_wh:,} Wh) and "
             f"{lose.met} of {lose.settled} for {lose.strategy} ({points:+.0f} percentage points of the "
             "energy requested)."

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.market_rules import is_compliant, payment
 from contracts.events import EventDecoder
+from domain.market_rules import is_compliant, payment
 from simulation.chain_export import chain_record
 from simulation.collect import ClockMapping, collect_run
 from simulation.report import write_csvs, write_html, write_plots
