@@ -40,6 +40,7 @@ from simulation.launch import FleetLauncher, RampStep, RemovalStep
 from simulation.processes import ProcessGroup
 from simulation.ramp import plan_removals, ramp_steps
 from simulation.report import write_html
+from simulation.run_settings import write_child_settings
 from simulation.run_summary import RunSummary
 from simulation.scenario import Scenario
 from simulation.watch import Watcher
@@ -60,19 +61,30 @@ def run_scenario(
         summary, names = _run_strategy(scenario, strategy, out / strategy, progress, chain)
         summaries[strategy], plots[strategy] = summary, names
     report = write_html(out, scenario.to_toml(), {s: v.to_dict() for s, v in summaries.items()}, plots)
-    (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries), indent=2))
+    (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries, out), indent=2))
     progress(f"report: {report}")
     return summaries
 
 
-def _run_info(scenario: Scenario, summaries: dict[str, RunSummary]) -> dict[str, Any]:
+def _run_info(scenario: Scenario, summaries: dict[str, RunSummary], out: Path) -> dict[str, Any]:
     from importlib.metadata import version
 
     packages = {
         p: version(p) for p in ("flexsim", "web3", "py-solc-x", "fastapi", "sqlalchemy", "numpy", "pvlib")
     }
     chain_ids = {s: v.chain_id for s, v in summaries.items()}
-    return {"scenario": scenario.name, "seed": scenario.seed, "packages": packages, "chain_ids": chain_ids}
+    settings = {}
+    for s in summaries:
+        path = out / s / "settings.json"
+        if path.is_file():
+            settings[s] = json.loads(path.read_text())
+    return {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "packages": packages,
+        "chain_ids": chain_ids,
+        "settings": settings,  # per strategy and child role: every setting, with where it came from
+    }
 
 
 def _run_strategy(
@@ -185,6 +197,9 @@ def _play_watched(
         rpc_url=run.rpc_url,
         manifest=run.manifest,
         out=run.out / "grid_operator.json",
+    )
+    write_child_settings(
+        run.out / "settings.json", {**prosumers, **shared_chain}, service, operator, shared_chain
     )
     grid = group.start("grid_operator", "grid_operator", operator)
     end = run.real_start + scenario.real_duration_s
