@@ -180,3 +180,41 @@ def test_another_chain_is_an_error_never_a_report_of_zeros(
     (folder / "deployment" / "manifest.json").write_text(json.dumps(manifest))
     assert report(str(run_dir), "--rpc-url", rpc_url) == 0
     assert json.loads((folder / "summary.json").read_text())["energy_wh"]["delivered"] == 588
+
+
+def test_a_live_collection_keeps_what_an_offline_rerender_needs(
+    world: World,  # noqa: F811
+    rpc_url: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The compose `report` step collects from the running chain and database (`--aggregator-db ...`);
+    its folder then re-renders offline like a `flexsim run` folder."""
+    w = world
+    settle_with_a_decline(w)
+    assert w.d.artifacts is not None
+    manifest = write_manifest(w.d, w.d.artifacts, tmp_path / "shared" / "deployment" / "manifest.json")
+    c = w.ctx.clock.clock
+    out = tmp_path / "results"
+    scenario = load_scenario("quick").with_overrides(strategy="fair").to_toml()
+    args = ["--aggregator-db", str(w.ctx.db.engine.url), "--manifest", str(manifest), "--rpc-url", rpc_url]
+    args += [
+        "--out",
+        str(out),
+        "--sim-start",
+        c.sim_start.isoformat(),
+        "--real-start",
+        str(c.real_start_epoch_s),
+    ]
+    assert report(*args, "--speed", str(c.speed), "--scenario-note", scenario) == 0
+    assert capsys.readouterr().out.rstrip().endswith(f"report: {(out / 'report.html').resolve()}")
+    live = json.loads((out / "fair" / "summary.json").read_text())
+    assert live["energy_wh"]["delivered"] == 588 and live["per_request"][0]["declines"] == {"outage": 1}
+
+    offline(monkeypatch)
+    (out / "report.html").unlink()
+    assert report(str(out)) == 0
+    assert (out / "report.html").is_file()
+    again = json.loads((out / "fair" / "summary.json").read_text())
+    assert again == live
