@@ -180,7 +180,7 @@ def gas_table(summaries: dict[str, dict[str, Any]]) -> str:
     for name, s in summaries.items():
         g = s["gas"]
         for phase in PHASES:
-            p = g["by_phase"].get(phase)
+            p = (g.get("by_phase") or {}).get(phase)
             if p is None or (not p["transactions"] and phase in ("deployment", "other")):
                 continue
             label = "deployment (one-off, not in the market's totals)" if phase == "deployment" else phase
@@ -188,6 +188,7 @@ def gas_table(summaries: dict[str, dict[str, Any]]) -> str:
     price = "; ".join(
         f"{_e(n)}: {s['gas']['gas_price_gwei']:.4g} gwei ({_e(s['gas']['gas_price_source'])})"
         for n, s in summaries.items()
+        if s["gas"].get("gas_price_gwei") is not None
     )
     return (
         _table(["strategy", "phase", "transactions", "gas", "cost (native token)"], rows, numeric={2, 3, 4})

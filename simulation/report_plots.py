@@ -183,22 +183,23 @@ def _gas(run: RunData, ax: Any) -> None:
     """The market's phases; the one-off deployment is left out of the bars (said in the title)."""
     delivered = sum(int(e.args["deliveredWh"]) for e in run.events if e.name == "RequestSettled")
     gas = gas_phases(run, delivered)
+    by_phase = gas.by_phase or {}
     phases = [
         p
         for p in ("registration", "answers", "settlement", "other")
-        if gas.by_phase[p].transactions or p != "other"
+        if by_phase[p].transactions or p != "other"
     ]
     bars = ax.bar(
-        [f"{p}\n({gas.by_phase[p].transactions} tx)" for p in phases],
-        [gas.by_phase[p].gas / 1e6 for p in phases],
+        [f"{p}\n({by_phase[p].transactions} tx)" for p in phases],
+        [by_phase[p].gas / 1e6 for p in phases],
         color=[PHASE_COLOURS[p] for p in phases],
     )
     for bar, p in zip(bars, phases, strict=True):
         ax.annotate(
-            f"{gas.by_phase[p].native:.2g} native", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            f"{by_phase[p].native:.2g} native", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
             ha="center", va="bottom", fontsize=7,
         )  # fmt: skip
-    deployed = gas.by_phase["deployment"]
+    deployed = by_phase["deployment"]
     note = f"; deployment ({deployed.gas / 1e6:.1f}M gas, one-off) not shown" if deployed.transactions else ""
     ax.set(
         title=f"gas per phase, cost at {gas.gas_price_gwei:.3g} gwei{note}",

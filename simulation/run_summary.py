@@ -45,21 +45,24 @@ class RunGas(Part):
     per_function: dict[str, FunctionGas] = Field(
         description="Gas per contract function, by name; a contract creation is `deploy <Contract>`."
     )
-    by_phase: dict[str, GasPhase] = Field(
-        description="Gas per phase: `registration` (register, renegotiate, remove, terminate, expire), "
-        "`answers` (the prosumers' accept, acceptUpTo, decline, applyFor), `settlement` (the aggregator's "
-        "openRequest, topUp, select, recordDeliveries, finalise, close or cancel), `deployment` (the "
-        "contracts' creation, when this run deployed them) and `other` (token and admin calls)."
+    market_total: int = Field(description="Gas of the requests: answers and settlement (open to finalise).")
+    per_participating_prosumer: int | None = absent_when_none(
+        "Summaries written before per_delivered_kwh only: market_total per recorded delivery."
     )
-    market_total: int = Field(description="Gas of the requests: answers and settlement.")
-    gas_price_gwei: float = Field(
-        description="The gas price the native-token costs are stated at (gwei): the mean effective price "
-        "paid by the run's transactions, unless the report was given one."
+    by_phase: dict[str, GasPhase] | None = absent_when_none(
+        "Gas per phase: `registration` (register, renegotiate, remove, terminate, expire), `answers` (the "
+        "prosumers' accept, acceptUpTo, decline, applyFor), `settlement` (the aggregator's openRequest, "
+        "topUp, select, recordDeliveries, finalise, close or cancel), `deployment` (the contracts' "
+        "creation, when this run deployed them) and `other` (token and admin calls)."
     )
-    gas_price_source: str = Field(description="Where gas_price_gwei comes from.")
-    per_delivered_kwh: int | None = Field(
-        description="market_total per kWh delivered (gas/kWh; registration and deployment excluded); "
-        "null without delivered energy."
+    gas_price_gwei: float | None = absent_when_none(
+        "The gas price the native-token costs are stated at (gwei): the mean effective price paid by the "
+        "run's transactions, unless the report was given one."
+    )
+    gas_price_source: str | None = absent_when_none("Where gas_price_gwei comes from.")
+    per_delivered_kwh: int | None = absent_when_none(
+        "market_total per kWh delivered (gas/kWh; registration and deployment excluded); absent without "
+        "delivered energy."
     )
 
 
@@ -146,7 +149,7 @@ class SettledTotals(Part):
 
 class Mismatch(Part):
     request_id: int | None = Field(description="The aggregator's request id; null if it has none settled.")
-    chain_request_id: int = Field(description="The market's request id.")
+    chain_request_id: int | None = absent_when_none("The market's request id.")
     database: SettledTotals | None = Field(description="The aggregator database's totals; null if none.")
     chain: dict[str, int] | None = Field(description="The `RequestSettled` event's totals; null if none.")
 
@@ -234,8 +237,8 @@ class RunSummary(Published):
     chain_id: int = Field(description="The chain the run settled on.")
     requests: dict[str, int] = Field(description="`total`, and the aggregator's requests per status.")
     energy_wh: Energy = Field(description="Energy of the settled requests, from the chain.")
-    delivered_share: float | None = Field(
-        description="Energy delivered / energy requested over the settled requests; null if none settled."
+    delivered_share: float | None = absent_when_none(
+        "Energy delivered / energy requested over the settled requests; absent if none settled."
     )
     success_rate: float | None = Field(
         description="Share of settled requests delivered within 10% of requested; null if none settled."
@@ -255,9 +258,11 @@ class RunSummary(Published):
     prosumers_started: int = Field(description="Prosumer processes started.")
     removals: Removals = Field(description="Injected removals against the chain's `Removed` events.")
     cross_check: CrossCheck = Field(description="Settled totals on chain against the database.")
-    per_request: list[RequestRow] = Field(description="Every request the aggregator received, in order.")
-    declines: dict[str, int] = Field(description="Declines of all requests by reason code.")
-    population: PopulationDrawn = Field(description="The population as registered on chain.")
+    per_request: list[RequestRow] | None = absent_when_none(
+        "Every request the aggregator received, in order."
+    )
+    declines: dict[str, int] | None = absent_when_none("Declines of all requests by reason code.")
+    population: PopulationDrawn | None = absent_when_none("The population as registered on chain.")
     stress: StressHeadline | None = absent_when_none(
         "Where the run stopped keeping up (watched runs with launches only; stress.json has the levels)."
     )

@@ -198,6 +198,7 @@ def test_each_function_belongs_to_one_phase(function: str, phase: str) -> None:
 
 def test_gas_is_split_by_phase_priced_and_divided_by_the_delivered_kwh() -> None:
     gas = gas_phases(run_data(), delivered_wh=400)
+    assert gas.by_phase is not None and gas.gas_price_source is not None
     assert {p: (g.transactions, g.gas) for p, g in gas.by_phase.items()} == {
         "registration": (3, 600_000),
         "answers": (3, 180_000),
@@ -209,6 +210,7 @@ def test_gas_is_split_by_phase_priced_and_divided_by_the_delivered_kwh() -> None
     assert gas.gas_price_gwei == 2.0 and gas.by_phase["answers"].native == pytest.approx(180_000 * 2e-9)
     assert "paid" in gas.gas_price_source
     stated = gas_phases(run_data(), delivered_wh=400, gas_price_gwei=0.1)
+    assert stated.by_phase is not None and stated.gas_price_source is not None
     assert (
         stated.by_phase["settlement"].native == pytest.approx(320_000 * 1e-10)
         and "given" in stated.gas_price_source
