@@ -62,6 +62,7 @@ COPY aggregator/ aggregator/
 COPY prosumer/ prosumer/
 COPY grid_operator/ grid_operator/
 COPY simulation/ simulation/
+COPY console/ console/
 RUN /opt/venv/bin/pip install -c constraints.txt . && /opt/venv/bin/flexsim --version
 
 # --------------------------------------------------------------------------------------------- runtime
@@ -88,6 +89,7 @@ COPY docker/chain.sh /usr/local/bin/flexsim-docker-chain
 COPY docker/deploy.sh /usr/local/bin/flexsim-docker-deploy
 COPY docker/report.sh /usr/local/bin/flexsim-docker-report
 COPY docker/healthcheck.py /usr/local/bin/flexsim-healthcheck
+COPY docker/wait.py /usr/local/bin/flexsim-wait
 RUN chmod 0755 /usr/local/bin/flexsim-*
 
 # The package is installed (not editable), so the tools are found through settings, not the checkout.

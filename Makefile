@@ -5,13 +5,17 @@
 #   make bench-ingest  readings ingest through the aggregator service (JSON)
 #   make bench-fleet   memory and timeliness of 100 forked prosumer processes (JSON)
 #   make bench-e2e     request latencies of the whole market on a Volta-like chain (JSON, ~15 min)
+#   make bench-run     wall time of the quick run, phase by phase (JSON, ~3 min)
+#   make compare       the `compare` experiment: both strategies over 10 seeds (~30 min; resumable)
 #   make fuzz-api      schemathesis against the aggregator's own OpenAPI document (JSON summary, ~3 min)
+#   make test-helm     the Helm chart rendered, linted and validated offline (also part of `make test`)
+#   make conformance-openadr  schemathesis: the OpenADR 3 VTN against the OpenADR 3.1.1 document (JSON, ~5 min)
 #   make docs          regenerate what is generated from the code: docs/schemas/*.json, README's settings tables
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLEXSIM := $(VENV)/bin/flexsim
 
-.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e fuzz-api docs lint clean
+.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e bench-run compare fuzz-api conformance-openadr docs lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -48,10 +52,22 @@ bench-fleet: setup
 bench-e2e: setup
 	$(FLEXSIM) bench e2e --json
 
+bench-run: setup
+	$(FLEXSIM) bench run --json
+
+compare: setup
+	$(FLEXSIM) experiment compare
+
 # 100 test cases per operation and phase, as the prosumer, the grid operator and the admin; exit 1 on
 # any server error or answer that contradicts the document (tests/aggregator/fuzz_api.py).
 fuzz-api: setup
 	$(PY) -m tests.aggregator.fuzz_api --max-examples 100
+
+# The OpenADR 3 VTN (docs/openadr.md) against the specification's own OpenAPI document
+# (tests/data/openadr3/openadr3.yaml), as the business-logic client and as a VEN; exit 1 on any server
+# error or answer that contradicts the document (tests/aggregator/openadr/conformance.py).
+conformance-openadr: setup
+	$(PY) -m tests.aggregator.openadr.conformance --max-examples 10
 
 # The JSON Schemas of summary.json and the benchmarks' JSON, and the README's settings tables, from the
 # models and settings classes (tests/flexsim/test_docs.py fails when they differ).
@@ -74,7 +90,14 @@ clean:
 # Docker (issue 6): installs and starts a Docker engine when missing, builds the image (and a local
 # stand-in for its base image only when the registry is unreachable), runs a small simulation with
 # `docker compose up` and checks its report; tears everything down. One stage at a time:
-#   bash scripts/test-docker.sh --only engine|base|image|compose-config|services|compose-up
+#   bash scripts/test-docker.sh --only engine|base|image|compose-config|services|compose-up|swarm
+# (swarm: the same image on a one-node Docker Swarm, `docker stack deploy`; docs/kubernetes.md)
+# The Helm chart (deploy/helm/flexsim) rendered and linted by Helm's SDK (helm-python-sdk) and every
+# manifest validated by kubernetes-validate --strict, offline; part of `make test`, alone here.
+.PHONY: test-helm
+test-helm: setup
+	$(PY) -m pytest -q tests/test_helm.py tests/test_swarm_stack.py
+
 .PHONY: test-docker
 test-docker: setup
 	bash scripts/test-docker.sh

@@ -31,9 +31,12 @@ from pydantic import SecretStr
 
 from aggregator.api import (
     admin,
+    answers,
     auth,
     availability,
     consent,
+    docs,
+    evidence,
     handlers,
     openapi,
     ops,
@@ -49,6 +52,7 @@ from aggregator.context import AppContext, ClearSky, QueuedOnlyControl, RequestC
 from aggregator.db import Database
 from aggregator.live import LiveState
 from aggregator.metrics import Metrics
+from aggregator.openadr import mount as openadr
 from aggregator.prosumers_repo import ProsumerRepo, SyncStateRepo
 from aggregator.registry import LazyChainRegistryView, RegistryView
 from aggregator.requests_repo import RequestQueue
@@ -193,16 +197,22 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         telemetry=NO_OTEL,  # /metrics is the aggregator's own; FastAPI's OpenTelemetry hooks cost per request
+        docs_url=None,  # `aggregator.api.docs`: Swagger UI from the pinned npm package, not a CDN
     )
     app.openapi = partial(_openapi, app, settings.batch_max_items)  # type: ignore[method-assign]
     app.state.ctx = ctx
-    for module in (auth, consent, readings, availability, query, requests, profiles, admin, ops):
+    routers = (
+        auth, consent, readings, availability, answers, evidence, query, requests, profiles, admin, ops, docs,
+    )  # fmt: skip
+    for module in routers:
         app.include_router(module.router)
+    openadr.install(app, ctx)  # the OpenADR 3.1 VTN at openadr.PREFIX (docs/openadr.md)
     handlers.install(app)
     app.add_middleware(
         BodyLimit,
         default_bytes=settings.max_body_bytes,
         routes={("POST", "/readings/batch"): settings.batch_body_bytes},
+        problem_prefixes=(openadr.PREFIX,),
     )
     return app
 

@@ -99,7 +99,20 @@ def measure(
 
 HEADROOM_SPREAD_W = 1.0
 """How far `available - power` may vary around a window before the available-power reports are not
-plausible (they are exact for a producer running at its curtailed baseline; 1 W allows rounding)."""
+plausible (they are exact for a producer running at its curtailed baseline; 1 W allows rounding) ..."""
+
+HEADROOM_SPREAD_SHARE = 0.08
+"""... plus this share of the largest power around the window: a household meter is accurate to about
+1 % (IEC 62053-21 class 1, docs/realism.md): 30 readings around a window scatter over about 5 %
+of the power (+-2.5 sigma), 8 % leaves room; a producer inflating its available power drifts far beyond."""
+
+
+def headroom_spread_w(ordered: Sequence[Sample], start: float, end: float, margin_s: float) -> float:
+    """How far `available - power` may vary around [start, end) (see HEADROOM_SPREAD_SHARE)."""
+    around = [
+        abs(s.power_w) for s in ordered if start - margin_s <= s.t < start or end <= s.t < end + margin_s
+    ]
+    return HEADROOM_SPREAD_W + HEADROOM_SPREAD_SHARE * max(around, default=0.0)
 
 
 def measure_available(
@@ -119,7 +132,7 @@ def measure_available(
         and s.power_w > HEADROOM_SPREAD_W
         and (start - margin_s <= s.t < start or end <= s.t < end + margin_s)
     ]
-    if around and max(around) - min(around) > HEADROOM_SPREAD_W:
+    if around and max(around) - min(around) > headroom_spread_w(ordered, start, end, margin_s):
         return None
     headroom = sorted(around)[len(around) // 2] if around else 0.0
     with_baseline = [Sample(s.t, s.power_w - max(0.0, (s.available_w or 0.0) - headroom)) for s in ordered]

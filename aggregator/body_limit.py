@@ -23,19 +23,27 @@ class _Exceeded(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, default_bytes: int, routes: Mapping[tuple[str, str], int]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        default_bytes: int,
+        routes: Mapping[tuple[str, str], int],
+        problem_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.default_bytes = default_bytes
         self.routes = dict(routes)  # (method, path) -> limit
+        self.problem_prefixes = problem_prefixes  # paths whose API answers RFC 7807 problems (OpenADR 3)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.routes.get((scope["method"], scope["path"]), self.default_bytes)
+        problem = scope["path"].startswith(self.problem_prefixes) if self.problem_prefixes else False
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(send, limit)
+            await _refuse(send, limit, problem)
             return
         received = 0
         exceeded = False
@@ -63,7 +71,7 @@ class BodyLimit:
         except _Exceeded:
             if started:
                 raise
-            await _refuse(send, limit)
+            await _refuse(send, limit, problem)
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -76,16 +84,24 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _refuse(send: Send, limit: int) -> None:
+async def _refuse(send: Send, limit: int, problem: bool = False) -> None:
+    """413 in the aggregator's error shape; under a `problem_prefixes` path (OpenADR 3, whose document
+    has no 413) 400 as an RFC 7807 problem."""
     err = PayloadTooLarge(
         f"the request body is larger than {limit} bytes: send less (a readings batch: split it into "
         "smaller batches)"
     )
+    status = err.status_code
     body = json.dumps({"error": err.code, "detail": str(err)}).encode()
+    if problem:
+        status = 400
+        body = json.dumps(
+            {"type": "about:blank", "title": "Bad Request", "status": 400, "detail": str(err)}
+        ).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         *((k.lower().encode(), v.encode()) for k, v in err.headers().items()),
     ]
-    await send({"type": "http.response.start", "status": err.status_code, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

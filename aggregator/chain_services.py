@@ -1,4 +1,5 @@
-"""Wiring the chain side of the aggregator: chain sync, the dispatcher and on-chain request control."""
+"""Wiring the chain side of the aggregator: chain sync, the dispatcher, the answer relay and on-chain
+request control."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aggregator.context import RequestControl, Service
 from aggregator.control import ChainRequestControl
 from aggregator.dispatch import Dispatcher
 from aggregator.planning import DispatchPolicy
+from aggregator.relay import AnswerRelay
 from aggregator.requests_repo import RequestQueue
 from aggregator.settings import AggregatorSettings
 from aggregator.simclock import ServerClock
@@ -31,7 +33,8 @@ def policy_from(settings: AggregatorSettings) -> DispatchPolicy:
 
 
 def chain_services(settings: AggregatorSettings) -> tuple[list[Service], Deployment, Sender, Dispatcher]:
-    """Connects to the chain named by the settings and builds chain sync and the dispatcher."""
+    """Connects to the chain named by the settings and builds chain sync, the dispatcher and the
+    answer relay (which shares the aggregator's sender: one nonce counter per account)."""
     if not settings.rpc_url or settings.aggregator_key is None:
         raise ConfigError(
             "the dispatcher needs AGGREGATOR_RPC_URL and AGGREGATOR_AGGREGATOR_KEY (the account set as "
@@ -48,7 +51,14 @@ def chain_services(settings: AggregatorSettings) -> tuple[list[Service], Deploym
     policy = policy_from(settings)
     sync = ChainSync(d, poll_s=settings.sync_poll_s, confirmations=settings.sync_confirmations)
     dispatcher = Dispatcher(d, sender, policy, block_time_s=settings.block_time_s)
-    return [sync, dispatcher], d, sender, dispatcher
+    relay = AnswerRelay(
+        d,
+        sender,
+        every_s=settings.relay_every_s,
+        batch_gas=settings.relay_batch_gas,
+        max_pending=settings.relay_max_pending,
+    )
+    return [sync, dispatcher, relay], d, sender, dispatcher
 
 
 def request_control(
@@ -69,8 +79,11 @@ def build_app(settings: AggregatorSettings) -> FastAPI:
             "requests on chain (requests stay queued; readings are stored)"
         )
         return create_app(settings)
+    from aggregator.openadr.vtn import OpenadrService
+
     services, d, sender, dispatcher = chain_services(settings)
-    app = create_app(settings, services=services)
+    app = create_app(settings, services=[*services, OpenadrService()])
     ctx = app.state.ctx
     ctx.control = request_control(ctx.requests, d, sender, ctx.clock, dispatcher)
+    ctx.relay = next((s for s in services if isinstance(s, AnswerRelay)), None)
     return app

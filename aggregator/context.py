@@ -24,6 +24,7 @@ from aggregator.live import LiveState
 from aggregator.metrics import Metrics
 from aggregator.prosumers_repo import ProsumerRepo, SyncStateRepo
 from aggregator.registry import RegistryView
+from aggregator.relay import AnswerRelay
 from aggregator.requests_repo import RequestQueue
 from aggregator.settings import AggregatorSettings
 from aggregator.simclock import ServerClock
@@ -101,3 +102,4 @@ class AppContext:
     clear_sky: ClearSky
     consent: ConsentDesk
     services: dict[str, Any] = field(default_factory=dict)  # name -> asyncio.Task
+    relay: AnswerRelay | None = None  # relayed answers (POST /answers); set with the chain services

@@ -90,6 +90,8 @@ def _sqlite_engine(url: str, database: str | None, synchronous: str, autocheckpo
 
 def create_schema(engine: Engine) -> None:
     """Creates the tables that do not exist yet (no migrations: the schema only grows by new tables)."""
+    import aggregator.evidence_tables  # noqa: F401  (registers the tamper-evidence tables on `Base`)
+
     Base.metadata.create_all(engine)
 
 

@@ -22,8 +22,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from aggregator.anchoring import anchor_settlement
 from aggregator.planning import DispatchPolicy, batches, plan, settle_after
-from aggregator.settlement import settle
+from aggregator.settlement import measurement_span, settle
 from aggregator.tables import FlexRequest
 from aggregator.wire_market import FINAL_STATES, RequestState
 from base.errors import FlexsimError
@@ -152,12 +153,14 @@ class Dispatcher:
         speed = ctx.clock.clock.speed
         if not self._wait_until(ctx, request_id, settle_after(info.end, speed, self.policy)):
             return
+        self._await_readings(ctx, info, speed)
         ctx.requests.mark(request_id, RequestState.SETTLING)
         info = self.d.market.request(info.request_id)
         if info.status == RequestStatus.OPEN:
             settle(ctx, self.d, self.sender, info, self._participants(info), self.policy)
         elif info.status != RequestStatus.SETTLED:
             raise ChainError(f"chain request {info.request_id} is {info.status.name.lower()}: not settleable")
+        self._anchor(ctx, info)
         result = self.d.market.result(info.request_id)
         ctx.requests.mark(
             request_id,
@@ -170,6 +173,15 @@ class Dispatcher:
             paid=result.paid,
         )
         log.info("request %s settled on chain as %s: %s", request_id, info.request_id, result)
+
+    def _anchor(self, ctx: AppContext, info: RequestInfo) -> None:
+        """Anchors the finalised settlement (docs/tamper-evidence.md). A failure is logged, not fatal:
+        the settlement itself stands on chain; the run's verification then reports it unanchored."""
+        try:
+            span = measurement_span(ctx, info, self.policy)
+            anchor_settlement(ctx, self.d, self.sender, info, self._participants(info), self.policy, span)
+        except FlexsimError as exc:
+            log.error("request %s: the settlement could not be anchored: %s", info.request_id, exc)
 
     def _open(self, ctx: AppContext, req: FlexRequest) -> FlexRequest:
         current = self.d.market.current_request_id()
@@ -271,6 +283,24 @@ class Dispatcher:
         ]
 
     # ------------------------------------------------------------------ helpers
+
+    def _await_readings(self, ctx: AppContext, info: RequestInfo, speed: float) -> None:
+        """Waits, at most `policy.reading_wait_s`, until every participant has a reading stored from after
+        the return-to-baseline period (its `seq` is the real time it was taken, in ms): on a busy machine
+        readings arrive late, and measuring without them would misjudge the delivery."""
+        needed_ms = (info.end + self.policy.baseline_margin_s / speed) * 1000
+        deadline = self._wall() + self.policy.reading_wait_s
+        waiting = [p.lower() for p in self._participants(info)]
+        while True:
+            waiting = [p for p in waiting if (ctx.store.last_seq(p) or 0) < needed_ms]
+            if not waiting or self._wall() >= deadline:
+                break
+            self._sleep(self.policy.poll_s)
+        if waiting:
+            log.warning(
+                "request %s: %d participants have no reading after the return to baseline yet; measuring "
+                "what is stored", info.request_id, len(waiting),
+            )  # fmt: skip
 
     def _wait_until(self, ctx: AppContext, request_id: int, epoch: float) -> bool:
         """Sleeps until `epoch` (real time); False if the request was cancelled meanwhile."""

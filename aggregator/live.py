@@ -32,6 +32,7 @@ class Latest:
     received_at: float  # real epoch s
     flex_up_w: int
     flex_down_w: int
+    seq: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,26 @@ class LiveState:
         return d
 
     def observe(
-        self, session: ProsumerSession, t: float, power_w: float, status: int, received_at: float
+        self,
+        session: ProsumerSession,
+        t: float,
+        power_w: float,
+        status: int,
+        received_at: float,
+        seq: int = 0,
     ) -> None:
         with self._lock:
             old = self._latest.get(session.key)
             if old is not None and old.t > t:
                 return
             self._latest[session.key] = Latest(
-                session.kind, t, power_w, status, received_at, session.flex_up_w, session.flex_down_w
+                session.kind, t, power_w, status, received_at, session.flex_up_w, session.flex_down_w, seq
             )
+
+    def latest(self) -> dict[str, Latest]:
+        """The latest stored reading of every prosumer seen since the start (address -> reading)."""
+        with self._lock:
+            return dict(self._latest)
 
     def overview(self, now_real: float, online_window_s: float) -> Overview:
         with self._lock:

@@ -25,8 +25,15 @@ class DispatchPolicy:
     acceptance_share: float = 0.6  # share of the lead time during which prosumers answer
     min_acceptance_blocks: int = 3  # the acceptance window lasts at least this many blocks
     min_selection_blocks: int = 2  # between deadline and start, for the reputation selection
+    # ... and never less than these real seconds: on an automining chain (1 s "blocks") with a fast
+    # clock, prosumers on a busy machine need a few seconds to answer, and the fair top-up round (sent
+    # a block after the deadline) must land a block before the start
+    min_acceptance_s: float = 6.0
+    min_selection_s: float = 8.0
     baseline_margin_s: float = BASELINE_MARGIN_S  # simulated s before and after the window (R6: 15 min)
     reading_grace_s: float = 3.0  # real seconds to wait for readings after the margin
+    root_wait_s: float = 10.0  # real seconds to wait, after finalise, for participants' signed readings roots
+    reading_wait_s: float = 30.0  # then at most this long for every participant's readings to cover it
     settle_batch: int = 200  # deliveries per recordDeliveries transaction (233 fit 80% of 8M gas)
     select_batch: int = 400  # candidates per select transaction (~9.4k gas each)
     top_up_batch: int = 400  # accepters per topUp transaction (fair; see `flexsim bench gas`)
@@ -44,8 +51,8 @@ def plan(
     now: float, lead_time_s: float, duration_s: float, speed: float, block_time_s: float, p: DispatchPolicy
 ) -> Plan:
     """Deadline, start and end (epoch seconds on the chain clock) for a request opened at `now`."""
-    min_accept = p.min_acceptance_blocks * block_time_s
-    min_select = p.min_selection_blocks * block_time_s
+    min_accept = max(p.min_acceptance_blocks * block_time_s, p.min_acceptance_s)
+    min_select = max(p.min_selection_blocks * block_time_s, p.min_selection_s)
     lead = max(lead_time_s / speed, min_accept + min_select)
     deadline = math.ceil(now + max(min_accept, lead * p.acceptance_share))
     start = max(math.ceil(now + lead), deadline + math.ceil(min_select))

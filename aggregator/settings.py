@@ -113,6 +113,29 @@ class AggregatorSettings(BaseSettings):
         900.0, gt=0, description="Simulated seconds before and after a window used for the baseline (R6)."
     )
     settle_batch: int = Field(200, ge=1, le=233, description="Deliveries per settlement transaction.")
+    openadr_min_lead_s: int = Field(
+        300,
+        ge=0,
+        le=7 * 86_400,
+        description="Shortest notification lead (simulated s) of a request made from an OpenADR 3 event "
+        "interval whose start is nearer or has passed (docs/openadr.md).",
+    )
+    openadr_client_id: str = Field(
+        "grid-operator",
+        min_length=1,
+        max_length=128,
+        description="OpenADR 3 client id of the business-logic client (the grid operator); its secret is "
+        "AGGREGATOR_GRID_TOKEN.",
+    )
+    relay_every_s: float = Field(
+        1.0, gt=0, description="How often signed answers (POST /answers) are relayed on chain (s)."
+    )
+    relay_batch_gas: int = Field(
+        6_000_000, ge=100_000, le=30_000_000, description="Most gas one relayAnswers transaction may use."
+    )
+    relay_max_pending: int = Field(
+        5_000, ge=1, description="Most signed answers waiting to be relayed (503 beyond)."
+    )
 
     # ------------------------------------------------------------------ credentials
     grid_token: SecretStr | None = Field(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aggregator.baseline import Delivery, Sample, measure, measure_available
+from aggregator.evidence import Span
 from aggregator.planning import DispatchPolicy, batches
 from aggregator.store import ReadingFilter
 from contracts.deployment import Deployment
@@ -33,6 +34,14 @@ def sim_epoch(ctx: AppContext, real_epoch: float) -> float:
     return ctx.clock.clock.sim_time(real_epoch).timestamp()
 
 
+def measurement_span(ctx: AppContext, info: RequestInfo, policy: DispatchPolicy) -> Span:
+    """The request's window in simulated time, its direction and the baseline margin: what every
+    participant's delivery is measured over (kept with the anchored settlement)."""
+    return Span(
+        int(info.direction), sim_epoch(ctx, info.start), sim_epoch(ctx, info.end), policy.baseline_margin_s
+    )
+
+
 def measure_participants(
     ctx: AppContext, prosumers: list[str], info: RequestInfo, policy: DispatchPolicy
 ) -> dict[str, Delivery]:
@@ -52,10 +61,18 @@ def measure_participants(
         for r in rows:
             samples[r.prosumer].append(Sample(r.t, r.power_w, r.available_w))
         for p in chunk:
-            own = samples[p.lower()]
-            by_available = measure_available(own, int(info.direction), start, end, margin)
-            out[p] = by_available or measure(own, int(info.direction), start, end, margin)
+            out[p] = delivery_of(samples[p.lower()], int(info.direction), start, end, margin)
     return out
+
+
+def delivery_of(samples: list[Sample], direction: int, start: float, end: float, margin_s: float) -> Delivery:
+    """The documented baseline method (aggregator.baseline) on one prosumer's readings in
+    [start - margin_s, end + margin_s): available power when its reports support it, else the
+    before/after interpolated baseline. `flexsim verify` recomputes deliveries with this same function."""
+    window = [x for x in samples if start - margin_s <= x.t < end + margin_s]
+    return measure_available(window, direction, start, end, margin_s) or measure(
+        window, direction, start, end, margin_s
+    )
 
 
 def unsettled(d: Deployment, info: RequestInfo, participants: list[str]) -> list[str]:

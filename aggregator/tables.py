@@ -6,6 +6,8 @@
   per-prosumer ranges (profiles, delivery measurement); (t) serves fleet-wide ranges.
 - `flex_requests` and `request_responses`: the grid operator's requests and every prosumer's answer.
 - `prosumers` and `sync_state`: the registry mirror and the chain-sync cursor (filled by chain sync).
+- `openadr_objects` and `openadr_links`: the OpenADR 3 VTN's objects (programs, events, reports, vens,
+  subscriptions; the body as JSON text) and which flexibility request each event interval became.
 
 Token amounts (tariffs, payments) can exceed 64 bits, so they are stored as decimal text (`IntText`).
 """
@@ -144,3 +146,34 @@ class SyncState(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_block: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[float] = mapped_column(Double)
+
+
+class OpenadrObject(Base):
+    """An OpenADR 3 object of the VTN (`aggregator.openadr`): its request fields as JSON text, the
+    server-set metadata in columns. `owner` is the client id that created it (reports, vens)."""
+
+    __tablename__ = "openadr_objects"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(16), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    program_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    event_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[float] = mapped_column(Double)
+    modified_at: Mapped[float] = mapped_column(Double)
+
+
+class OpenadrLink(Base):
+    """Which flexibility request (a sub-interval of) an OpenADR event interval became."""
+
+    __tablename__ = "openadr_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(128), index=True)
+    interval_id: Mapped[int] = mapped_column(BigInteger)
+    part: Mapped[int] = mapped_column(Integer)
+    request_id: Mapped[int] = mapped_column(ForeignKey("flex_requests.id", ondelete="CASCADE"))
+    wanted_start: Mapped[float] = mapped_column(Double)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -311,6 +311,41 @@ class OverviewOut(BaseModel):
     by_kind: dict[str, KindOverview]
 
 
+class LatestReadingOut(BaseModel):
+    """The latest stored reading of one prosumer (from the live overview, in memory)."""
+
+    prosumer: Address
+    kind: str
+    seq: int
+    timestamp: datetime = Field(description="Simulated time of the measurement")
+    power_w: float
+    status: ReadingStatus
+    received_at: datetime = Field(description="Real time the reading arrived")
+    online: bool = Field(description="It arrived within the online window (AGGREGATOR_ONLINE_WINDOW_S)")
+
+
+class LatestReadingsOut(BaseModel):
+    """The latest stored reading of every prosumer seen since the service started."""
+
+    model_config = _examples(
+        {
+            "prosumers": [
+                {
+                    "prosumer": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+                    "kind": "solar",
+                    "seq": 1042,
+                    "timestamp": EXAMPLE_TIME,
+                    "power_w": 5230.5,
+                    "status": "ok",
+                    "received_at": "2026-11-30T12:00:05Z",
+                    "online": True,
+                }
+            ]
+        }
+    )
+    prosumers: list[LatestReadingOut]
+
+
 class AvailabilityIn(BaseModel):
     """What a prosumer can deliver right now if asked, per direction (W): its contracted offer limited by
     its state (outage, state of charge, the weather's headroom) and its delivery risk."""

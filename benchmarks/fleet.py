@@ -61,7 +61,7 @@ from contracts.anvil import Anvil, AnvilConfig, dev_keys, free_port, start_anvil
 from domain.clock import SimClock
 from prosumer.settings import ProsumerSettings
 
-TARGETS = {"prosumer_processes": 100, "uss_mb_max": 40.0, "share_within_2s": 0.99}
+TARGETS = {"uss_mb_max": 12.0, "prosumer_cpu_ms_per_reading": 1.0, "share_within_2s": 0.99}
 ON_TIME_S = 2.0
 FUND_WEI = 10**17
 SIM_START = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
@@ -77,6 +77,7 @@ class World:
     clock: SimClock
     funder_key: str
     enrolment_token: str  # for the aggregator's consent to the prosumers' contracts
+    ws_url: str | None = None  # where the prosumers subscribe to the market's events (else polled)
 
 
 def run(opts: Options, progress: Progress = lambda _m: None) -> FleetResult:
@@ -99,6 +100,8 @@ def run(opts: Options, progress: Progress = lambda _m: None) -> FleetResult:
             assert opts.manifest is not None
             rpc_url, manifest, aggregator_key = opts.rpc_url, opts.manifest, None
         world, service = _aggregator(opts, rpc_url, manifest, aggregator_key, workdir, progress)
+        if anvil is not None:  # anvil serves WebSocket on its HTTP port; elsewhere CHAIN_WS_URL, if set
+            world.ws_url = "ws" + anvil.rpc_url.removeprefix("http")
         progress(f"warming the profile cache for {opts.prosumers} prosumers")
         _warm_profiles(opts)
         _fund(opts, world, workdir / "state", progress)
@@ -235,6 +238,7 @@ def _measure(opts: Options, world: World, workdir: Path, progress: Progress) -> 
         "manifest": world.manifest,
         "enrolment_token": world.enrolment_token,
         "reading_interval_s": opts.interval_s,
+        "ws_url": world.ws_url,
         **_clock_values(world.clock),
     }
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **to_env(ProsumerSettings, prosumers)}
@@ -353,8 +357,12 @@ def _period(
             ),
         ),
         targets=FleetTargets(
-            prosumer_processes=AtLeast.of(alive, TARGETS["prosumer_processes"]),
+            prosumer_processes=AtLeast.of(alive, opts.prosumers),
             uss_mb_max=AtMost.of(measured_uss, TARGETS["uss_mb_max"]),
+            prosumer_cpu_ms_per_reading=AtMost.of(
+                round(1000 * cpu_prosumers / expected, 3) if expected else 0.0,
+                TARGETS["prosumer_cpu_ms_per_reading"],
+            ),
             share_within_2s=AtLeast.of(share, TARGETS["share_within_2s"]),
         ),
     )

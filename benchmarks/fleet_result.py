@@ -65,6 +65,9 @@ class FleetReadings(Part):
 class FleetTargets(Part):
     prosumer_processes: AtLeast = Field(description="Processes running at the end.")
     uss_mb_max: AtMost = Field(description="Largest private memory of a prosumer process (MB).")
+    prosumer_cpu_ms_per_reading: AtMost = Field(
+        description="CPU time of the prosumer processes per reading taken (ms)."
+    )
     share_within_2s: AtLeast = Field(description="Share of readings stored within 2 s.")
 
 

@@ -28,7 +28,7 @@ class Compiler(Part):
 
 
 class BatchAttempt(Part):
-    batch: int = Field(description="Deliveries in the mined batch.")
+    batch: int = Field(description="Deliveries (or relayed answers) in the mined batch.")
     gas: int = Field(description="Its gas used.")
 
 
@@ -38,6 +38,7 @@ class GasFigures(Part):
     deploy_Registry: int = Field(description="Deploying the Registry.")
     deploy_FlexToken: int = Field(description="Deploying the FlexToken.")
     deploy_FlexibilityMarket: int = Field(description="Deploying the FlexibilityMarket.")
+    deploy_SettlementAnchor: int = Field(description="Deploying the SettlementAnchor.")
     register_: int = Field(
         alias="register", description="A registration with the aggregator's consent (median)."
     )
@@ -68,6 +69,13 @@ class GasFigures(Part):
     token_approve: int = Field(description="An approval.")
     token_transfer_from: int = Field(description="A transferFrom.")
     token_redeem: int = Field(description="Redeeming (burning) tokens.")
+    anchor: int = Field(description="Anchoring a finalised request's settlement root (SettlementAnchor).")
+    anchor_execution: int = Field(description="That, less the transaction's intrinsic 21,000 + calldata.")
+    dispute_depth16: int = Field(description="An upheld delivery dispute with a Merkle proof of depth 16.")
+    dispute_depth16_execution: int = Field(description="That, less the intrinsic 21,000 + calldata.")
+    dispute_readings_root_depth16: int = Field(
+        description="An upheld readings-root dispute (EIP-712 signature checked), proof of depth 16."
+    )
     largest_delivery_batch: int = Field(description="Most deliveries in one batch under 80% of the limit.")
     largest_delivery_batch_gas: int = Field(description="That batch's gas used.")
     largest_delivery_batch_verified: bool = Field(description="Whether a batch of that size was mined.")
@@ -75,6 +83,29 @@ class GasFigures(Part):
     largest_delivery_batch_limited_by_prosumers: bool = Field(
         description="Whether the batch size was limited by the prosumers registered, not by gas."
     )
+    accept_again: int = Field(
+        description="A direct fair acceptance by a prosumer who answered before (its answer slot reused)."
+    )
+    relay_answer_batch: int = Field(description="Answers in the relayAnswers batch measured.")
+    relay_answer_batch_gas: int = Field(description="That batch's gas used (warm answer slots).")
+    relay_answer_per_answer: int = Field(
+        description="Relayed answer gas per answer in that batch: the steady state, where each prosumer "
+        "answered an earlier request (compare with accept_again and accept)."
+    )
+    relay_answer_marginal_per_answer: int = Field(description="One more relayed answer in a batch.")
+    relay_first_answer_per_answer: int | None = Field(
+        description="Relayed gas per answer in a batch of 150 where each is the prosumer's first answer "
+        "ever (a new storage slot, ~17,000 gas more); null when no new prosumer was added."
+    )
+    relay_answers_per_block: int = Field(
+        description="Most relayed answers one 8M-gas block holds (computed from two batch sizes)."
+    )
+    relay_answers_total: int = Field(description="Answers relayed to one request in full-block batches.")
+    relay_blocks_for_1000_answers: int = Field(description="Blocks 1,000 relayed answers need (computed).")
+    relay_blocks_for_1000_answers_mined: int | None = Field(
+        description="Blocks the 1,000 answers actually took when mined, one full-block batch each."
+    )
+    relay_1000_answers_batches: list[BatchAttempt] = Field(description="Those mined batches and their gas.")
 
 
 class GasTargets(Part):
@@ -82,6 +113,16 @@ class GasTargets(Part):
     accept: AtMost = Field(description="Acceptance gas.")
     record_delivery_per_prosumer: AtMost = Field(description="Settlement gas per prosumer.")
     open_request: AtMost = Field(description="Gas to open a request.")
+    relay_answer_per_answer: AtMost = Field(description="Relayed answer gas per answer (batch of 250).")
+    relay_blocks_for_1000_answers: AtMost = Field(description="8M-gas blocks for 1,000 relayed answers.")
+    anchor: AtMost = Field(
+        description="Gas anchoring adds per request: the anchor transaction's execution "
+        "(gas.anchor_execution)."
+    )
+    dispute_depth16: AtMost = Field(
+        description="An upheld delivery dispute with a proof of depth 16, its execution "
+        "(gas.dispute_depth16_execution)."
+    )
 
 
 class BatchTarget(Part):

@@ -71,3 +71,23 @@ class E2eOptions(BaseModel):
             return [int(x) for x in value.split(",") if x.strip()]
         except ValueError:
             raise ValueError("give prosumer counts like 50,200") from None
+
+
+class ConsoleOptions(BaseModel):
+    """`flexsim bench console`."""
+
+    speed: float = Field(60.0, description="simulated seconds per real second of the sandbox")
+    loaders: int = Field(4, description="accounts posting readings batches in the throughput phases")
+    batch_size: int = Field(200, description="readings per batch")
+    phase_s: float = Field(5.0, description="real seconds of each throughput phase")
+    phases: int = Field(6, description="pairs of phases (page open, none), order alternated")
+    probes: int = Field(40, description="probe readings and probe transactions timed for the latency")
+
+
+class RunOptions(BaseModel):
+    """`flexsim bench run`."""
+
+    scenario: str = Field("quick", description="scenario name or .toml path")
+    seed: int | None = Field(None, description="override the scenario's seed")
+    prosumers: int | None = Field(None, description="override the population (the ramp is scaled)")
+    out: Path | None = Field(None, description="keep the run's folder here (default: a temporary folder)")

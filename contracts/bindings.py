@@ -11,6 +11,7 @@ from typing import Any
 
 from web3 import Web3
 
+from contracts.answers import SignedAnswer
 from contracts.chain import Chain
 from contracts.consent import Consent
 from contracts.sender import Receipt, Sender
@@ -222,6 +223,31 @@ class MarketBinding(_Binding):
 
     def apply_for(self, sender: Sender, request_id: int) -> Receipt:
         return self._tx(sender, "applyFor", request_id)
+
+    def relay_answers(
+        self, sender: Sender, request_id: int, answers: Sequence[SignedAnswer], gas: int | None = None
+    ) -> Receipt:
+        """Relays prosumers' signed answers (`contracts.answers`) in one transaction (only the
+        aggregator). Refused answers emit `AnswerRefused` (see `refused_answers`); the others are
+        recorded as their signers' direct answers."""
+        return self._tx(sender, "relayAnswers", request_id, [a.as_tuple() for a in answers], gas=gas)
+
+    def relay_answers_call(self, request_id: int, answers: Sequence[SignedAnswer]) -> Any:
+        """The unsent `relayAnswers` call (to estimate its gas)."""
+        return self.contract.functions.relayAnswers(request_id, [a.as_tuple() for a in answers])
+
+    def refused_answers(self, receipt: Receipt) -> dict[int, bytes]:
+        """Batch index -> the 4-byte error selector of every answer `relayAnswers` refused."""
+        return {
+            int(e["args"]["index"]): bytes(e["args"]["reason"]) for e in self.events(receipt, "AnswerRefused")
+        }
+
+    def answer_digest(self, request_id: int, action: int, value: int) -> bytes:
+        """The EIP-712 digest as the contract computes it (tests compare it with `contracts.answers`)."""
+        return bytes(self._view("answerDigest", request_id, int(action), value))
+
+    def domain_separator(self) -> bytes:
+        return bytes(self._view("domainSeparator"))
 
     def select(
         self, sender: Sender, request_id: int, selected: Sequence[str], displaced: Sequence[str] = ()

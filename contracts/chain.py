@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, ProviderConnectionError, Web3RPCError
 
 from base.errors import ConfigError
@@ -92,10 +92,8 @@ class Chain:
         self.receipt_timeout_s = receipt_timeout_s
         self.receipt_poll_s = receipt_poll_s
         self.gas_margin = gas_margin
-        provider = Web3.HTTPProvider(
-            rpc_url, request_kwargs={"timeout": request_timeout_s}, exception_retry_configuration=None
-        )
-        self.w3 = Web3(provider)
+        self.request_timeout_s = request_timeout_s
+        self.w3 = Web3(self._provider())
         # web3's validation middleware asks the node for its chain id before every call, estimate and
         # send (two HTTP requests where one does). The chain id is checked once, below, and every
         # transaction is signed with it, so that check is dropped.
@@ -115,6 +113,25 @@ class Chain:
         self._fee_lock = threading.Lock()
         self._fee_cache: tuple[float, dict[str, int]] | None = None
         self._gas_limit: int | None = None
+
+    def _provider(self) -> HTTPProvider:
+        return Web3.HTTPProvider(
+            self.rpc_url,
+            request_kwargs={"timeout": self.request_timeout_s},
+            exception_retry_configuration=None,
+        )
+
+    def reconnect(self) -> None:
+        """Closes this connection's HTTP sessions and starts a new provider (which connects at its first
+        call). A process forked from one that used this chain calls it first: the connections it
+        inherited are its parent's, not its own. The contracts bound to `w3` follow."""
+        sessions = getattr(getattr(self.w3.provider, "_request_session_manager", None), "session_cache", None)
+        for _, session in list(getattr(sessions, "items", dict)()):
+            try:
+                session.close()
+            except Exception:  # closing what is already broken
+                pass
+        self.w3.provider = self._provider()
 
     @classmethod
     def from_settings(

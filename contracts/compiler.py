@@ -36,7 +36,7 @@ SOLC_VERSION = "0.8.30"
 EVM_VERSION = "london"
 OPTIMIZER_RUNS = 200
 SOURCES_DIR = Path(__file__).resolve().parent / "src"
-CONTRACT_NAMES = ("Registry", "FlexToken", "FlexibilityMarket")
+CONTRACT_NAMES = ("Registry", "FlexToken", "FlexibilityMarket", "SettlementAnchor")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Deploying and wiring Registry, FlexToken and FlexibilityMarket, and writing the manifest."""
+"""Deploying and wiring Registry, FlexToken, FlexibilityMarket and SettlementAnchor; writing the manifest."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ TOKEN_SYMBOL = "FLEX"
 
 
 def deploy(chain: Chain, deployer: Sender, aggregator: str, artifacts: Artifacts) -> Deployment:
-    """Deploys the three contracts, connects their roles and returns the live deployment.
+    """Deploys the four contracts, connects their roles and returns the live deployment.
 
-    Order: Registry(aggregator), FlexToken, FlexibilityMarket(registry, token, aggregator), then
+    Order: Registry(aggregator), FlexToken, FlexibilityMarket(registry, token, aggregator),
+    SettlementAnchor(market) (it reads the market's aggregator and state, nothing to wire), then
     Registry.connect(market, token) and FlexToken.connect(market, registry).
     """
     balance = chain.balance(deployer.address)
@@ -54,9 +55,10 @@ def deploy(chain: Chain, deployer: Sender, aggregator: str, artifacts: Artifacts
     registry, first = created("Registry", pending[0])
     token, _ = created("FlexToken", pending[1])
     market, _ = created("FlexibilityMarket", submit("FlexibilityMarket", registry, token, aggregator))
+    anchor, _ = created("SettlementAnchor", submit("SettlementAnchor", market))
     manifest = Manifest(
         chain_id=chain.chain_id,
-        contracts=ContractAddresses(registry=registry, token=token, market=market),
+        contracts=ContractAddresses(registry=registry, token=token, market=market, anchor=anchor),
         deployer=deployer.address,
         aggregator=aggregator,
         block=first.block_number,

@@ -1,4 +1,4 @@
-"""A live deployment: a `Chain` plus typed bindings for the three contracts."""
+"""A live deployment: a `Chain` plus typed bindings for the four contracts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.anchor_binding import AnchorBinding
 from contracts.bindings import MarketBinding, RegistryBinding, TokenBinding
 from contracts.chain import Chain
 from contracts.compiler import Artifacts
@@ -16,7 +17,7 @@ from contracts.manifest import Manifest
 from contracts.settings import ChainSettings
 from contracts.types import Terms
 
-CONTRACTS = ("Registry", "FlexToken", "FlexibilityMarket")
+CONTRACTS = ("Registry", "FlexToken", "FlexibilityMarket", "SettlementAnchor")
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Deployment:
     registry: RegistryBinding
     token: TokenBinding
     market: MarketBinding
+    anchor: AnchorBinding
     artifacts: Artifacts | None = None  # set when this process compiled and deployed the contracts
 
     @classmethod
@@ -42,6 +44,7 @@ class Deployment:
             registry=RegistryBinding(chain, c.registry, abis["Registry"]),
             token=TokenBinding(chain, c.token, abis["FlexToken"]),
             market=MarketBinding(chain, c.market, abis["FlexibilityMarket"]),
+            anchor=AnchorBinding(chain, c.anchor, abis["SettlementAnchor"]),
         )
 
     @classmethod

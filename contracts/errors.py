@@ -268,6 +268,10 @@ class CloseTooEarly(_Named):
     """An unfinished request can be closed only from `closableAt` (its end plus a grace)."""
 
 
+class RequestLimitReached(_Named):
+    """Request ids are stored in 24 bits: after 16,777,215 requests, deploy a new market."""
+
+
 # FlexibilityMarket: prosumers
 class AcceptanceClosed(_Named):
     """The acceptance deadline has passed."""
@@ -299,6 +303,19 @@ class DurationBeyondContract(_Named):
 
 class UnknownDeclineReason(_Named):
     """A decline reason code outside `DeclineReason`."""
+
+
+# FlexibilityMarket: relayed answers
+class NotSelf(_Named):
+    """`answerAs` is called by the market itself only: relay answers through `relayAnswers`."""
+
+
+class UnknownAnswerAction(_Named):
+    """An answer action code outside `AnswerAction` (accept, accept_up_to, apply, decline)."""
+
+
+class AnswerOutOfGas(_Named):
+    """A relayed answer ran out of gas, so the batch reverted: send more gas or smaller batches."""
 
 
 # FlexibilityMarket: selection and settlement
@@ -342,6 +359,52 @@ class UnsettledParticipants(_Named):
     """Some participants' deliveries are not recorded yet."""
 
 
+# SettlementAnchor: anchored settlements and disputes (docs/tamper-evidence.md)
+class EmptyAnchor(_Named):
+    """An anchor needs a non-zero root and at least one leaf."""
+
+
+class AlreadyAnchored(_Named):
+    """The request's settlement root is already anchored (once per request)."""
+
+
+class NotSettled(_Named):
+    """Only a finalised (Settled) request can be anchored: finalise it first."""
+
+
+class LeafCountMismatch(_Named):
+    """The anchored tree must have one leaf per delivery the market recorded for the request."""
+
+
+class NotAnchored(_Named):
+    """The request has no anchored settlement root to prove a leaf against."""
+
+
+class InvalidProof(_Named):
+    """The Merkle proof does not lead from the given leaf to the anchored root."""
+
+
+class NoRecordedDelivery(_Named):
+    """The market holds no settled commitment for the prosumer in this request (it did not take part, or
+    its slot was reused by a newer request: raise delivery disputes before the prosumer's next answer)."""
+
+
+class DeliveryMatches(_Named):
+    """False dispute: the delivery the market recorded equals the anchored leaf."""
+
+
+class NotSignedByProsumer(_Named):
+    """The readings-root signature does not recover to the prosumer."""
+
+
+class ReadingsRootMatches(_Named):
+    """False dispute: the anchored leaf carries exactly the readings root the prosumer signed."""
+
+
+class AlreadyUpheld(_Named):
+    """A dispute about this request and prosumer was already upheld (each counts once)."""
+
+
 def error_class(name: str) -> type[ContractRevert]:
     """The exception class for a Solidity error name (UnknownRevert if there is none)."""
     return _BY_NAME.get(name, UnknownRevert)
@@ -364,6 +427,12 @@ class RevertDecoder:
                 if item.get("type") == "error":
                     types = [_abi_type(i) for i in item["inputs"]]
                     self._errors[_selector(item["name"], types)] = (item["name"], types)
+
+    def error_name(self, selector: bytes) -> str:
+        """The name of the custom error whose 4-byte selector this is (`AnswerRefused` carries one), or
+        the selector in hex when no ABI declares it."""
+        known = self._errors.get(bytes(selector[:4]))
+        return known[0] if known else "0x" + bytes(selector).hex()
 
     def decode(self, data: bytes | str | None, tx_hash: str | None = None) -> ContractRevert:
         raw = _to_bytes(data)

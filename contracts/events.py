@@ -30,6 +30,7 @@ RANGE_BLOCKS = 2_000
 """Most blocks one `eth_getLogs` call asks for (nodes commonly refuse more than a few thousand)."""
 
 REGISTRY, TOKEN, MARKET = "Registry", "FlexToken", "FlexibilityMarket"
+ANCHOR = "SettlementAnchor"
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class EventDecoder:
 
     @classmethod
     def of(cls, d: Deployment) -> EventDecoder:
-        bindings = {REGISTRY: d.registry, TOKEN: d.token, MARKET: d.market}
+        bindings = {REGISTRY: d.registry, TOKEN: d.token, MARKET: d.market, ANCHOR: d.anchor}
         return cls({name: (b.address, list(b.contract.abi)) for name, b in bindings.items()})
 
     def topic(self, contract: str, name: str) -> bytes:
@@ -140,7 +141,12 @@ class LogPager:
         range_blocks: int = RANGE_BLOCKS,
     ) -> LogPager:
         chain = d.chain
-        addresses = {REGISTRY: d.registry.address, TOKEN: d.token.address, MARKET: d.market.address}
+        addresses = {
+            REGISTRY: d.registry.address,
+            TOKEN: d.token.address,
+            MARKET: d.market.address,
+            ANCHOR: d.anchor.address,
+        }
         return cls(
             lambda params: chain.rpc(lambda: chain.w3.eth.get_logs(params), "get logs"),  # type: ignore[arg-type]
             lambda: int(chain.rpc(lambda: chain.w3.eth.block_number, "block number")),

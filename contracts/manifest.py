@@ -20,6 +20,7 @@ class ContractAddresses(BaseModel):
     registry: str
     token: str
     market: str
+    anchor: str = Field(description="SettlementAnchor: anchored settlement roots and disputes.")
 
 
 class CompilerInfo(BaseModel):
@@ -30,7 +31,7 @@ class CompilerInfo(BaseModel):
 
 
 class Manifest(BaseModel):
-    """A deployment of Registry, FlexToken and FlexibilityMarket on one chain."""
+    """A deployment of Registry, FlexToken, FlexibilityMarket and SettlementAnchor on one chain."""
 
     chain_id: int
     contracts: ContractAddresses
@@ -60,6 +61,11 @@ class Manifest(BaseModel):
         except FileNotFoundError:
             raise ConfigError(f"no deployment manifest at {path}: run `flexsim deploy` first") from None
         except ValidationError as exc:
+            if any(e["loc"] == ("contracts", "anchor") for e in exc.errors()):
+                raise ConfigError(
+                    f"{path} is a deployment made before SettlementAnchor existed: deploy anew "
+                    "(`flexsim deploy`, or `flexsim run --redeploy`)"
+                ) from None
             raise ConfigError(f"{path} is not a flexsim deployment manifest: {exc}") from None
         manifest._dir = path.parent
         return manifest

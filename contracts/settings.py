@@ -26,7 +26,10 @@ class ChainSettings(BaseSettings):
         "that chain whatever the scenario says.",
     )
     ws_url: str | None = Field(
-        None, description="WebSocket RPC URL; accepted, not used yet (every process polls over HTTP)."
+        None,
+        description="WebSocket RPC URL: prosumers subscribe to the market's events over it (one "
+        "subscription each, instead of polling over HTTP); `PROSUMER_WS_URL` overrides it. `flexsim run` "
+        "on the embedded anvil uses anvil's own.",
     )
     chain_id: int | None = Field(None, description="Expected chain id (73799 for Volta); checked on connect.")
     deployer_key: SecretStr | None = Field(

@@ -51,3 +51,17 @@ def anvil_binary(configured: Path | None = None, modules: Path | None = None) ->
     if found:
         return Path(found)
     raise ToolchainError(f"anvil is not installed: {NPM_FIX}")
+
+
+def npm_package(name: str, configured: Path | None = None) -> Path:
+    """The folder of an installed npm package (web assets: `swagger-ui-dist`, `htmx.org`, `uplot`, ...),
+    pinned by package-lock.json like solc and anvil; served from there, never from a CDN. Found where
+    solc is (`configured`, else CHAIN_NODE_MODULES, the checkout, the current directory)."""
+    if configured is None:
+        from contracts.settings import ChainSettings
+
+        configured = ChainSettings().node_modules
+    path = node_modules(configured) / name
+    if not (path / "package.json").is_file():
+        raise ToolchainError(f"the npm package `{name}` is not installed: {NPM_FIX}")
+    return path

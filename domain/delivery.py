@@ -32,7 +32,7 @@ the room it needs during the window (`shortfall_risk_w`), a battery's is 0.
 from __future__ import annotations
 
 import math
-from collections import deque
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,30 +64,78 @@ class Step:
 
 
 class PowerHistory:
-    """The DER's delivered power, step by step, over the last `HISTORY_S` (sample and hold)."""
+    """The DER's delivered power, step by step, over the last `HISTORY_S` (sample and hold).
+
+    Steps come in time order (a meter only moves forward). They are kept in flat lists with running
+    sums of energy and covered time, so a mean over any span is two binary searches and a
+    difference (not a scan of the whole history: a prosumer asks for many of them each time it
+    estimates its risk, and at one reading a second six hours are 21,600 steps)."""
 
     def __init__(self, horizon_s: float = HISTORY_S) -> None:
         self.horizon_s = horizon_s
-        self.steps: deque[Step] = deque()
+        self._start: list[float] = []
+        self._end: list[float] = []
+        self._power: list[float] = []
+        self._energy: list[float] = [0.0]  # _energy[k]: energy of the steps before k (from _head's origin)
+        self._covered: list[float] = [0.0]
+        self._head = 0  # the first step still remembered
 
     def add(self, start_s: float, dt_s: float, power_w: float) -> None:
-        self.steps.append(Step(start_s, dt_s, power_w))
-        while self.steps and self.steps[0].start_s < start_s - self.horizon_s:
-            self.steps.popleft()
+        if self._start and start_s < self._start[-1]:
+            raise ValueError(f"history step at {start_s} before the last one at {self._start[-1]}")
+        self._start.append(start_s)
+        self._end.append(start_s + dt_s)
+        self._power.append(power_w)
+        self._energy.append(self._energy[-1] + power_w * dt_s)
+        self._covered.append(self._covered[-1] + dt_s)
+        cut = bisect_left(self._start, start_s - self.horizon_s, self._head)
+        self._head = cut
+        if cut > 1024 and cut * 2 > len(self._start):
+            self._compact()
+
+    def _compact(self) -> None:
+        h = self._head
+        e0, c0 = self._energy[h], self._covered[h]
+        self._start, self._end, self._power = self._start[h:], self._end[h:], self._power[h:]
+        self._energy = [e - e0 for e in self._energy[h:]]
+        self._covered = [c - c0 for c in self._covered[h:]]
+        self._head = 0
+
+    @property
+    def steps(self) -> list[Step]:
+        """The remembered steps, oldest first."""
+        h = self._head
+        return [
+            Step(s, e - s, p) for s, e, p in zip(self._start[h:], self._end[h:], self._power[h:], strict=True)
+        ]
 
     @property
     def first_s(self) -> float | None:
-        return self.steps[0].start_s if self.steps else None
+        return self._start[self._head] if self._head < len(self._start) else None
+
+    def span(self, start_s: float, end_s: float) -> range:
+        """Indices of the steps that overlap [start, end)."""
+        h = self._head
+        return range(bisect_right(self._end, start_s, h), bisect_left(self._start, end_s, h))
+
+    def pieces(self) -> tuple[list[float], list[float], list[float]]:
+        """The remembered steps as three lists, oldest first: starts, ends, powers."""
+        h = self._head
+        return self._start[h:], self._end[h:], self._power[h:]
 
     def mean(self, start_s: float, end_s: float) -> float | None:
         """Time-weighted mean power over [start, end), or None unless the steps cover 90 % of it."""
-        energy, covered = 0.0, 0.0
-        for s in self.steps:
-            overlap = min(s.start_s + s.dt_s, end_s) - max(s.start_s, start_s)
-            if overlap > 0:
-                energy += s.power_w * overlap
-                covered += overlap
-        if end_s <= start_s or covered < 0.9 * (end_s - start_s):
+        if end_s <= start_s:
+            return None
+        inside = self.span(start_s, end_s)
+        if not inside:
+            return None
+        i, j = inside.start, inside.stop - 1
+        before = max(0.0, start_s - self._start[i])  # the parts of the edge steps outside the span
+        after = max(0.0, self._end[j] - end_s)
+        energy = self._energy[j + 1] - self._energy[i] - self._power[i] * before - self._power[j] * after
+        covered = self._covered[j + 1] - self._covered[i] - before - after
+        if covered < 0.9 * (end_s - start_s) or covered <= 0:
             return None
         return energy / covered
 
@@ -162,19 +210,18 @@ def shortfall_risk_w(
     *started* with room for `amount_w` (as the DER has now, or it would not be asked), the mean
     shortfall `max(0, amount - room)` over the window, where `room(available power)` is how far it
     could move then; returns their root mean square (W), None with fewer than `MIN_RISK_PAIRS`."""
-    steps = list(available.steps)
-    if not steps:
+    starts, ends, powers = available.pieces()
+    if not starts:
         return None
+    rooms = [room(p) for p in powers]  # each step's room, once (the windows overlap)
     errors = []
     a = now_s - window_s
-    while a >= steps[0].start_s:
+    while a >= starts[0]:
         end = a + window_s
-        inside = [s for s in steps if s.start_s < end and s.start_s + s.dt_s > a]
-        first = next((s for s in inside if s.start_s <= a), None)
-        if first is not None and room(first.power_w) >= amount_w:
+        i, j = bisect_right(ends, a), bisect_left(starts, end)  # the steps that overlap [a, end)
+        if i < j and starts[i] <= a and rooms[i] >= amount_w:
             short = sum(
-                max(0.0, amount_w - room(s.power_w)) * (min(s.start_s + s.dt_s, end) - max(s.start_s, a))
-                for s in inside
+                max(0.0, amount_w - rooms[k]) * (min(ends[k], end) - max(starts[k], a)) for k in range(i, j)
             )
             errors.append(short / window_s)
         a -= RISK_STRIDE_S

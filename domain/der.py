@@ -11,6 +11,7 @@ grid). What the object adds to the pure models:
 - `feasible_w(direction, duration_s)` says how much it could move now, for accept/decline decisions.
 """
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -44,6 +45,7 @@ from domain.flexibility import (
 from domain.outages import Outage, in_outage
 from domain.population import PopulationEntry, Stream
 from domain.profiles import Profiles
+from domain.realism import IDEAL, Realism, Traits, late_share, ramp_limited
 from domain.vocabulary import Direction, SourceKind
 
 P = TypeVar("P")
@@ -57,16 +59,18 @@ class Der(Protocol):
     capacity_w: float
     last_power_w: float
     last_baseline_w: float
+    traits: Traits
 
     def step(self, t: datetime, dt_s: float, rng: np.random.Generator) -> float: ...
     def commit(self, commitment: Commitment) -> None: ...
     def cancel(self) -> None: ...
     def limit_w(self, direction: Direction) -> float: ...
-    def feasible_w(self, direction: Direction, duration_s: float) -> float: ...
+    def feasible_w(self, direction: Direction, duration_s: float, forecast_error: float = 0.0) -> float: ...
     def delivery_risk_w(
         self, t: datetime, direction: Direction, amount_w: float, window_s: float
     ) -> float | None: ...
     def in_outage(self, t: datetime) -> bool: ...
+    def add_outage(self, outage: Outage) -> None: ...
 
 
 class _DerBase:
@@ -89,6 +93,8 @@ class _DerBase:
         self.last_power_w = 0.0
         self.last_baseline_w = 0.0
         self.history = PowerHistory()
+        self.traits: Traits = IDEAL  # the prosumer's imperfections (domain.realism); ideal by default
+        self._deviation_w = 0.0  # how far the device is from its natural power now (ramp state)
 
     def limit_w(self, direction: Direction) -> float:
         """The most this DER may be asked to move in `direction` (contract and 25 % rule)."""
@@ -111,6 +117,24 @@ class _DerBase:
     def in_outage(self, t: datetime) -> bool:
         """True when `t` lies in an outage of the schedule."""
         return in_outage(self.outages, t)
+
+    def add_outage(self, outage: Outage) -> None:
+        """An outage injected from outside the schedule (an incident of the console, R15)."""
+        bisect.insort(self.outages, outage)
+
+    def _actuate(self, t: datetime, dt_s: float, natural_w: float, ideal_w: float) -> float:
+        """The mean power over [t, t + dt) of a device told to be at `ideal_w` rather than its natural
+        `natural_w`, with this prosumer's traits: a careless one moves only `care` of the way, the
+        command reaches the device `delay_s` into the window, and it ramps at most `ramp_w_per_s`."""
+        tr = self.traits
+        if tr is IDEAL:
+            return ideal_w
+        target = ideal_w - natural_w
+        c = self.commitment
+        if c is not None and c.active(t):
+            target *= tr.care * (1.0 - late_share(t.timestamp(), dt_s, c.start.timestamp(), tr.delay_s))
+        mean, self._deviation_w = ramp_limited(self._deviation_w, target, dt_s, tr.ramp_w_per_s)
+        return natural_w + mean
 
     def _record(self, t: datetime, dt_s: float, baseline_w: float, power_w: float) -> float:
         self.last_baseline_w = baseline_w
@@ -156,7 +180,7 @@ class ProducerDer(_DerBase, Generic[P, S]):
         self.state, self.available_w = self._step_fn(self.params, self.state, t, dt_s, rng)
         baseline = curtailed_baseline_w(self.available_w, self.headroom_w)
         power = apply_commitment(self.commitment, t, baseline, producer_envelope(self.available_w))
-        power = self._record(t, dt_s, baseline, power)
+        power = self._record(t, dt_s, baseline, self._actuate(t, dt_s, baseline, power))
         if self.in_outage(t):
             self.available_w = 0.0  # offline: nothing available to deliver or to curtail
         self.available_history.add(t.timestamp(), dt_s, self.available_w)
@@ -174,8 +198,13 @@ class ProducerDer(_DerBase, Generic[P, S]):
 
         return shortfall_risk_w(self.available_history, room, amount_w, t.timestamp(), window_s)
 
-    def feasible_w(self, direction: Direction, duration_s: float) -> float:
-        """Room at the last step (persistence forecast of the weather), capped by the contract."""
+    def feasible_w(self, direction: Direction, duration_s: float, forecast_error: float = 0.0) -> float:
+        """Room at the last step (persistence forecast of the weather), capped by the contract; with a
+        `forecast_error`, the weather's available power as forecast is off by that share."""
+        if forecast_error:
+            available = max(0.0, self.available_w * (1.0 + forecast_error))
+            baseline = curtailed_baseline_w(available, self.headroom_w)
+            return feasible_w(direction, baseline, producer_envelope(available), self.limit_w(direction))
         envelope = producer_envelope(self.available_w)
         return feasible_w(direction, self.last_baseline_w, envelope, self.limit_w(direction))
 
@@ -212,12 +241,14 @@ class ConsumerDer(_DerBase):
         reach = RULE_SHARE * self.capacity_w
         low, high = envelope.clamp(baseline - reach), envelope.clamp(baseline + reach)
         power = self._controlled(t, dt_s, baseline, low, high, envelope)
-        return self._record(t, dt_s, baseline, power)
+        return self._record(t, dt_s, baseline, self._actuate(t, dt_s, baseline, power))
 
-    def feasible_w(self, direction: Direction, duration_s: float) -> float:
-        """Room around the last baseline, capped by the contract."""
+    def feasible_w(self, direction: Direction, duration_s: float, forecast_error: float = 0.0) -> float:
+        """Room around the last baseline, capped by the contract; with a `forecast_error`, the load as
+        forecast is off by that share."""
         envelope = consumer_envelope(self.capacity_w)
-        return feasible_w(direction, self.last_baseline_w, envelope, self.limit_w(direction))
+        baseline = self.last_baseline_w * (1.0 + forecast_error)
+        return feasible_w(direction, baseline, envelope, self.limit_w(direction))
 
     def delivery_risk_w(
         self, t: datetime, direction: Direction, amount_w: float, window_s: float
@@ -271,7 +302,8 @@ class BatteryDer(_DerBase):
         """Apply baseline or commitment for `dt_s`; return the power actually delivered (W)."""
         _check_dt(dt_s)
         envelope = self._envelope(dt_s)
-        target = apply_commitment(self.commitment, t, envelope.clamp(self.baseline_setpoint_w), envelope)
+        natural = envelope.clamp(self.baseline_setpoint_w)
+        target = self._actuate(t, dt_s, natural, apply_commitment(self.commitment, t, natural, envelope))
         if self.in_outage(t):
             target = 0.0
         state = replace(self.state, setpoint_w=target)
@@ -285,14 +317,23 @@ class BatteryDer(_DerBase):
         checked that its charge sustains the amount."""
         return 0.0
 
-    def feasible_w(self, direction: Direction, duration_s: float) -> float:
-        """What the battery can hold for `duration_s` from its SoC, capped by the contract."""
+    def feasible_w(self, direction: Direction, duration_s: float, forecast_error: float = 0.0) -> float:
+        """What the battery can hold for `duration_s` from its SoC as its management system estimates
+        it (the trait `soc_error`), capped by the contract. Nothing to forecast: `forecast_error` is
+        not used."""
         return feasible_w(
-            direction, self.baseline_setpoint_w, self._envelope(duration_s), self.limit_w(direction)
+            direction, self.baseline_setpoint_w, self.believed_envelope(duration_s), self.limit_w(direction)
         )
 
     def _envelope(self, duration_s: float) -> Envelope:
         charge, discharge = battery.power_limits_w(self.params, self.state.soc, duration_s)
+        return battery_envelope(charge, discharge)
+
+    def believed_envelope(self, duration_s: float) -> Envelope:
+        """The envelope its battery management system believes in: from the SoC as estimated (off by
+        the trait `soc_error`)."""
+        soc = min(1.0, max(0.0, self.state.soc + self.traits.soc_error))
+        charge, discharge = battery.power_limits_w(self.params, soc, duration_s)
         return battery_envelope(charge, discharge)
 
 
@@ -309,8 +350,21 @@ def warm_up(der: Der, until: datetime, rng: np.random.Generator, dt_s: float = 1
         der.step(datetime.fromtimestamp(t0 + k * dt_s, until.tzinfo), dt_s, rng)
 
 
-def make_der(entry: PopulationEntry, profiles: Profiles, outages: Iterable[Outage] = ()) -> Der:
-    """Build the DER of a population entry, its initial state drawn from the entry's INIT stream."""
+def make_der(
+    entry: PopulationEntry,
+    profiles: Profiles,
+    outages: Iterable[Outage] = (),
+    realism: Realism | None = None,
+    traits: Traits = IDEAL,
+) -> Der:
+    """Build the DER of a population entry, its initial state drawn from the entry's INIT stream; with
+    the scenario's `realism` (battery efficiency and SoC window) and the prosumer's `traits`."""
+    der = _make_der(entry, profiles, outages, realism or Realism())
+    der.traits = traits
+    return der
+
+
+def _make_der(entry: PopulationEntry, profiles: Profiles, outages: Iterable[Outage], realism: Realism) -> Der:
     rng = entry.rng(Stream.INIT)
     terms, spec = entry.terms, entry.spec
     limits = (terms.capacity_w, terms.flex_up_w, terms.flex_down_w)
@@ -326,4 +380,8 @@ def make_der(entry: PopulationEntry, profiles: Profiles, outages: Iterable[Outag
     if isinstance(spec, load.LoadSpec):
         lp = load.params_for(spec, profiles.load(spec.sector))
         return ConsumerDer(lp, load.initial_state(lp, rng), *limits, outages=outages)
+    if realism.battery_round_trip_efficiency is not None:
+        spec = replace(spec, round_trip_efficiency=realism.battery_round_trip_efficiency)
+    if realism.battery_soc_window is not None:
+        spec = replace(spec, soc_min=realism.battery_soc_window[0], soc_max=realism.battery_soc_window[1])
     return BatteryDer(spec, battery.initial_state(spec, rng), *limits, outages=outages)

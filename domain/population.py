@@ -71,6 +71,8 @@ class Stream(IntEnum):
     RUNTIME = 1  # stepping the model
     BEHAVIOUR = 2  # decisions of the prosumer agent (willingness, renegotiation)
     WARM_UP = 3  # the model's past before the first reading (`domain.der.warm_up`)
+    TRAITS = 4  # the prosumer's imperfections (`domain.realism.draw_traits`)
+    METER = 5  # the meter's noise (`domain.realism.metered`)
 
 
 @dataclass(frozen=True)
@@ -260,3 +262,40 @@ def _max_duration_s(spec: Spec, flex_w: int, rng: np.random.Generator) -> int:
         return int(min(4 * 3600, max(900, (hours * 3600) // 900 * 900)))
     choices = (900, 1800, 3600, 5400, 7200) if isinstance(spec, LoadSpec) else (900, 1800, 2700, 3600)
     return int(rng.choice(choices))
+
+
+def entry_of_kind(
+    seed: int, index: int, kind: SourceKind, capacity_w: float, config: PopulationConfig | None = None
+) -> PopulationEntry:
+    """Prosumer `index` with a chosen kind and capacity (W): a DER added by hand (the console, R15).
+
+    Its site, orientation, turbine, sector and terms are drawn from the same stream as `sample_entry`'s
+    (so the same seed and index give the same DER); only the kind and the size are given. The capacity
+    is the nameplate the contract registers: kWp for solar, rated power for wind, peak draw for a
+    consumer, the power limit (0.5 C, both ways) for a battery."""
+    _check_seed(seed)
+    if index < 0:
+        raise ParameterError(f"index must be >= 0, got {index}")
+    if not (math.isfinite(capacity_w) and 100 <= capacity_w <= 1_000_000):
+        raise ParameterError(f"capacity_w must be 100 W to 1 MW, got {capacity_w}")
+    cfg = config or PopulationConfig()
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+    lat = round(cfg.site_lat + float(np.clip(rng.normal(0, cfg.lat_sd_deg), -1.5, 1.5)), 2)
+    lon = round(cfg.site_lon + float(np.clip(rng.normal(0, cfg.lon_sd_deg), -2.0, 2.0)), 2)
+    spec: Spec
+    if kind == SourceKind.SOLAR:
+        drawn = _sample_solar(rng, lat, lon)
+        spec = PvSystem(round(capacity_w / 1000.0, 3), lat, lon, drawn.tilt_deg, drawn.azimuth_deg)
+    elif kind == SourceKind.WIND:
+        hub = round(float(rng.uniform(10.0, 20.0)), 1)
+        speed = round(float(rng.uniform(3.5, 5.0)), 2)
+        spec = WindParams(small_turbine_curve(float(capacity_w)), hub_height_m=hub, mean_speed_ms=speed)
+    elif kind == SourceKind.CONSUMER:
+        fixed = 2 * peak_demand_w(LoadSpec(1000.0)) - peak_demand_w(LoadSpec(2000.0))  # one appliance
+        per_kwh = (peak_demand_w(LoadSpec(2000.0)) - peak_demand_w(LoadSpec(1000.0))) / 1000.0
+        spec = LoadSpec(max(100.0, round((capacity_w - fixed) / per_kwh, -1)))
+    else:
+        spec = BatteryParams(
+            2.0 * capacity_w, max_charge_w=float(capacity_w), max_discharge_w=float(capacity_w)
+        )
+    return PopulationEntry(seed, index, kind, lat, lon, spec, derive_terms(kind, spec, rng))

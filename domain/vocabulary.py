@@ -1,4 +1,4 @@
-"""The market's vocabulary, defined once: source kinds, directions, strategies and decline reasons.
+"""The market's vocabulary, defined once: source kinds, directions, strategies, decline reasons and answers.
 
 Each is an `IntEnum` whose value is the code the contracts use (`contracts/src/FlexTypes.sol` declares
 the same enums, and `tests/contracts/test_vocabulary.py` checks them value by value) and whose
@@ -88,3 +88,14 @@ class DeclineReason(Vocabulary):
     STATE_OF_CHARGE = 3
     DURATION_BEYOND_CONTRACT = 4
     UNWILLING = 5
+
+
+class AnswerAction(Vocabulary):
+    """A prosumer's answer to a request, as it signs it for the aggregator to relay (EIP-712 `Answer`):
+    the same four answers it can send directly. `value` is the limit for ACCEPT_UP_TO, the
+    `DeclineReason` code for DECLINE, 0 otherwise."""
+
+    ACCEPT = 0
+    ACCEPT_UP_TO = 1
+    APPLY = 2
+    DECLINE = 3

@@ -19,7 +19,13 @@ def main() -> int:
         scenario = load_plan(settings.scenario)
         client = AggregatorClient(settings.aggregator_url, settings.token.get_secret_value())
         start = settings.sim_real_start_epoch or time.time()
-        operator = GridOperator(scenario, client, start, connect_chain(settings.rpc_url, settings.manifest))
+        operator = GridOperator(
+            scenario,
+            client,
+            start,
+            connect_chain(settings.rpc_url, settings.manifest),
+            flex_wait_s=settings.flex_wait_s,
+        )
         sent = operator.run(settings.settle_timeout_s)
         print(write_results(sent, settings.out))
     except FlexsimError as exc:

@@ -21,3 +21,10 @@ class GridSettings(BaseSettings):
         None, description="Real Unix time of the scenario's simulated start (default: when it starts)."
     )
     settle_timeout_s: float = Field(600.0, gt=0, description="Real seconds to wait for the last settlement.")
+    flex_wait_s: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Real seconds a request waits for deliverable flexibility (a fleet still registering) "
+        "before it is skipped.",
+    )

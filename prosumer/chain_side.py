@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable
 
+from contracts.answers import SignedAnswer, sign_answer
 from contracts.chain import VOLTA_FAUCET
 from contracts.consent import Consent, raises
 from contracts.deployment import Deployment
@@ -19,6 +20,7 @@ from contracts.errors import InsufficientFunds, TransactionFailed
 from contracts.sender import Sender
 from contracts.settings import ChainSettings
 from contracts.types import Commitment, DeclineReason, Registration, Terms
+from domain.vocabulary import AnswerAction
 from prosumer.contract import expiry_after, needs_renewal
 from prosumer.settings import ProsumerSettings
 
@@ -38,8 +40,10 @@ class ChainSide:
         settings: ProsumerSettings,
         consents: ConsentSource,
         wall: Callable[[], float] = time.time,
+        ws_url: str | None = None,
     ) -> None:
         self.d = deployment
+        self.ws_url = ws_url  # the market's events pushed over this WebSocket (polled when None)
         self.sender = sender
         self.settings = settings
         self.consents = consents
@@ -47,12 +51,18 @@ class ChainSide:
         self._wall = wall
 
     @classmethod
-    def connect(cls, settings: ProsumerSettings, key: str) -> ChainSide:
+    def connect(cls, settings: ProsumerSettings, key: str, preloaded: Deployment | None = None) -> ChainSide:
         """Connects to the chain named by the settings and binds the manifest's contracts; consents come
-        from the aggregator named by the settings."""
+        from the aggregator named by the settings. `preloaded`: the contracts as a fleet's parent bound
+        them before it forked; this process opens its own connection for them (`Chain.reconnect`)."""
         from prosumer.enrolment import ConsentClient
 
-        d = Deployment.load(settings.manifest, ChainSettings(), rpc_url=settings.rpc_url)
+        chain_settings = ChainSettings()
+        if preloaded is not None:
+            d = preloaded
+            d.chain.reconnect()
+        else:
+            d = Deployment.load(settings.manifest, chain_settings, rpc_url=settings.rpc_url)
         token = settings.enrolment_token
         consents = ConsentClient(
             settings.aggregator_url,
@@ -60,7 +70,8 @@ class ChainSide:
             None if token is None else token.get_secret_value(),
             settings.http_timeout_s,
         )
-        return cls(d, Sender(d.chain, key), settings, consents)
+        ws_url = settings.ws_url or chain_settings.ws_url
+        return cls(d, Sender(d.chain, key), settings, consents, ws_url=ws_url)
 
     # ------------------------------------------------------------------ gas (R14)
 
@@ -166,6 +177,14 @@ class ChainSide:
     def decline(self, request_id: int, reason: DeclineReason, why: str) -> None:
         receipt = self.d.market.decline(self.sender, request_id, int(reason))
         log.info("request %d: declined (%s: %s) (tx %s)", request_id, reason.label, why, receipt.tx_hash)
+
+    def sign_answer(self, request_id: int, action: AnswerAction, value: int = 0) -> SignedAnswer:
+        """The answer as EIP-712 typed data signed with this prosumer's key, for the aggregator to relay
+        (`contracts.answers`): no transaction, no gas."""
+        d = self.d
+        return sign_answer(
+            self.sender.account.key, d.chain.chain_id, d.market.address, request_id, action, value
+        )
 
     def commitment(self, request_id: int) -> Commitment:
         return self.d.market.commitment_of(request_id, self.address)

@@ -22,6 +22,8 @@ Checks, in order, each with the reason code it declines with (`contracts.types.D
    10 %: accepting what it cannot deliver provably earns penalties and a lower reputation;
 6. the willingness draw says no -> UNWILLING.
 
+A prosumer that over-promises (`DerView.over_promises`, `domain.realism`) skips checks 4 and 5.
+
 Otherwise it accepts (fair) or applies (reputation). Outages are unforeseen (R12): only an ongoing
 one counts, never a future one from the schedule.
 
@@ -72,6 +74,7 @@ class DerView:
     feasible_w: float  # what the DER can move in that direction for the duration, right now
     in_outage: bool
     risk_w: float | None = 0.0  # how far its measured delivery may miss (RMS, W); None = unknown yet
+    over_promises: bool = False  # accepts what its contract allows without checking (domain.realism)
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,14 @@ def deliverable_w(
     risk_w: float | None,
     in_outage: bool,
     max_risk_share: float,
+    over_promises: bool = False,
 ) -> int:
     """What it would commit in a direction if asked now: its offer (flexibility, at most 25 % of capacity)
     limited by what it can move now; 0 in an outage, or when its delivery could not be proven (its risk,
-    computed for that amount, above `max_risk_share` of it, or unknown)."""
+    computed for that amount, above `max_risk_share` of it, or unknown). One that over-promises declares
+    its whole offer outside an outage."""
+    if over_promises:
+        return 0 if in_outage else offer_w(flex_w, capacity_w)
     amount = min(offer_w(flex_w, capacity_w), int(feasible_w))
     if in_outage or amount <= 0 or risk_w is None or risk_w > max_risk_share * amount:
         return 0
@@ -126,6 +133,8 @@ def decide(
         )
     if amount <= 0:
         return _decline(amount, DeclineReason.UNSPECIFIED, f"no contracted flexibility {_way(request)}")
+    if der.over_promises:  # promises what the contract allows, whatever its DER can do now
+        return _willing(request, amount, willingness, draw)
     if der.feasible_w < amount:
         reason = (
             DeclineReason.STATE_OF_CHARGE
@@ -149,6 +158,10 @@ def decide(
             f"too variable to deliver provably: its measured delivery may miss by ~{risk:.0f} W, more "
             f"than {max_risk_share:.0%} of {amount} W",
         )
+    return _willing(request, amount, willingness, draw)
+
+
+def _willing(request: RequestView, amount: int, willingness: float, draw: float) -> Decision:
     if draw >= willingness:
         return _decline(amount, DeclineReason.UNWILLING, f"not willing (draw {draw:.2f} >= {willingness:g})")
     action = Action.ACCEPT if request.strategy == Strategy.FAIR else Action.APPLY

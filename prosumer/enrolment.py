@@ -22,6 +22,7 @@ from aggregator.wire_consent import ConsentOut, TermsIn
 from base.errors import ConfigError, FlexsimError
 from contracts.consent import Consent
 from contracts.types import Terms
+from prosumer.net import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ BACKOFF_MAX_S = 5.0
 
 class ConsentRefused(ConfigError):
     """The aggregator does not consent to these terms (or to this prosumer)."""
+
+
+class ConsentUnavailable(FlexsimError):
+    """The aggregator was busy or unreachable for longer than the consent's timeout: ask again later."""
 
 
 class ConsentClient:
@@ -64,7 +69,7 @@ class ConsentClient:
                 return self._once(terms, expiry)
             except _Busy as exc:
                 if time.monotonic() + exc.delay > deadline:
-                    raise FlexsimError(
+                    raise ConsentUnavailable(
                         f"no consent from the aggregator at {self.url} within {self.timeout_s:g} s: {exc}"
                     ) from None
                 log.info("consent: %s; retrying in %.1f s", exc, exc.delay or backoff)
@@ -72,7 +77,7 @@ class ConsentClient:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _once(self, terms: Terms, expiry: int) -> Consent:
-        with httpx.Client(base_url=self.url, timeout=self.http_timeout_s) as client:
+        with httpx.Client(base_url=self.url, timeout=self.http_timeout_s, verify=tls_context()) as client:
             challenge = ChallengeOut.model_validate_json(
                 self._post(client, "/auth/challenge", {"address": self.account.address}).content
             )

@@ -3,7 +3,8 @@
 Each prosumer stays its own OS process with its own account, chain connection and HTTP client, but
 what every one of them needs is loaded once, in the parent, before it forks:
 
-- the imports (web3, httpx, pydantic, numpy, the domain models and the prosumer itself);
+- the imports (web3, httpx, pydantic, numpy, the domain models and the prosumer itself, and what a
+  prosumer would import lazily: `warm_imports`), and the one TLS context its HTTP clients share;
 - the population entries and the yearly PV and load profiles (read from the `.npz` cache, computed
   there on a miss), so the children share the profile arrays instead of each loading its own copy;
 - then `gc.collect()` and `gc.freeze()`: the collector never walks (and so never writes to) the
@@ -21,7 +22,8 @@ Two ways to start the children:
   standard input (the prosumers I, J, K of that range, `--stagger-ms` apart), preloading their
   entries and profiles first (so each ramp step pays only for its own prosumers); the end
   of its input (the process that drove it is gone) stops every child. `flexsim run` ramps its
-  population this way (R13).
+  population this way (R13). A line `clock EPOCH` sets the real Unix time of the simulated clock's
+  start for the children forked after it (`flexsim run` fixes it once its services are up).
 
 Keys: one key file per prosumer in `state_dir` (created on first use), or `--keys-file`: a JSON list
 of hex keys where entry I is prosumer I's key. PROSUMER_KEY and PROSUMER_KEY_FILE must be unset.
@@ -40,7 +42,7 @@ import select
 import signal
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
@@ -48,9 +50,12 @@ from pydantic import SecretStr
 
 from base.errors import ConfigError, FlexsimError
 from base.signals import die_with
+from contracts.deployment import Deployment
 from domain.der import make_der
-from domain.population import PopulationEntry, sample_entry
+from domain.errors import ParameterError
+from domain.population import PopulationEntry, entry_of_kind, sample_entry
 from domain.profiles import Profiles
+from domain.vocabulary import SourceKind
 from prosumer.agent import Agent
 from prosumer.identity import parse_key
 from prosumer.logs import configure_logging
@@ -72,6 +77,36 @@ class FleetOptions:
     keys_file: Path | None = None
     pid_map: Path | None = None
     log_dir: Path | None = None
+
+
+def warm_imports() -> None:
+    """What every child would otherwise import, or build, after the fork (each its own copy): the
+    modules a prosumer loads lazily (its enrolment client, the WebSocket client, web3's HTTP provider
+    and request machinery) and the TLS context its HTTP clients share (`prosumer.net`)."""
+    import websockets.sync.client  # noqa: F401  (events pushed over a WebSocket)
+
+    import prosumer.enrolment  # noqa: F401  (ChainSide.connect imports it)
+    from prosumer.net import tls_context
+
+    tls_context()
+
+
+def preload_deployment(settings: ProsumerSettings) -> Deployment | None:
+    """The contracts bound once, in the parent (web3 builds a class per ABI entry: a few MB each
+    child would otherwise build for itself), and the market's event decoder. The parent's connection
+    is closed before any fork; each child opens its own. None (each child loads its own) when the
+    chain cannot be reached now."""
+    from contracts.settings import ChainSettings
+    from prosumer.events import market_decoder
+
+    try:
+        d = Deployment.load(settings.manifest, ChainSettings(), rpc_url=settings.rpc_url)
+    except FlexsimError as exc:
+        log.warning("contracts not preloaded (%s): each prosumer binds its own", exc)
+        return None
+    market_decoder(d.market)
+    d.chain.reconnect()  # nothing of the parent's connection goes to the children
+    return d
 
 
 def preload(
@@ -102,6 +137,17 @@ def load_keys(path: Path, indices: list[int]) -> dict[int, str]:
     return {i: parse_key(raw[i], f"{path}[{i}]") for i in indices}
 
 
+def parse_clock(line: str) -> float | None:
+    """`clock EPOCH` -> the real Unix time the simulated clock starts at; None for any other line."""
+    words = line.split()
+    if len(words) != 2 or words[0] != "clock":
+        return None
+    try:
+        return float(words[1])
+    except ValueError:
+        raise ConfigError(f"fleet command {line.strip()!r}: expected 'clock EPOCH'") from None
+
+
 def parse_command(line: str, known: set[int]) -> list[int]:
     """`start I J K` -> [I, J, K]; anything else is a ConfigError naming the line."""
     words = line.split()
@@ -112,6 +158,34 @@ def parse_command(line: str, known: set[int]) -> list[int]:
     if unknown:
         raise ConfigError(f"fleet command {line.strip()!r}: prosumer {unknown[0]} is outside --first/--count")
     return indices
+
+
+@dataclass(frozen=True)
+class AddCommand:
+    index: int
+    kind: SourceKind
+    capacity_w: float
+    flex: dict[str, int]  # flex_up_w / flex_down_w given instead of sampled
+
+
+def parse_add(line: str, started: set[int]) -> AddCommand:
+    """`add I KIND CAPACITY_W [flex_up_w=N] [flex_down_w=N]`; a ConfigError naming the line otherwise."""
+    words = line.split()
+    try:
+        if len(words) < 4 or words[0] != "add" or not words[1].isdigit():
+            raise ValueError("expected 'add I KIND CAPACITY_W [flex_up_w=N] [flex_down_w=N]'")
+        flex: dict[str, int] = {}
+        for word in words[4:]:
+            name, _, value = word.partition("=")
+            if name not in ("flex_up_w", "flex_down_w") or not value.isdigit():
+                raise ValueError(f"unknown term {word!r} (flex_up_w=N or flex_down_w=N)")
+            flex[name] = int(value)
+        command = AddCommand(int(words[1]), SourceKind.parse(words[2]), float(words[3]), flex)
+    except (ValueError, FlexsimError) as exc:
+        raise ConfigError(f"fleet command {line.strip()!r}: {exc}") from None
+    if command.index in started:
+        raise ConfigError(f"fleet command {line.strip()!r}: prosumer {command.index} was started already")
+    return command
 
 
 @dataclass
@@ -126,6 +200,7 @@ class _Fleet:
     record: dict[int, dict[str, int | None]] = field(default_factory=dict)  # index -> pid, exit
     stopping: bool = False
     failed: int = 0
+    deployment: Deployment | None = None
 
     def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         self.stopping = True
@@ -159,12 +234,30 @@ class _Fleet:
             pid = os.fork()
             if pid == 0:
                 os._exit(
-                    _child(self.settings, i, self.profiles, self.entries[i], self.keys.get(i), self.opts)
-                )
+                    _child(
+                        self.settings, i, self.profiles, self.entries[i], self.keys.get(i), self.opts,
+                        self.deployment,
+                    )
+                )  # fmt: skip
             self.children[pid] = i
             self.record[i] = {"pid": pid, "exit": None}
             signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)
         self.write_map()
+
+    def add(self, line: str) -> None:
+        """`add I KIND CAPACITY_W`: one prosumer of a chosen kind and size, with key I of the keys file."""
+        c = parse_add(line, set(self.record))
+        index = c.index
+        if self.opts.keys_file is None:
+            raise ConfigError("`add` needs --keys-file (entry I is the new prosumer's key)")
+        self.keys.update(load_keys(self.opts.keys_file, [index]))
+        entry = entry_of_kind(self.settings.seed, index, c.kind, c.capacity_w)
+        if c.flex:
+            entry = replace(entry, terms=replace(entry.terms, **c.flex).check())  # type: ignore[arg-type]
+        self.entries[index] = entry
+        make_der(entry, self.profiles)  # loads its profiles in the parent, once
+        self.allowed.add(index)
+        self.fork([index])
 
     def reap(self) -> None:
         changed = False
@@ -208,7 +301,9 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
     if not indices:
         raise ConfigError("a fleet needs at least one prosumer (--count >= 1)")
     keys = load_keys(opts.keys_file, indices) if opts.keys_file else {}
+    warm_imports()
     fleet = _Fleet(settings, opts, Profiles(settings.profile_cache_dir), {}, keys, set(indices))
+    fleet.deployment = preload_deployment(settings)
     fleet.load([] if opts.on_command else indices)  # on command: each step loads its own prosumers
     signal.signal(signal.SIGTERM, fleet.stop)
     signal.signal(signal.SIGINT, fleet.stop)
@@ -236,9 +331,20 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
         for line in lines:
             if not line.strip():
                 continue
+            text = line.decode(errors="replace")
             try:
-                fleet.fork(parse_command(line.decode(errors="replace"), fleet.allowed))
-            except ConfigError as exc:  # a bad line is the driver's bug: say so, keep the others running
+                clock = parse_clock(text)
+                if clock is not None:  # the run's clock, fixed once its services are up
+                    fleet.settings = fleet.settings.model_copy(update={"sim_real_start_epoch": clock})
+                    continue
+                if text.split()[0] == "add":
+                    fleet.add(text)
+                else:
+                    fleet.fork(parse_command(text, fleet.allowed))
+            except (
+                ConfigError,
+                ParameterError,
+            ) as exc:  # a bad line is the driver's bug: say so, keep the others running
                 log.error("%s", exc)
     fleet.reap()
     log.info("fleet stopped (%d of %d children failed)", fleet.failed, len(fleet.record))
@@ -252,6 +358,7 @@ def _child(
     entry: PopulationEntry,
     key: str | None,
     opts: FleetOptions,
+    deployment: Deployment | None = None,
 ) -> int:
     code = 1
     try:
@@ -266,7 +373,9 @@ def _child(
         update: dict[str, object] = {"index": index}
         if key is not None:
             update["key"] = SecretStr(key)
-        agent = Agent(settings.model_copy(update=update), profiles=profiles, entry=entry)
+        agent = Agent(
+            settings.model_copy(update=update), profiles=profiles, entry=entry, deployment=deployment
+        )
         agent.install_signals()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)  # a signal sent meanwhile arrives now
         code = agent.run()

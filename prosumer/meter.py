@@ -17,6 +17,7 @@ can do), so its methods take a lock. It does no I/O and never reads the wall clo
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from domain.battery import BatteryState
 from domain.clock import SimClock
 from domain.der import Der
 from domain.flexibility import Commitment
+from domain.realism import Traits, metered
 from domain.vocabulary import Direction
 
 MIN_GAP_S = 0.002  # two readings closer than this would share a millisecond seq
@@ -46,6 +48,30 @@ class Reading:
     soc: float | None
     status: str  # ok | outage | modulating
     available_w: float | None = None  # producers: what the weather allowed over the same span
+
+    def wire_json(self) -> bytes | None:
+        """The same body as `wire`, serialised straight to JSON bytes (the uplink's per-reading path:
+        no dict, no validation model); None when a number is not finite (JSON cannot carry it)."""
+        power, energy = float(self.power_w), float(self.energy_wh)
+        soc = None if self.soc is None else float(self.soc)
+        avail = None if self.available_w is None else float(self.available_w)
+        if not (
+            math.isfinite(power)
+            and math.isfinite(energy)
+            and (soc is None or math.isfinite(soc))
+            and (avail is None or math.isfinite(avail))
+        ):
+            return None
+        tail = b"" if avail is None else b',"available_w":%r' % avail
+        return b'{"seq":%d,"timestamp":"%s","power_w":%r,"energy_wh":%r,"soc":%s,"status":"%s"%s}' % (
+            self.seq,
+            self.timestamp.isoformat().encode(),
+            power,
+            energy,
+            b"null" if soc is None else repr(soc).encode(),
+            self.status.encode(),
+            tail,
+        )
 
     def wire(self) -> dict[str, Any]:
         """The JSON body of `aggregator.wire.ReadingIn`."""
@@ -85,10 +111,18 @@ def next_reading_time(planned: float, now: float, interval: float, edges: Iterab
 
 
 class Meter:
-    def __init__(self, der: Der, clock: SimClock, rng: np.random.Generator, energy_wh: float = 0.0) -> None:
+    def __init__(
+        self,
+        der: Der,
+        clock: SimClock,
+        rng: np.random.Generator,
+        energy_wh: float = 0.0,
+        noise: np.random.Generator | None = None,
+    ) -> None:
         self.der = der
         self.clock = clock
         self.rng = rng
+        self.noise = noise  # the meter's own noise stream (domain.realism.metered)
         self.energy_wh = energy_wh
         self.window: Window | None = None
         self._lock = threading.Lock()
@@ -100,13 +134,25 @@ class Meter:
         t = self.clock.sim_time(taken_real)
         dt = self.clock.sim_elapsed(next_real - taken_real)
         with self._lock:
-            power = self.der.step(t, dt, self.rng)
+            power = self._measured(self.der.step(t, dt, self.rng))
             energy = self.energy_wh
             self.energy_wh += power * dt / 3600.0
             status = self._status(t)
             soc = _soc(self.der)
             available = getattr(self.der, "available_w", None)
         return Reading(round(taken_real * 1000), taken_real, t, power, energy, soc, status, available)
+
+    @property
+    def traits(self) -> Traits:
+        return self.der.traits
+
+    def _measured(self, power_w: float) -> float:
+        """The DER's mean power as its meter reports it (gain error and noise, when it has them)."""
+        tr = self.der.traits
+        if tr.meter_gain == 1.0 and (tr.meter_noise_share == 0.0 or self.noise is None):
+            return power_w
+        z = float(self.noise.standard_normal()) if self.noise is not None else 0.0
+        return metered(power_w, tr.meter_gain, tr.meter_noise_share, z)
 
     def edges(self) -> tuple[float, ...]:
         """Real times of the current window's start and end (none without a window)."""
@@ -143,9 +189,9 @@ class Meter:
             self.window = None
             return True
 
-    def feasible_w(self, direction: ChainDirection, duration_s: float) -> float:
+    def feasible_w(self, direction: ChainDirection, duration_s: float, forecast_error: float = 0.0) -> float:
         with self._lock:
-            return self.der.feasible_w(Direction(int(direction)), duration_s)
+            return self.der.feasible_w(Direction(int(direction)), duration_s, forecast_error)
 
     def delivery_risk_w(
         self, now_real: float, direction: ChainDirection, amount_w: float, duration_s: float

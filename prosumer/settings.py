@@ -8,10 +8,12 @@ Chain settings (fees, retries, receipt timeout) come from `CHAIN_*` (`contracts.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.realism import Realism
 from prosumer.decision import MAX_RISK_SHARE
 
 DAY_S = 86_400.0
@@ -83,6 +85,19 @@ class ProsumerSettings(BaseSettings):
         "OLDEST are dropped (and the count is logged).",
     )
     uplink_batch: int = Field(500, ge=1, le=5_000, description="Readings per POST at most.")
+    uplink_every: int = Field(
+        2,
+        ge=1,
+        le=5_000,
+        description="Readings sent together in normal operation: the uplink posts once this many wait "
+        "(1: every reading on its own). With 1 s readings, 2 halves the requests and no reading waits "
+        "more than about a second.",
+    )
+    uplink_hold_s: float = Field(
+        1.5,
+        ge=0,
+        description="...or once the oldest reading waiting is this old (real s), however few wait.",
+    )
     http_timeout_s: float = Field(10.0, gt=0, description="Timeout of one HTTP call to the aggregator.")
     availability_every_s: float = Field(
         5.0,
@@ -139,19 +154,62 @@ class ProsumerSettings(BaseSettings):
             "commitment (prosumer.decision); higher values take more risk of penalties."
         ),
     )
+    realism: Realism = Field(
+        default_factory=Realism,
+        description="The scenario's `[realism]` table as JSON: what makes its deliveries miss "
+        "(domain.realism, docs/realism.md); default: an ideal prosumer.",
+    )
     outage_rate_per_hour: float = Field(0.02, ge=0, description="Outages per simulated hour (Poisson, R12).")
     outage_mean_duration_s: float = Field(
         1_800.0, gt=0, description="Mean outage duration, simulated seconds (exponential)."
     )
 
+    # ------------------------------------------------------------------ answers (docs/relayed-answers.md)
+    answers: Literal["direct", "relayed"] = Field(
+        "direct",
+        description=(
+            "How it answers requests: its own transaction (direct), or an EIP-712 signed answer the "
+            "aggregator relays in a batch (relayed; falls back to a transaction near the deadline)."
+        ),
+    )
+    relay_fallback_s: float = Field(
+        6.0,
+        ge=0,
+        description="Relayed: answer with its own transaction when the relayed answer is not on chain "
+        "this many seconds before the deadline.",
+    )
+    # ------------------------------------------------------------------ tamper evidence
+    readings_root_margin_s: float = Field(
+        960.0,
+        gt=0,
+        description="Simulated seconds before a request's window and after it that the prosumer's signed "
+        "readings root covers (docs/tamper-evidence.md): at least the aggregator's baseline margin.",
+    )
+
     # ------------------------------------------------------------------ chain following
+    ws_url: str | None = Field(
+        None,
+        description="WebSocket RPC URL of the chain (anvil: ws://host:port, its HTTP port): when set, the "
+        "market's events are pushed over one subscription of the process's own instead of polled every "
+        "`event_poll_s`. Unset: `CHAIN_WS_URL`; neither: polled.",
+    )
     event_poll_s: float = Field(1.0, gt=0, description="How often the chain is polled for new blocks.")
+    upkeep_every_s: float = Field(
+        5.0,
+        gt=0,
+        description="With pushed events: how often (real s) the contract upkeep runs (renewal, random "
+        "renegotiation) between events. Polled, it runs every poll.",
+    )
     log_range_blocks: int = Field(1_000, ge=1, description="Most blocks asked for in one eth_getLogs call.")
 
     def resolved_key_file(self) -> Path:
         """The key file: `key_file`, or `<state_dir>/prosumer-<seed>-<index>.key` (index `auto` if unset)."""
         name = "auto" if self.index is None else str(self.index)
         return self.key_file or self.state_dir / f"prosumer-{self.seed}-{name}.key"
+
+    def commands_file(self) -> Path:
+        """Where a driver (the console) appends commands for this prosumer (`prosumer.commands`)."""
+        return self.resolved_key_file().with_suffix(".commands.jsonl")
 
     def meter_file(self) -> Path:
         """Where the meter's energy counter survives a restart."""

@@ -1,10 +1,16 @@
 """Readings to the aggregator: a bounded buffer and a sender thread (rule R4).
 
-The reading loop `put`s each reading in the buffer and never waits for the network. The sender thread
-logs in (challenge, EIP-191 signature, bearer token), sends what is buffered (one reading with
-`POST /readings`, more with `POST /readings/batch`, at most `batch` at a time) and removes readings
-from the buffer only once the aggregator acknowledged them (2xx means committed; resending after a
-timeout is safe, the aggregator answers `duplicate`).
+The reading loop `put`s each reading in the buffer and never waits for the network; the reading is
+serialised to its JSON bytes once, there (`Reading.wire_json`: no dict, no model per reading). The
+sender thread logs in (challenge, EIP-191 signature, bearer token), sends what is buffered (one
+reading with `POST /readings`, more with `POST /readings/batch`, at most `batch` at a time) and
+removes readings from the buffer only once the aggregator acknowledged them (2xx means committed;
+resending after a timeout is safe, the aggregator answers `duplicate`).
+
+Pacing: it sends once `every` readings wait, or once the oldest has waited `hold_s` (so a prosumer
+that samples every second and sends every second reading makes half the requests, and no reading
+waits more than about one interval); a backlog goes at once, in batches of up to `batch`; at stop,
+whatever waits goes at once.
 
 - 401: the token expired or the aggregator restarted: log in again at once.
 - 403 at login: the registry does not (yet) list the account as active: retry every few seconds.
@@ -30,15 +36,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import httpx
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from pydantic import ValidationError
 
-from aggregator.wire import BatchAck, ChallengeOut, ReadingBatchIn, ReadingIn, TokenOut
+from aggregator.wire import BatchAck, ChallengeOut, TokenOut
+from aggregator.wire_answers import ActionName, AnswerIn, AnswerOut, AnswerState
+from contracts.anchor import LeafReading
+from contracts.answers import SignedAnswer
 from prosumer.meter import Reading
+from prosumer.net import tls_context
+from prosumer.plain_http import HttpxHttp, PlainHttp, Reply, Transport, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +57,26 @@ BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 5.0
 RETRY_AFTER_MAX_S = 30.0
 NOT_ACTIVE_RETRY_S = 2.0
+IDLE_WAIT_S = 1.0  # with nothing to send, how long one wait lasts (a stop or a due declaration is seen)
+
+
+class Queued(NamedTuple):
+    """A reading waiting in the buffer: its sequence number, when it was put (monotonic s) and its
+    JSON body, serialised once when it was taken."""
+
+    seq: int
+    put_at: float
+    body: bytes
 
 
 class ReadingBuffer:
-    """A bounded FIFO of validated readings, shared by the reading loop and the sender thread."""
+    """A bounded FIFO of readings as JSON bytes, shared by the reading loop and the sender thread."""
 
-    def __init__(self, bound: int) -> None:
+    def __init__(self, bound: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.bound = bound
-        self._items: deque[ReadingIn] = deque()
+        self._items: deque[Queued] = deque()
         self._cond = threading.Condition()
+        self._clock = clock
         self.dropped_total = 0
         self._dropped_episode = 0
 
@@ -64,10 +86,11 @@ class ReadingBuffer:
 
     def put(self, reading: Reading) -> None:
         """Adds a reading; drops the oldest when the buffer is full."""
-        try:
-            item = ReadingIn.model_validate_json(json.dumps(reading.wire()))  # as strict as the server
-        except ValidationError as exc:
-            log.error("reading %s is not valid on the wire and is dropped: %s", reading.seq, exc)
+        body = reading.wire_json()
+        if body is None:
+            log.error(
+                "reading %s is not valid on the wire (a number is not finite) and is dropped", reading.seq
+            )
             return
         with self._cond:
             if len(self._items) >= self.bound:
@@ -80,10 +103,10 @@ class ReadingBuffer:
                         "dropping the oldest readings from now on",
                         self.bound,
                     )
-            self._items.append(item)
+            self._items.append(Queued(reading.seq, self._clock(), body))
             self._cond.notify()
 
-    def peek(self, n: int) -> list[ReadingIn]:
+    def peek(self, n: int) -> list[Queued]:
         with self._cond:
             return [self._items[i] for i in range(min(n, len(self._items)))]
 
@@ -93,10 +116,18 @@ class ReadingBuffer:
             while self._items and self._items[0].seq <= last_seq:
                 self._items.popleft()
 
-    def wait(self, timeout: float) -> bool:
-        """True as soon as something is buffered; False after `timeout` seconds of nothing."""
+    def wait(self, timeout: float, count: int = 1, hold_s: float = 0.0) -> bool:
+        """True once `count` readings wait, or the oldest has waited `hold_s`; False after `timeout`."""
+        deadline = self._clock() + timeout
         with self._cond:
-            return bool(self._items) or self._cond.wait_for(lambda: bool(self._items), timeout)
+            while True:
+                now = self._clock()
+                if len(self._items) >= count or (self._items and now - self._items[0].put_at >= hold_s):
+                    return True
+                until = deadline if not self._items else min(deadline, self._items[0].put_at + hold_s)
+                if now >= deadline:
+                    return False
+                self._cond.wait(max(0.0, until - now))
 
     def report_drops(self) -> int:
         """Logs (once) how many readings the last outage cost; returns that count."""
@@ -111,6 +142,59 @@ class ReadingBuffer:
                 self.dropped_total,
             )
         return n
+
+
+class AckedReadings:
+    """The readings the aggregator acknowledged (stored or duplicate), newest last, at most `bound`:
+    what the prosumer signs its readings roots over (docs/tamper-evidence.md). Read back from the very
+    JSON bytes that were sent, so the signed values are the stored ones."""
+
+    def __init__(self, bound: int = 100_000) -> None:
+        self._items: deque[LeafReading] = deque(maxlen=bound)
+        self._lock = threading.Lock()
+
+    def add(self, items: list[Queued]) -> None:
+        leaves = [_leaf(i.body) for i in items]
+        with self._lock:
+            self._items.extend(leaves)
+
+    def last_ms(self) -> int | None:
+        """The timestamp (ms) of the newest acknowledged reading."""
+        with self._lock:
+            return self._items[-1].timestamp_ms if self._items else None
+
+    def first_ms(self) -> int | None:
+        with self._lock:
+            return self._items[0].timestamp_ms if self._items else None
+
+    def between(self, from_ms: int, to_ms: int) -> list[LeafReading]:
+        with self._lock:
+            return [r for r in self._items if from_ms <= r.timestamp_ms <= to_ms]
+
+
+def _leaf(body: bytes) -> LeafReading:
+    d = json.loads(body)
+    t = datetime.fromisoformat(d["timestamp"]).timestamp()
+    return LeafReading(d["seq"], t, d["power_w"], d["energy_wh"], d.get("available_w"))
+
+
+class LockedTransport:
+    """One transport shared by the uplink thread, the chain worker (relayed answers) and the evidence
+    keeper: `PlainHttp` is one keep-alive connection, which two threads must not use at once."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+
+    def request(
+        self, method: str, path: str, body: bytes, headers: dict[str, str], timeout_s: float
+    ) -> Reply:
+        with self._lock:
+            return self.inner.request(method, path, body, headers, timeout_s)
+
+    def close(self) -> None:
+        with self._lock:
+            self.inner.close()
 
 
 class Retry(Exception):
@@ -134,12 +218,18 @@ class Uplink:
         timeout_s: float = 10.0,
         client: httpx.Client | None = None,
         wall: Callable[[], float] = time.monotonic,
+        every: int = 1,
+        hold_s: float = 0.0,
     ) -> None:
         self.account = Account.from_key(key)
         self.buffer = buffer
         self.batch = batch
+        self.every = every
+        self.hold_s = hold_s
         self.timeout_s = timeout_s
-        self.client = client or httpx.Client(base_url=base_url, timeout=timeout_s)
+        self.http: Transport = LockedTransport(
+            HttpxHttp(client) if client is not None else PlainHttp(base_url, tls_context())
+        )
         self._wall = wall
         self._token: str | None = None
         self._stop = threading.Event()
@@ -151,6 +241,8 @@ class Uplink:
         self._availability: Callable[[], tuple[int, int]] | None = None
         self._availability_every_s = 0.0
         self._availability_due = 0.0
+        self._answer_lock = threading.Lock()
+        self.acked = AckedReadings()
 
     def declare_availability(self, source: Callable[[], tuple[int, int]], every_s: float) -> None:
         """Also tells the aggregator, every `every_s` real seconds, what `source` says it can deliver
@@ -171,7 +263,7 @@ class Uplink:
         left = len(self.buffer)
         if left:
             log.warning("stopping with %d readings not acknowledged by the aggregator", left)
-        self.client.close()
+        self.http.close()
         return left
 
     # ------------------------------------------------------------------ the thread
@@ -181,7 +273,10 @@ class Uplink:
             if self._stop.is_set() and (not len(self.buffer) or self._remaining() <= 0):
                 return
             self._declare_if_due()
-            if not self.buffer.wait(0.2):
+            stopping = self._stop.is_set()  # then flush whatever waits
+            if not self.buffer.wait(
+                IDLE_WAIT_S, 1 if stopping else self.every, 0.0 if stopping else self.hold_s
+            ):
                 continue
             try:
                 self.send_once()
@@ -200,9 +295,11 @@ class Uplink:
         if self._token is None:
             self._login()
         if len(items) == 1:
-            self._post("/readings", items[0].model_dump_json().encode(), items)
+            taken = self._post("/readings", items[0].body, items)
         else:
-            self._post("/readings/batch", ReadingBatchIn(readings=items).model_dump_json().encode(), items)
+            body = b'{"readings":[' + b",".join(i.body for i in items) + b"]}"
+            taken = self._post("/readings/batch", body, items)
+        self.acked.add(taken)
         self.buffer.ack(items[-1].seq)
         self.sent += len(items)
         self._backoff = BACKOFF_START_S
@@ -225,13 +322,14 @@ class Uplink:
         self._availability_due = now + self._availability_every_s
         try:
             up, down = self._availability()
-            reply = self.client.put(
+            reply = self.http.request(
+                "PUT",
                 "/availability",
-                json={"up_w": up, "down_w": down},
-                headers={"Authorization": f"Bearer {self._token}"},
-                timeout=self._timeout(),
+                b'{"up_w":%d,"down_w":%d}' % (up, down),
+                {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+                self._timeout(),
             )
-        except httpx.TransportError as exc:
+        except Unreachable as exc:
             log.info("availability not sent (%s); next turn", type(exc).__name__)
             return
         except Exception:  # a model failure must not stop the readings
@@ -241,6 +339,63 @@ class Uplink:
             self._token = None
         elif reply.status_code != 200:
             log.info("availability refused: HTTP %d %s", reply.status_code, _detail(reply))
+
+    # ------------------------------------------------------------------ relayed answers
+
+    def send_answer(self, answer: SignedAnswer) -> AnswerState | None:
+        """Posts a signed answer for the aggregator to relay (`POST /answers`); blocking, called from the
+        chain worker. Returns its state (queued, submitted, recorded...), or None when the aggregator
+        could not take it (unreachable, busy, refused): the caller then answers with a transaction."""
+        body = (
+            AnswerIn(
+                request_id=answer.request_id,
+                action=ActionName(answer.action.label),
+                value=answer.value,
+                v=answer.v,  # type: ignore[arg-type]  # 27 or 28 from eth_account
+                r="0x" + answer.r.hex(),
+                s="0x" + answer.s.hex(),
+            )
+            .model_dump_json()
+            .encode()
+        )
+        with self._answer_lock:
+            try:
+                for _ in range(2):  # a second time after logging in again (401: token expired)
+                    if self._token is None:
+                        self._login()
+                    headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
+                    try:
+                        reply = self.http.request("POST", "/answers", body, headers, self._timeout())
+                    except Unreachable as exc:
+                        raise self._unreachable(exc) from None
+                    if reply.status_code == 401:
+                        self._token = None
+                        continue
+                    if reply.status_code == 202:
+                        return AnswerOut.model_validate_json(reply.content).state
+                    log.info("request %d: answer not relayed: HTTP %d %s", answer.request_id,
+                             reply.status_code, _detail(reply))  # fmt: skip
+                    return None
+            except Retry as exc:
+                log.info("request %d: answer not relayed (%s)", answer.request_id, exc)
+        return None
+
+    def authed(self, method: str, path: str, body: dict[str, Any] | None = None) -> Reply:
+        """One call as the logged-in prosumer (logs in when needed, once more after a 401); for the
+        evidence calls of other threads (`prosumer.evidence`). Raises `Retry` when unreachable."""
+        data = b"" if body is None else json.dumps(body).encode()
+        for _ in range(2):
+            if self._token is None:
+                self._login()
+            headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
+            try:
+                reply = self.http.request(method, path, data, headers, self._timeout())
+            except Unreachable as exc:
+                raise self._unreachable(exc) from None
+            if reply.status_code != 401:
+                return reply
+            self._token = None
+        return reply
 
     # ------------------------------------------------------------------ HTTP
 
@@ -266,21 +421,24 @@ class Uplink:
         self._token = TokenOut.model_validate_json(reply.content).access_token
         log.info("logged in to the aggregator as %s", address)
 
-    def _post(self, path: str, body: bytes, items: list[ReadingIn]) -> None:
+    def _post(self, path: str, body: bytes, items: list[Queued]) -> list[Queued]:
+        """Sends; returns the items the aggregator holds now (stored or duplicate)."""
         headers = {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
         try:
-            reply = self.client.post(path, content=body, headers=headers, timeout=self._timeout())
-        except httpx.TransportError as exc:
+            reply = self.http.request("POST", path, body, headers, self._timeout())
+        except Unreachable as exc:
             raise self._unreachable(exc) from None
         if reply.status_code == 200:
-            if path.endswith("batch"):
-                self._log_rejected(BatchAck.model_validate_json(reply.content), items)
-            return
+            if path.endswith("batch") and b'"rejected":0,' not in reply.content:
+                ack = BatchAck.model_validate_json(reply.content)
+                self._log_rejected(ack, items)
+                return [items[i.index] for i in ack.items if i.status != "rejected"]
+            return items
         if reply.status_code == 422:  # refused as invalid: resending cannot help
             log.warning(
                 "aggregator rejected %d reading(s) from seq %d: %s", len(items), items[0].seq, _detail(reply)
             )
-            return
+            return []
         if reply.status_code in (401, 403):
             self._token = None
             raise Retry(
@@ -288,13 +446,16 @@ class Uplink:
             )
         raise self._failure(reply, "sending readings")
 
-    def _call(self, path: str, body: dict[str, Any]) -> httpx.Response:
+    def _call(self, path: str, body: dict[str, Any]) -> Reply:
         try:
-            return self.client.post(path, json=body, timeout=self._timeout())
-        except httpx.TransportError as exc:
+            data = json.dumps(body).encode()
+            return self.http.request(
+                "POST", path, data, {"Content-Type": "application/json"}, self._timeout()
+            )
+        except Unreachable as exc:
             raise self._unreachable(exc) from None
 
-    def _failure(self, reply: httpx.Response, what: str) -> Retry:
+    def _failure(self, reply: Reply, what: str) -> Retry:
         if reply.status_code in (429, 503):
             delay = _retry_after(reply)
             why = "busy" if reply.status_code == 503 else "rate-limited this client"
@@ -304,7 +465,7 @@ class Uplink:
     def _unreachable(self, exc: Exception) -> Retry:
         return Retry(self._next_backoff(), f"aggregator unreachable: {type(exc).__name__}", unreachable=True)
 
-    def _log_rejected(self, ack: BatchAck, items: list[ReadingIn]) -> None:
+    def _log_rejected(self, ack: BatchAck, items: list[Queued]) -> None:
         for item in ack.items:
             if item.status == "rejected":
                 log.warning("aggregator rejected reading %s: %s", items[item.index].seq, item.reason)
@@ -336,14 +497,14 @@ class Uplink:
         return max(0.1, min(self.timeout_s, self._remaining()))
 
 
-def _retry_after(reply: httpx.Response) -> float:
+def _retry_after(reply: Reply) -> float:
     try:
-        return min(RETRY_AFTER_MAX_S, max(0.1, float(reply.headers.get("Retry-After", "1"))))
+        return min(RETRY_AFTER_MAX_S, max(0.1, float(reply.headers.get("retry-after", "1"))))
     except ValueError:
         return 1.0
 
 
-def _detail(reply: httpx.Response) -> str:
+def _detail(reply: Reply) -> str:
     try:
         body = reply.json()
         return str(body.get("detail", body)) if isinstance(body, dict) else str(body)

@@ -1,7 +1,9 @@
 """The chain worker: the prosumer's thread that follows the market and keeps its contract.
 
-Each round (every `event_poll_s`): the market events since the last round (`events.EventFollower`),
-then contract upkeep (renewal before expiry, random renegotiation). Transactions wait for their
+Each round: the market events since the last round (`events.EventFollower`), then contract upkeep
+(renewal before expiry, random renegotiation). Rounds come every `event_poll_s` when events are
+polled; when they are pushed over a WebSocket, as soon as an event arrives and at least every
+`upkeep_every_s`. Transactions wait for their
 receipts here, never in the reading loop.
 
 - FlexibilityRequested: decide (`decision.decide`) and accept, apply or decline with a reason. An
@@ -13,6 +15,11 @@ receipts here, never in the reading loop.
   the deadline -> decide now; applied -> wait for the selection.
 - Contract changes wait while a request is open: a renegotiation then would make the prosumer
   ineligible for it (RegisteredAfterOpen) and move the baseline the aggregator measures.
+- Relayed answers (`answers=relayed`, docs/relayed-answers.md): the answer is signed (EIP-712) and
+  posted to the aggregator (`relay.send_answer`), which records it on chain in a batch. Each round the
+  worker reads its commitment on chain: once recorded, an acceptance is committed to the meter; if it
+  is still missing `relay_fallback_s` before the deadline (or the aggregator did not take it), the
+  same answer goes out as a direct transaction.
 """
 
 from __future__ import annotations
@@ -22,18 +29,22 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from base.errors import FlexsimError
-from contracts.errors import ContractRevert
-from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
+from contracts.answers import SignedAnswer
+from contracts.errors import AlreadyResponded, ContractRevert
+from contracts.types import Commitment, Direction, RequestInfo, RequestStatus, Response, Strategy, Terms
 from domain.market_rules import offer_w
 from domain.outages import Outage
+from domain.vocabulary import AnswerAction
 from prosumer.chain_side import ChainSide
 from prosumer.contract import after_outage, renegotiation
 from prosumer.decision import (
     Action,
+    Decision,
     DerView,
     RequestView,
     commitment_w,
@@ -42,12 +53,15 @@ from prosumer.decision import (
     with_top_up_limit,
 )
 from prosumer.events import EventFollower, MarketEvent
+from prosumer.evidence import EvidenceKeeper
 from prosumer.meter import Meter
 from prosumer.settings import ProsumerSettings
 
 log = logging.getLogger(__name__)
 
 ERROR_PAUSE_S = 2.0
+NOTICE = "request %d: notified (block %d) at %.3f"  # simulation.notices parses these lines
+PUSH_WAIT_S = 1.0  # how long one wait on the event socket lasts (a stop is noticed within it)
 
 
 @dataclass
@@ -59,9 +73,24 @@ class KnownRequest:
 
 
 @dataclass
+class PendingRelay:
+    """An answer posted to the aggregator and not yet seen on chain."""
+
+    known: KnownRequest
+    decision: Decision
+
+
+class AnswerRelay(Protocol):
+    """Where relayed answers go (`prosumer.uplink.Uplink.send_answer`): a state, or None if not taken."""
+
+    def send_answer(self, answer: SignedAnswer) -> object | None: ...
+
+
+@dataclass
 class Rngs:
     decisions: np.random.Generator
     renegotiation: np.random.Generator
+    forecast: np.random.Generator | None = None  # the forecast error of each decision (domain.realism)
 
 
 class ChainWorker:
@@ -95,6 +124,9 @@ class ChainWorker:
         self._pending_terms: Terms | None = None
         self._last_upkeep = wall()
         self._thread: threading.Thread | None = None
+        self.relay: AnswerRelay | None = None  # set (to the uplink) when answers are relayed
+        self.relayed: dict[int, PendingRelay] = {}
+        self.evidence: EvidenceKeeper | None = None  # signs readings roots, checks anchored leaves
 
     # ------------------------------------------------------------------ thread control
 
@@ -127,8 +159,21 @@ class ChainWorker:
                 log.exception("chain worker: unexpected error; retrying")
                 self.stop_event.wait(ERROR_PAUSE_S)
                 continue
-            if self.follower is None or not self.follower.behind:
+            if self.follower is not None and self.follower.pushed:
+                self._wait_pushed()
+            elif self.follower is None or not self.follower.behind:
                 self.stop_event.wait(self.settings.event_poll_s)
+        if self.follower is not None:
+            self.follower.close()
+
+    def _wait_pushed(self) -> None:
+        """Until an event is pushed, the stop, or the next contract upkeep is due."""
+        assert self.follower is not None
+        until = self._wall() + self.settings.upkeep_every_s
+        while not self.stop_event.is_set() and (left := until - self._wall()) > 0:
+            self.follower.wait(min(left, PUSH_WAIT_S))
+            if self.follower.has_pending or not self.follower.connected:
+                return
 
     def _remove_contract(self) -> None:
         try:
@@ -144,13 +189,26 @@ class ChainWorker:
         assert self.follower is not None
         for event in self.follower.poll():
             self.on_event(event)
+        self.check_relayed()
         self.upkeep()
+        if self.evidence is not None:
+            w = self.meter.window
+            if w is not None:
+                self.evidence.joined(w.request_id, w.start_real, w.end_real)
+            self.evidence.tick()
 
     # ------------------------------------------------------------------ requests
 
     def resume(self) -> None:
         """Picks up the open request (after a restart) and starts following events after it."""
-        follower = EventFollower(self.chain.d.market, self.chain.address, 0, self.settings.log_range_blocks)
+        follower = EventFollower(
+            self.chain.d.market,
+            self.chain.address,
+            0,
+            self.settings.log_range_blocks,
+            ws_url=self.chain.ws_url,
+            ws_timeout_s=self.settings.http_timeout_s,
+        )
         follower.cursor.next_block = follower.head() + 1
         rid = self.chain.open_request_id()
         self.follower = follower
@@ -177,6 +235,7 @@ class ChainWorker:
     def on_event(self, e: MarketEvent) -> None:
         a = e.args
         if e.name == "FlexibilityRequested":
+            log.info(NOTICE, e.request_id, e.block, self._wall())  # when it learned of it (bench e2e)
             view = RequestView(
                 e.request_id,
                 Strategy(int(a["strategy"])),
@@ -207,6 +266,7 @@ class ChainWorker:
                                   known.start, known.end)  # fmt: skip
                 log.info("request %d: window moved to [%d, %d)", e.request_id, known.start, known.end)
         elif e.name == "RequestCancelled":
+            self.relayed.pop(e.request_id, None)
             if self.meter.cancel(e.request_id):
                 log.info("request %d: cancelled; back to baseline", e.request_id)
 
@@ -227,9 +287,10 @@ class ChainWorker:
             self.terms.capacity_w,
             flex,
             self.terms.max_duration_s,
-            self.meter.feasible_w(view.direction, view.duration_s),
+            self.believed_feasible_w(view.direction, view.duration_s),
             self.meter.in_outage(now),
             self.meter.delivery_risk_w(now, view.direction, amount, view.duration_s),
+            self.meter.traits.over_promises,
         )
         decision = decide(
             view,
@@ -240,6 +301,13 @@ class ChainWorker:
         )
         if decision.action == Action.ACCEPT:
             decision = with_top_up_limit(decision, self.deliverable(view.direction, view.duration_s, now))
+        if self.settings.answers == "relayed" and self._relay(known, decision):
+            return
+        self.send_direct(known, decision)
+
+    def send_direct(self, known: KnownRequest, decision: Decision) -> None:
+        """The answer as the prosumer's own transaction."""
+        view = known.view
         try:
             if decision.action == Action.ACCEPT:
                 power = self.chain.accept_up_to(view.request_id, decision.limit_w)
@@ -249,8 +317,47 @@ class ChainWorker:
             else:
                 assert decision.reason is not None
                 self.chain.decline(view.request_id, decision.reason, decision.why)
+        except AlreadyResponded:  # the relayed answer was mined meanwhile
+            self._adopt(known, self.chain.commitment(view.request_id))
         except ContractRevert as exc:
             log.warning("request %d: could not %s: %s", view.request_id, decision.action.value, exc)
+
+    def _relay(self, known: KnownRequest, decision: Decision) -> bool:
+        """Signs the answer and posts it for the aggregator to relay; False when it was not taken."""
+        if self.relay is None:
+            return False
+        rid = known.view.request_id
+        if self._wall() >= known.deadline - self.settings.relay_fallback_s:
+            return False  # too late for a batch: answer directly
+        action, value = answer_of(decision)
+        state = self.relay.send_answer(self.chain.sign_answer(rid, action, value))
+        if state is None:
+            log.info("request %d: the aggregator did not take the signed answer; answering directly", rid)
+            return False
+        self.relayed[rid] = PendingRelay(known, decision)
+        log.info("request %d: %s signed and relayed (%s)", rid, action.label, state)
+        return True
+
+    def check_relayed(self) -> None:
+        """Relayed answers: adopts those recorded on chain; answers directly for those still missing
+        `relay_fallback_s` before the deadline."""
+        for rid, pending in list(self.relayed.items()):
+            c = self.chain.commitment(rid)
+            if c.response != Response.NONE:
+                del self.relayed[rid]
+                self._adopt(pending.known, c)
+            elif self._wall() >= pending.known.deadline - self.settings.relay_fallback_s:
+                del self.relayed[rid]
+                log.warning("request %d: the relayed answer is not on chain %.0f s before the deadline; "
+                            "answering directly", rid, self.settings.relay_fallback_s)  # fmt: skip
+                self.send_direct(pending.known, pending.decision)
+
+    def _adopt(self, known: KnownRequest, c: Commitment) -> None:
+        """An answer found on chain (relayed, or mined before a direct one): an acceptance is committed."""
+        rid = known.view.request_id
+        log.info("request %d: answer recorded on chain: %s", rid, c.response.name.lower())
+        if c.response == Response.ACCEPTED:
+            self.meter.commit(rid, known.view.direction, c.power_w, known.start, known.end)
 
     def deliverable(self, direction: Direction, duration_s: int, now: float) -> int:
         """What it would commit in `direction` for `duration_s` if asked now (decision.deliverable_w)."""
@@ -265,7 +372,16 @@ class ChainWorker:
             risk,
             self.meter.in_outage(now),
             self.settings.max_risk_share,
+            self.meter.traits.over_promises,
         )
+
+    def believed_feasible_w(self, direction: Direction, duration_s: int) -> float:
+        """What it believes it can move when it decides: the DER's forecast of its weather or load off by
+        this decision's forecast error (`domain.realism`; a battery's error is its SoC estimate)."""
+        sd = self.meter.traits.forecast_error_sd
+        if sd <= 0 or self.rngs.forecast is None:
+            return self.meter.feasible_w(direction, duration_s)
+        return self.meter.feasible_w(direction, duration_s, sd * float(self.rngs.forecast.standard_normal()))
 
     def availability(self) -> tuple[int, int]:
         """What it would commit up and down now, for a request as long as its contract guarantees: what
@@ -316,11 +432,26 @@ class ChainWorker:
         self.terms, self._pending_terms = terms, None
         self.meter.set_terms(terms)
 
+    def renegotiate_to(self, terms: Terms) -> None:
+        """New terms asked from outside (the console): registered at the next upkeep, after the open
+        request, as the prosumer's own renegotiations are."""
+        self._pending_terms = terms
+
     def _busy(self) -> bool:
         w = self.meter.window
         if w is not None and self._wall() < w.end_real:
             return True
         return self.chain.open_request_id() != 0
+
+
+def answer_of(decision: Decision) -> tuple[AnswerAction, int]:
+    """The signed answer that says what `decision` says (as the direct calls do: accept up to a limit)."""
+    if decision.action == Action.ACCEPT:
+        return AnswerAction.ACCEPT_UP_TO, decision.limit_w
+    if decision.action == Action.APPLY:
+        return AnswerAction.APPLY, 0
+    assert decision.reason is not None
+    return AnswerAction.DECLINE, int(decision.reason)
 
 
 def _view(info: RequestInfo) -> RequestView:

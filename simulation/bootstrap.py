@@ -106,7 +106,9 @@ def attach(chain: Chain, manifest_path: Path) -> Deployment:
     abis = {name: manifest.abi(name) for name in CONTRACTS}
     chain.decoder = decoder_for(abis.values())
     d = Deployment.attach(chain, manifest, abis)
-    for name, binding in (("Registry", d.registry), ("FlexToken", d.token), ("FlexibilityMarket", d.market)):
+    bindings = (("Registry", d.registry), ("FlexToken", d.token), ("FlexibilityMarket", d.market),
+                ("SettlementAnchor", d.anchor))  # fmt: skip
+    for name, binding in bindings:
         if not _has_code(chain, binding.address):
             raise WrongChain(
                 f"{manifest_path} places {name} at {binding.address}, but chain {chain.chain_id} at "

@@ -5,7 +5,8 @@ request before it settled: requests run one at a time, R6), the earliest the cha
 recorded each stage of it, given the blocks that were actually produced (their times, as watched)
 and the gas the stage's transactions actually used (from their receipts):
 
-- (a) notified: the open-request transaction in the first block after `t0`;
+- (a) notified: the open-request transaction in the first block after `t0` (measured: when the last
+  prosumer learned of it, from their own records; the bound is the same);
 - (b) acceptances recorded: fair: every `accept` in the `ceil(accept gas / gas limit)` blocks right
   after the open block; reputation: the selection cannot start before the acceptance deadline, so
   every `select` in the `ceil(select gas / gas limit)` blocks after the deadline;
@@ -117,6 +118,8 @@ def request_bounds(
             "queued_behind_previous_s": round(t0 - created, 3),
             "gas": {"join": join_gas, "settle": settle_gas},
         }
+        if m.get("notified_p95_s") is not None:
+            row["notified_p95_s"] = m["notified_p95_s"]
         for stage in STAGES:
             b = round(bound[stage] - created, 3)
             got = m.get(f"{stage}_s")

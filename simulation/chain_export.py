@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.deployment import Deployment
-from contracts.events import RANGE_BLOCKS, Cursor, LogPager
+from contracts.events import ANCHOR, MARKET, RANGE_BLOCKS, REGISTRY, TOKEN, Cursor, LogPager
 
 REGISTERED_TOPIC_NAME = "Registered"
 
@@ -36,7 +36,7 @@ def chain_record(d: Deployment, range_blocks: int = RANGE_BLOCKS) -> dict[str, A
     """The deployment's chain record (see the module), read from its chain now."""
     w3 = d.chain.w3
     c = d.manifest.contracts
-    pager = LogPager.of(d, range_blocks=range_blocks)
+    pager = LogPager.of(d, (REGISTRY, TOKEN, MARKET, ANCHOR), range_blocks=range_blocks)
     first, last = d.manifest.block, pager.head()
     logs: list[dict[str, Any]] = []
     for page in pager.pages(Cursor(first), last):
@@ -55,7 +55,7 @@ def chain_record(d: Deployment, range_blocks: int = RANGE_BLOCKS) -> dict[str, A
     times = {n: int(w3.eth.get_block(n)["timestamp"]) for n in blocks}
     return {
         "chain_id": d.chain.chain_id,
-        "contracts": {"registry": c.registry, "token": c.token, "market": c.market},
+        "contracts": {"registry": c.registry, "token": c.token, "market": c.market, "anchor": c.anchor},
         "from_block": first,
         "to_block": last,
         "block_timestamps": {str(n): t for n, t in times.items()},

@@ -133,6 +133,7 @@ def _save(d: Deployment, path: Path) -> Path:
         "Registry": list(d.registry.contract.abi),
         "FlexToken": list(d.token.contract.abi),
         "FlexibilityMarket": list(d.market.contract.abi),
+        "SettlementAnchor": list(d.anchor.contract.abi),
     }
     return d.manifest.save(path, abis)  # type: ignore[arg-type]
 

@@ -19,6 +19,7 @@ from grid_operator.settings import GridSettings
 from prosumer.settings import ProsumerSettings
 from simulation.scenario import Scenario
 
+POLL_SIM_S = 120.0  # prosumers look for new blocks at least every 2 simulated minutes (0.5 s at 240x)
 SETTLE_GRACE_S = 120.0  # real seconds the grid operator waits for settlements after the scenario ends
 
 
@@ -36,21 +37,33 @@ class RunClock:
 
 
 def scenario_prosumer_values(scenario: Scenario) -> dict[str, Any]:
-    """The prosumer settings a scenario decides: the population seed, readings and incident rates."""
+    """The prosumer settings a scenario decides: the population seed, readings, incident rates and how
+    answers are sent (direct or relayed)."""
     incidents = scenario.incidents
     return {
         "seed": scenario.seed,
+        "answers": scenario.answers,
         "reading_interval_s": scenario.reading_interval_s,
         "outage_rate_per_hour": incidents.outage_rate_per_hour,
         "outage_mean_duration_s": incidents.outage_mean_duration_s,
         "renegotiation_rate_per_hour": incidents.renegotiation_rate_per_hour,
         "renegotiation_after_outage_rate_per_hour": incidents.renegotiation_after_outage_rate_per_hour,
+        "realism": scenario.realism,
+        "event_poll_s": min(1.0, POLL_SIM_S / scenario.speed),
     }
 
 
 def prosumer_env(scenario: Scenario, clock: RunClock, **values: Any) -> dict[str, str]:
     """`PROSUMER_*` of a run's prosumers: the scenario's, the clock, and `values` (field -> value)."""
     return to_env(ProsumerSettings, {**scenario_prosumer_values(scenario), **clock.values(), **values})
+
+
+def pushed_events_url(scenario: Scenario, rpc_url: str) -> str | None:
+    """Where a run's prosumers subscribe to the market's events: the embedded anvil serves WebSocket on
+    its HTTP port; on an external chain, CHAIN_WS_URL when set (the prosumers read it), else polled."""
+    if scenario.chain.mode != "embedded":
+        return None
+    return "ws" + rpc_url.removeprefix("http")
 
 
 def aggregator_env(clock: RunClock, **values: Any) -> dict[str, str]:

@@ -79,6 +79,8 @@ class RunData:
     explanations: dict[str, str] = field(default_factory=dict)  # decline tx -> the prosumer's own words
     clock: ClockMapping | None = None
     duration_s: float | None = None  # the scenario's simulated duration
+    notices: dict[int, list[float]] = field(default_factory=dict)  # chain request id -> when each
+    # prosumer learned of it (their own logs: simulation.notices)
 
     def index_of(self) -> dict[str, int]:
         """Account (lower case) -> the prosumer's index in the population (from the launches)."""

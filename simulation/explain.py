@@ -31,7 +31,7 @@ TOKEN = 10**18
 GWEI = 10**9
 PHASES: dict[str, frozenset[str]] = {
     "registration": frozenset({"register", "renegotiate", "remove", "terminate", "expire"}),
-    "answers": frozenset({"accept", "acceptUpTo", "decline", "applyFor"}),
+    "answers": frozenset({"accept", "acceptUpTo", "decline", "applyFor", "relayAnswers"}),
     "settlement": frozenset(
         {
             "openRequest",

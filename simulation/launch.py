@@ -95,6 +95,34 @@ class FleetLauncher:
         now = time.time()
         self.events.extend(LaunchEvent(now, i, "start", self.addresses[i]) for i in indices)
 
+    def command(self, line: str, index: int, address: str) -> None:
+        """Any other fleet command (`add I KIND CAPACITY_W ...`: a DER added by the console)."""
+        self.check()
+        stdin = self.child.process.stdin
+        assert stdin is not None
+        stdin.write((line + "\n").encode())
+        stdin.flush()
+        self.events.append(LaunchEvent(time.time(), index, "start", address))
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Waits until the fleet's parent has loaded what it needs and listens (its pid map is written
+        then), so the simulated clock does not start while it is still importing."""
+        deadline = time.time() + timeout_s
+        while not self.pid_map.is_file():
+            self.check()
+            if time.time() > deadline:
+                raise FlexsimError(
+                    f"the prosumer fleet was not ready within {timeout_s:.0f} s: see {self.child.log_path}"
+                )
+            time.sleep(0.2)
+
+    def set_clock(self, real_start: float) -> None:
+        """Tells the fleet when the simulated clock starts (for the prosumers it forks from now on)."""
+        stdin = self.child.process.stdin
+        assert stdin is not None
+        stdin.write(f"clock {real_start!r}\n".encode())
+        stdin.flush()
+
     def pids(self) -> dict[int, dict[str, Any]]:
         """The fleet's pid map: index -> {pid, exit (None while running)}."""
         try:

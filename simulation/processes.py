@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+import httpx
 import psutil
+
+from contracts.errors import ChainError
 
 log = logging.getLogger(__name__)
 
@@ -149,3 +152,17 @@ def _alive(p: psutil.Process) -> bool:
         return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def wait_healthy(url: str, child: Child, timeout_s: float = 60.0) -> None:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if not child.running:
+            raise ChainError(f"the aggregator exited (code {child.process.returncode}):\n{child.tail()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise ChainError(f"the aggregator did not become healthy within {timeout_s:.0f} s:\n{child.tail()}")

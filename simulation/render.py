@@ -53,6 +53,19 @@ def summarise_folder(
         )
     clock = saved_run.read_clock(folder)
     summary = summarise(data, clock.clock.speed, clock.block_time_s, gas_price_gwei)
+    scenario_path = folder.parent / "scenario.toml"
+    if scenario_path.is_file():  # the shortfall's attribution needs the scenario's prosumers
+        from datetime import UTC, datetime
+
+        from simulation.run_prosumers import lookup
+        from simulation.scenario import load_scenario
+        from simulation.shortfall_run import summarise_shortfall
+
+        summary.shortfall = summarise_shortfall(
+            data,
+            lookup(load_scenario(scenario_path), folder / "fleet-keys.json"),
+            lambda epoch: datetime.fromtimestamp(clock.clock.sim(epoch), UTC),
+        )
     stress = stress_of(data)
     if stress is not None:
         summary.stress = StressHeadline.model_validate(

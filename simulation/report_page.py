@@ -80,6 +80,8 @@ KEY_ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ),
     ),
     ("gas per kWh delivered (answers + settlement)", lambda s: _num(s["gas"].get("per_delivered_kwh"))),
+    ("gas per answer: direct (answers)", lambda s: _answer_cell(s, "direct")),
+    ("gas per answer: relayed (answers)", lambda s: _answer_cell(s, "relayed")),
     ("latency to announcement, mean (s)", lambda s: _num(s["latency_s"]["notified"]["mean"], 1)),
     (
         "latency to last acceptance, mean (s)",
@@ -92,8 +94,15 @@ KEY_ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
 ]
 
 
-def key_numbers(summaries: dict[str, dict[str, Any]]) -> str:
+def key_numbers(summaries: dict[str, dict[str, Any]], out: Path | None = None) -> str:
     rows = [[_e(label), *(get(s) for s in summaries.values())] for label, get in KEY_ROWS]
+    if out is not None:
+        rows.append(
+            [
+                "tamper evidence (flexsim verify)",
+                *(_verification_cell(out / n / "verification.json") for n in summaries),
+            ]
+        )
     return _table(["", *summaries], rows, numeric=set(range(1, len(summaries) + 1)))
 
 
@@ -212,10 +221,61 @@ def stress_section(summaries: dict[str, dict[str, Any]]) -> str:
             rows.append([_e(strategy), _e(name), f"p95 &gt; {v['threshold']} {_e(v['unit'])}", _e(where)])
     if not rows:
         return ""
+    firsts = []
+    for strategy, s in summaries.items():
+        first = (s.get("stress") or {}).get("first_to_give")
+        if first:
+            firsts.append(
+                f"<p><b>{_e(strategy)}: first to give way</b>: {_e(first['measure'])} at "
+                f"{first['at_prosumers']} prosumers (p95 {first['value']} &gt; {first['threshold']}): "
+                f"{_e(first['why'])}.</p>"
+            )
     return (
         "<h2>Where it stops keeping up</h2><p>Per level of running prosumers, the 95th percentile of each "
         "measure; the first level over its threshold (<code>stress.json</code>, <code>stress.png</code>)."
-        "</p>" + _table(["strategy", "measure", "degraded when", "result"], rows)
+        "</p>" + "".join(firsts) + _table(["strategy", "measure", "degraded when", "result"], rows)
+    )
+
+
+def console_section(out: Path, strategies: list[str]) -> str:
+    """What was done through the live console (`<strategy>/console-actions.json`), with its times."""
+    from datetime import UTC, datetime
+
+    rows = []
+    for strategy in strategies:
+        path = out / strategy / "console-actions.json"
+        if not path.is_file():
+            continue
+        for a in json.loads(path.read_text()):
+            when = datetime.fromtimestamp(float(a["real_t"]), UTC).strftime("%Y-%m-%d %H:%M:%S")
+            rows.append(
+                [_e(strategy), f"{when} UTC", _e(a["action"]), _e(json.dumps(a["params"])),
+                 f"{'ok' if a['ok'] else 'failed'}: {_e(a['outcome'])}"]
+            )  # fmt: skip
+    if not rows:
+        return ""
+    return "<h2>Console actions</h2>" + _table(
+        ["strategy", "real time", "action", "parameters", "outcome"], rows
+    )
+
+
+def _answer_cell(summary: dict[str, Any], mode: str) -> str:
+    """Gas per answer sent `mode` (direct or relayed) and how many there were; "-" when none."""
+    answers = summary["gas"].get("answers")
+    if not answers or not answers[f"{mode}_answers"]:
+        return "-"
+    return f"{answers[f'{mode}_gas_per_answer']} ({answers[f'{mode}_answers']})"
+
+
+def _verification_cell(path: Path) -> str:
+    """One line from a strategy's `verification.json` (docs/tamper-evidence.md)."""
+    if not path.is_file():
+        return "not verified"
+    v = json.loads(path.read_text())
+    verdict = "ok" if v["ok"] else f"{len(v['problems'])} problems"
+    return (
+        f"{verdict}: {v['requests_anchored']}/{v['requests_settled']} requests anchored, "
+        f"{v['leaves_checked']} leaves, {v['deliveries_recomputed']} deliveries recomputed"
     )
 
 
@@ -263,7 +323,7 @@ def write_html(
 <p><small>{_e(out.resolve())}</small></p>
 {mismatch_note(summaries)}
 <h2>Which strategy served the grid better?</h2><p class="verdict">{_e(verdict(summaries))}</p>
-<h2>Key numbers</h2>{key_numbers(summaries)}
+<h2>Key numbers</h2>{key_numbers(summaries, out)}
 <h2>Every request</h2><p>Energy from the chain; % delivered = delivered / requested; participants:
 accepted (fair) or selected (reputation), with how many delivered within 10 % of their commitment;
 top-up: power the fair top-up round added to the accepters' shares; declines: the reason code each
@@ -275,6 +335,7 @@ prosumer gave on chain and its own explanation from its log.</p>{per_request}
 population). Each prosumer: <code>population.csv</code>.</p>{population_table(first)}
 <h2>Gas</h2>{gas_table(summaries)}
 {stress_section(summaries)}
+{console_section(out, strategies)}
 <h2>Plots</h2><table><tr>{head}</tr>{figures}</table>
 {CONVENTIONS}
 <h2>Scenario as run</h2><pre>{_e(scenario_toml)}</pre>

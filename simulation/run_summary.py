@@ -41,6 +41,19 @@ class GasPhase(Part):
     native: float = Field(description="Their cost in the chain's native token at `gas_price_gwei`.")
 
 
+class AnswerGas(Part):
+    """Answers to requests by how they reached the chain: prosumers' own transactions (direct) or
+    signed answers the aggregator relayed in batches (relayed, docs/relayed-answers.md)."""
+
+    direct_answers: int = Field(description="accept, acceptUpTo, applyFor and decline transactions.")
+    direct_gas_per_answer: int | None = Field(description="Their mean gas; null without any.")
+    relayed_answers: int = Field(description="Answers recorded by relayAnswers transactions.")
+    relay_transactions: int = Field(description="relayAnswers transactions.")
+    relayed_gas_per_answer: int | None = Field(
+        description="relayAnswers gas over the answers they recorded; null without any."
+    )
+
+
 class RunGas(Part):
     per_function: dict[str, FunctionGas] = Field(
         description="Gas per contract function, by name; a contract creation is `deploy <Contract>`."
@@ -64,6 +77,9 @@ class RunGas(Part):
         "market_total per kWh delivered (gas/kWh; registration and deployment excluded); absent without "
         "delivered energy."
     )
+    answers: AnswerGas | None = absent_when_none(
+        "Gas per answer, direct and relayed (absent from summaries written before relayed answers)."
+    )
 
 
 class Latencies(Part):
@@ -77,7 +93,14 @@ class Latencies(Part):
 class RequestLatency(Part):
     request_id: int = Field(description="The aggregator's request id.")
     chain_request_id: int = Field(description="The market's request id.")
-    notified_s: float | None = Field(description="Seconds to the announcement on chain.")
+    notified_s: float | None = Field(
+        description="Seconds until the last prosumer learned of it (their own records); without them, "
+        "to the announcement on chain."
+    )
+    notified_p95_s: float | None = absent_when_none(
+        "Seconds until 95 % of the prosumers that learned of it had (their own records)."
+    )
+    notified_prosumers: int | None = absent_when_none("Prosumers whose records say they learned of it.")
     acceptances_recorded_s: float | None = Field(description="Seconds to the last acceptance or candidacy.")
     settlement_final_s: float | None = Field(description="Seconds to the settlement on chain.")
 
@@ -98,7 +121,12 @@ class RequestBound(Part):
     strategy: str = Field(description="fair or reputation.")
     queued_behind_previous_s: float = Field(description="Seconds it waited for the previous request.")
     gas: RequestGas = Field(description="Gas its stages used.")
-    notified: StageBound = Field(description="Announced on chain.")
+    notified: StageBound = Field(
+        description="The last prosumer notified (their own records; else announced on chain)."
+    )
+    notified_p95_s: float | None = absent_when_none(
+        "Seconds until 95 % of the prosumers that learned of it had (their own records)."
+    )
     acceptances_recorded: StageBound = Field(description="Last acceptance recorded.")
     settlement_final: StageBound = Field(description="Settled on chain.")
 
@@ -230,6 +258,35 @@ class PopulationDrawn(Part):
     prosumers: list[ProsumerRow] = Field(description="Each prosumer's first registered terms.")
 
 
+class RequestShortfallOut(Part):
+    chain_request_id: int = Field(description="The market's request id.")
+    direction: str = Field(description="up or down.")
+    requested_wh: float = Field(description="Energy requested (Wh).")
+    committed_wh: float = Field(description="Energy committed (Wh); 0 when not settled.")
+    delivered_wh: float = Field(description="Energy delivered as measured (Wh).")
+    undelivered_wh: dict[str, float] = Field(
+        description="requested - delivered split by reason (Wh; simulation/shortfall.py); sums exactly."
+    )
+
+
+class BehaviourStats(Part):
+    prosumers: int = Field(description="Prosumers of this behaviour registered in the run.")
+    participations: int = Field(description="Their recorded deliveries.")
+    compliant: int = Field(description="Of those, within the 10 % tolerance.")
+    mean_reputation: float | None = Field(description="Their mean reputation at the end (0-1000).")
+
+
+class Shortfall(Part):
+    requested_wh: float = Field(description="Energy of every request sent (Wh), settled or not.")
+    delivered_wh: float = Field(description="Energy delivered (Wh).")
+    delivered_share: float | None = Field(description="delivered / requested; null without requests.")
+    by_reason: dict[str, float] = Field(description="Undelivered Wh per reason, over the requests.")
+    per_request: list[RequestShortfallOut] = Field(description="Per request.")
+    by_behaviour: dict[str, BehaviourStats] = Field(
+        description="Per kind of prosumer (diligent, careless, over-promising; domain.realism)."
+    )
+
+
 class RunSummary(Published):
     """The numbers of one strategy's run (`<run>/<strategy>/summary.json`)."""
 
@@ -263,6 +320,10 @@ class RunSummary(Published):
     )
     declines: dict[str, int] | None = absent_when_none("Declines of all requests by reason code.")
     population: PopulationDrawn | None = absent_when_none("The population as registered on chain.")
+
+    shortfall: Shortfall | None = absent_when_none(
+        "Where the undelivered energy went, per request and reason, and compliance per behaviour."
+    )
     stress: StressHeadline | None = absent_when_none(
         "Where the run stopped keeping up (watched runs with launches only; stress.json has the levels)."
     )

@@ -26,6 +26,7 @@ from contracts.manifest import Manifest
 from simulation import watch
 from simulation.collect import ChainEvent, ChainFacts, ClockMapping, RunData, collect_run
 from simulation.errors import RunFolderError
+from simulation.notices import read_notices
 
 CHAIN_LOGS = "chain-logs.json"
 CLOCK = "clock.json"
@@ -168,6 +169,7 @@ def load_run(
         data.launches = _json(folder / "prosumers.json")
     data.watch = watch.load(folder)
     data.explanations = explanations(folder / "logs")
+    data.notices = read_notices(folder / "logs")
     return data
 
 

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from base.errors import ConfigError
 from base.scenarios import read_scenario
 from base.validation import problems
+from domain.realism import Realism
 from domain.request_process import RequestProcess
 
 
@@ -105,10 +106,16 @@ class Scenario(_Strict):
     reading_interval_s: float = Field(
         1.0, gt=0, le=60, description="Real seconds between two readings of a prosumer."
     )
+    answers: Literal["direct", "relayed"] = Field(
+        "direct",
+        description="How prosumers answer requests: their own transactions (direct), or EIP-712 signed "
+        "answers the aggregator relays in batches (relayed; docs/relayed-answers.md).",
+    )
     population: Population = Population()
     ramp: Ramp = Ramp()
     requests: RequestProcess = RequestProcess()  # the domain's request process (R12)
     incidents: Incidents = Incidents()
+    realism: Realism = Realism()  # what makes deliveries miss (domain.realism); default: ideal
     chain: Chain = Chain()
 
     @model_validator(mode="after")
@@ -131,6 +138,11 @@ class Scenario(_Strict):
 
     def with_overrides(self, **changes: object) -> Scenario:
         """A copy with top-level or dotted changes (`population.count=50`), validated again."""
+        return self.changed(changes)
+
+    def changed(self, changes: dict[str, object], source: str | None = None) -> Scenario:
+        """`with_overrides` of a dict; an invalid result is a ConfigError naming `source` (default: the
+        changes)."""
         data = self.model_dump()
         for key, value in changes.items():
             if value is None:
@@ -140,7 +152,8 @@ class Scenario(_Strict):
             for part in path:
                 target = target[part]
             target[last] = value
-        return validate(data, f"{self.name} with {changes}")
+        given = ", ".join(f"{k}={v}" for k, v in changes.items() if v is not None)
+        return validate(data, source or f"{self.name} with {given}")
 
     def to_toml(self) -> str:
         return _to_toml(self.model_dump(mode="json"))

@@ -33,14 +33,28 @@ class Threshold:
     limit: float
     unit: str
     meaning: str
+    why: str  # what gives way when it crosses: the resource it measures
 
 
 THRESHOLDS = (
-    Threshold("reading_lag_s", 2.0, "s", "readings stored more than 2 s after they were taken"),
-    Threshold("confirmation_blocks", 2.0, "blocks", "transactions wait more than 2 blocks to be mined"),
-    Threshold("block_gas_share", 0.8, "of the gas limit", "blocks more than 80% full"),
-    Threshold("queue_depth_rows", 1000.0, "rows", "more than 1,000 readings waiting for the writer"),
-)
+    Threshold(
+        "reading_lag_s", 2.0, "s", "readings stored more than 2 s after they were taken",
+        "CPU: the prosumer processes, the aggregator and the chain share the machine's cores, so readings "
+        "wait in the prosumers' uplink buffers (or the aggregator answers 503 and they are resent)",
+    ),
+    Threshold(
+        "confirmation_blocks", 2.0, "blocks", "transactions wait more than 2 blocks to be mined",
+        "block space or the node's pool: more transactions arrive than the next blocks take",
+    ),
+    Threshold(
+        "block_gas_share", 0.8, "of the gas limit", "blocks more than 80% full",
+        "block space: the answers to a request arrive together and fill the blocks after it opens",
+    ),
+    Threshold(
+        "queue_depth_rows", 1000.0, "rows", "more than 1,000 readings waiting for the writer",
+        "the store: readings arrive faster than the writer commits them",
+    ),
+)  # fmt: skip
 PERCENTILE = 95.0
 MIN_LEVEL_S = 5.0
 MIN_SAMPLES = 3
@@ -110,6 +124,7 @@ def analyse(changes: list[tuple[float, int]], end: float, series: dict[str, Seri
         }
     return {
         "percentile": PERCENTILE,
+        "first_to_give": first_to_give(lvls, table),
         "levels": [
             {
                 "prosumers": lv.prosumers,
@@ -124,9 +139,35 @@ def analyse(changes: list[tuple[float, int]], end: float, series: dict[str, Seri
     }
 
 
+def first_to_give(lvls: list[Level], table: dict[str, list[float | None]]) -> dict[str, Any] | None:
+    """The measure that crossed its threshold first (in time), at how many prosumers, why (the
+    resource it measures), and the other measures at that level; None when none crossed."""
+    for k, lv in enumerate(lvls):
+        crossed = [t for t in THRESHOLDS if (v := table[t.name][k]) is not None and v > t.limit]
+        if crossed:
+            t = crossed[0]
+            return {
+                "measure": t.name,
+                "at_prosumers": lv.prosumers,
+                "value": table[t.name][k],
+                "threshold": t.limit,
+                "why": t.why,
+                "also_crossed": [c.name for c in crossed[1:]],
+                "others_there": {o.name: table[o.name][k] for o in THRESHOLDS if o is not t},
+            }
+    return None
+
+
 def headline(result: dict[str, Any]) -> str:
-    """One line per measure: where it degraded, or that it kept up to the largest count judged."""
+    """Which measure gave way first and why, then one line per measure: where it degraded, or that it
+    kept up to the largest count judged."""
     lines = []
+    first = result.get("first_to_give")
+    if first is not None:
+        lines.append(
+            f"first to give way: {first['measure']} at {first['at_prosumers']} prosumers "
+            f"(p95 {first['value']} > {first['threshold']}): {first['why']}"
+        )
     for name, v in result["measures"].items():
         if v["degraded_at_prosumers"] is not None:
             lines.append(

@@ -2,12 +2,12 @@
 
 Totals come from the chain (the `RequestSettled` events) and are cross-checked against the
 aggregator's database. Latencies run from the moment the grid operator's request reached the
-aggregator (its `created_at`) to (a) the request announced on chain, which is when every prosumer
-following the chain can be notified, (b) the last acceptance or candidacy recorded on chain (for the
-reputation strategy, the selection), (c) the settlement final on chain. A chain event's time is when
-its block appeared, as the run's watcher saw it (within 0.1 s, `simulation.watch`); without a watch,
-the block's timestamp (whole seconds: 1 s resolution). The result's shape is
-`simulation.run_summary.RunSummary` (published as a JSON Schema).
+aggregator (its `created_at`) to (a) the last prosumer notified, from the prosumers' own records
+(`simulation.notices`; the announcement on chain when there are none), (b) the last acceptance or
+candidacy recorded on chain (for the reputation strategy, the selection), (c) the settlement final
+on chain. A chain event's time is when its block appeared, as the run's watcher saw it (within 0.1 s,
+`simulation.watch`); without a watch, the block's timestamp (whole seconds: 1 s resolution). The
+result's shape is `simulation.run_summary.RunSummary` (published as a JSON Schema).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from domain.market_rules import within_tolerance
 from simulation.bounds import bound_summary, request_bounds
 from simulation.collect import RunData
 from simulation.explain import decline_reasons, gas_phases, population, request_rows
+from simulation.notices import notified_stats
 from simulation.run_summary import (
+    AnswerGas,
     CrossCheck,
     Energy,
     Latencies,
@@ -74,11 +76,14 @@ def latencies(run: RunData) -> list[RequestLatency]:
         seen = by_chain.get(int(cid), {})
         sent = float(req["created_at"])
         joins = [t for name in JOIN_EVENTS for t in seen.get(name, [])]
+        told = notified_stats(run.notices.get(int(cid), []), sent)
         out.append(
             RequestLatency(
                 request_id=req["id"],
                 chain_request_id=int(cid),
-                notified_s=_delta(seen.get("FlexibilityRequested"), sent, watched),
+                notified_s=told[0] if told else _delta(seen.get("FlexibilityRequested"), sent, watched),
+                notified_p95_s=told[1] if told else None,
+                notified_prosumers=len(run.notices[int(cid)]) if told else None,
                 acceptances_recorded_s=_delta(joins, sent, watched) if joins else None,
                 settlement_final_s=_delta(seen.get("RequestSettled"), sent, watched),
             )
@@ -92,6 +97,26 @@ def _delta(stamps: list[float] | None, since: float, watched: bool) -> float | N
     if not stamps:
         return None
     return round(max(stamps) - (since if watched else math.floor(since)), 3)
+
+
+DIRECT_ANSWERS = ("accept", "acceptUpTo", "applyFor", "decline")
+ANSWER_EVENTS = ("Accepted", "Applied", "Declined")
+
+
+def answer_gas(run: RunData) -> AnswerGas:
+    """Gas per answer by mode: a direct answer is one transaction; relayed answers share one
+    relayAnswers transaction per batch, so its gas is divided by the answers it recorded."""
+    direct = [g for name in DIRECT_ANSWERS for g in run.gas_by_function.get(name, [])]
+    relay_txs = {tx for tx, fn in run.tx_function.items() if fn == "relayAnswers"}
+    relayed = sum(1 for e in run.events if e.name in ANSWER_EVENTS and e.tx_hash in relay_txs)
+    relay_gas = sum(run.tx_gas[tx] for tx in relay_txs)
+    return AnswerGas(
+        direct_answers=len(direct),
+        direct_gas_per_answer=round(mean(direct)) if direct else None,
+        relayed_answers=relayed,
+        relay_transactions=len(relay_txs),
+        relayed_gas_per_answer=round(relay_gas / relayed) if relayed else None,
+    )
 
 
 def cross_check(run: RunData) -> CrossCheck:
@@ -193,7 +218,9 @@ def summarise(
         participations=participants,
         compliant_share=round(compliant / participants, 3) if participants else None,
         tokens_paid=totals["paid"] / TOKEN,
-        gas=gas_phases(run, totals["deliveredWh"], gas_price_gwei),
+        gas=gas_phases(run, totals["deliveredWh"], gas_price_gwei).model_copy(
+            update={"answers": answer_gas(run)}
+        ),
         latency_s=Latencies(
             notified=_stats([x.notified_s for x in lat if x.notified_s is not None]),
             acceptances_recorded=_stats(

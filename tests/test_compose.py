@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-FLEXSIM_SERVICES = {"chain", "deploy", "aggregator", "prosumer", "grid-operator", "report"}
+FLEXSIM_SERVICES = {"chain", "deploy", "aggregator", "prosumer", "grid-operator", "report", "console"}
 
 
 def compose_binary() -> list[str] | None:
@@ -375,3 +375,17 @@ def test_the_deploy_step_shares_the_scenario_and_one_clock_under_the_settings_na
     assert (
         values["GRID_SCENARIO"] == env["FLEXSIM_SCENARIO"] and values["AGGREGATOR_DEFAULT_STRATEGY"] == "fair"
     )
+
+
+@needs_compose
+def test_the_console_is_published_on_loopback_with_the_credentials_kept_inside(
+    services: dict[str, Any],
+) -> None:
+    console = services["console"]
+    assert console["command"][:2] == ["console", "--attach"]
+    assert "--console-host=0.0.0.0" in console["command"]  # inside the container; the host sees loopback
+    (port,) = console["ports"]
+    assert (port["host_ip"], port["published"], port["target"]) == ("127.0.0.1", "8090", 8090)
+    assert console["environment"]["FLEXSIM_CREDENTIALS"] == "/shared/credentials.env"
+    assert console["environment"]["CONSOLE_TOKEN"] == ""  # generated per start unless given
+    assert console["depends_on"]["aggregator"]["condition"] == "service_healthy"

@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime
 from typing import Annotated
 
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BeforeValidator
@@ -22,6 +23,8 @@ from aggregator.wire import (
     Address,
     BucketOut,
     KindOverview,
+    LatestReadingOut,
+    LatestReadingsOut,
     OverviewOut,
     ReadingOut,
     ReadingsOut,
@@ -202,4 +205,27 @@ def overview(_: GridOperator, ctx: Ctx) -> OverviewOut:
         by_kind={k: KindOverview(online=n, power_w=p) for k, (n, p) in sorted(o.by_kind.items())},
         deliverable_up_w=o.deliverable_up_w,
         deliverable_down_w=o.deliverable_down_w,
+    )
+
+
+@router.get("/overview/prosumers", response_model=LatestReadingsOut, responses=errors(401, 403))
+def latest_readings(_: GridOperator, ctx: Ctx) -> LatestReadingsOut:
+    """The latest stored reading of every prosumer seen since the service started (kept in memory, so
+    this costs nothing per reading): what a live view shows per prosumer."""
+    now = ctx.clock.wall()
+    window = ctx.settings.online_window_s
+    return LatestReadingsOut(
+        prosumers=[
+            LatestReadingOut(
+                prosumer=to_checksum_address(address),
+                kind=x.kind.label,
+                seq=x.seq,
+                timestamp=_utc(x.t),
+                power_w=x.power_w,
+                status=STATUS_NAMES[x.status],
+                received_at=_utc(x.received_at),
+                online=now - x.received_at <= window,
+            )
+            for address, x in sorted(ctx.live.latest().items())
+        ]
     )

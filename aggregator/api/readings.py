@@ -55,7 +55,7 @@ async def post_reading(request: Request) -> Response:
     row = to_row(reading, session, ctx.clock.wall())
     (stored,) = await ctx.writer.submit([row])
     if stored:
-        ctx.live.observe(session, row[2], row[4], row[7], row[8])
+        ctx.live.observe(session, row[2], row[4], row[7], row[8], row[1])
     return _json(b'{"seq":%d,"status":"%s"}' % (reading.seq, b"stored" if stored else b"duplicate"))
 
 
@@ -153,7 +153,7 @@ def _observe_latest(ctx: AppContext, session: ProsumerSession, rows: list[Row], 
     stored = [row for row, ok in zip(rows, flags, strict=True) if ok]
     if stored:
         row = max(stored, key=lambda r: r[2])
-        ctx.live.observe(session, row[2], row[4], row[7], row[8])
+        ctx.live.observe(session, row[2], row[4], row[7], row[8], row[1])
 
 
 def _rejected(ctx: AppContext, n: int) -> None:

@@ -36,6 +36,26 @@ enum DeclineReason {
     Unwilling
 }
 
+/// @notice A prosumer's answer to a request, as it signs it for the aggregator to relay
+/// (`FlexibilityMarket.relayAnswers`): the same four answers a prosumer sends directly.
+enum AnswerAction {
+    Accept,
+    AcceptUpTo, // value: the most it commits to in all (maxW)
+    Apply,
+    Decline // value: a `DeclineReason` code
+}
+
+/// @notice An answer signed by its prosumer (EIP-712 `Answer(uint256 requestId,uint8 action,uint32 value)`
+/// under the market's domain) for the aggregator to relay. The signer is recovered, not sent. `action`
+/// is an `AnswerAction` code, kept a uint8 so an unknown code is refused for that answer alone.
+struct SignedAnswer {
+    uint8 action;
+    uint32 value;
+    uint8 v;
+    bytes32 r;
+    bytes32 s;
+}
+
 /// @notice The terms of a prosumer's contract with its aggregator (rule R2), as passed by callers.
 struct Terms {
     SourceKind kind;

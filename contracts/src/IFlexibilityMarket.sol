@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Direction, Strategy} from "./FlexTypes.sol";
+import {Direction, Strategy, SignedAnswer} from "./FlexTypes.sol";
 
 /// @title The flexibility market's interface: its states, records, errors and events (rules R6-R11)
 /// @notice One request is open at a time. The aggregator opens it; prosumers answer until its
@@ -55,13 +55,17 @@ interface IFlexibilityMarket {
         uint32 compliant; // compliant deliveries
     }
 
+    /// @notice A prosumer's answer to a request. Stored in ONE slot per prosumer, reused from request
+    /// to request (one request is open at a time): answering overwrites the prosumer's previous answer,
+    /// so `commitmentOf` an older request reads as zeros once the prosumer answered a newer one.
     struct Commitment {
         Response response;
         uint32 powerW; // committed (or, for a candidate, offered) power
-        uint88 tariff; // tariff in the request's direction when the prosumer joined
+        uint80 tariff; // tariff in the request's direction when the prosumer joined (<= MAX_TARIFF < 2^80)
         int64 deliveredWh;
         uint16 reputation; // reputation when the prosumer applied (its ranking key)
         uint32 roomW; // fair: how much more it takes in a top-up (min(its limit, flex, 25% cap) - share)
+        uint24 requestId; // the request this answer belongs to
     }
 
     /// @notice A fair request's top-up round: the share prosumers declined, re-offered to those who
@@ -132,6 +136,15 @@ interface IFlexibilityMarket {
     error TopUpRoomMismatch(uint256 requestId, uint256 declaredW, uint256 summedW);
     /// @notice A top-up was begun but not every accepter was topped up.
     error TopUpIncomplete(uint256 requestId, uint256 counted, uint256 accepters);
+    /// @notice Request ids are stored in 24 bits: no request can open after id 2^24 - 1.
+    error RequestLimitReached(uint256 maxRequests);
+    /// @notice Only the market itself may call this (`answerAs`, from `relayAnswers`).
+    error NotSelf(address caller);
+    /// @notice An `AnswerAction` code outside the enum.
+    error UnknownAnswerAction(uint8 action);
+    /// @notice The relayed answer at `index` ran out of gas: the whole batch reverts (so a gas estimate
+    /// never drops answers silently); send it with more gas or in smaller batches.
+    error AnswerOutOfGas(uint256 index);
 
     event AggregatorChanged(address indexed aggregator);
     event FlexibilityRequested(
@@ -155,6 +168,9 @@ interface IFlexibilityMarket {
     event ToppedUp(uint256 indexed requestId, address indexed prosumer, uint32 extraW, uint32 committedW);
     event TopUpCompleted(uint256 indexed requestId, uint32 extraW, uint32 committedW);
     event Declined(uint256 indexed requestId, address indexed prosumer, uint8 reason);
+    /// @notice A relayed answer was refused (`reason`: the selector of the error the direct answer would
+    /// have reverted with, e.g. `InvalidSignature`, `AlreadyResponded`, `NotActive`); the batch went on.
+    event AnswerRefused(uint256 indexed requestId, uint256 index, bytes4 reason);
     event Applied(uint256 indexed requestId, address indexed prosumer, uint32 offeredW, uint16 reputation);
     event Selected(uint256 indexed requestId, address indexed prosumer, uint32 powerW, uint16 reputation);
     event Displaced(uint256 indexed requestId, address indexed prosumer, uint16 reputation);
@@ -259,6 +275,31 @@ interface IFlexibilityMarket {
     /// @param requestId the open request
     /// @param reason a `DeclineReason` code
     function decline(uint256 requestId, uint8 reason) external;
+
+    /// @notice Relays answers the prosumers signed (EIP-712, see `answerDigest`), in one transaction:
+    /// each is recorded exactly as if its signer had sent `accept`, `acceptUpTo`, `applyFor` or `decline`
+    /// itself (same checks, same events). An answer the direct call would refuse (or a bad signature) is
+    /// skipped with `AnswerRefused`; the others are recorded. An answer that runs out of gas reverts the
+    /// batch (`AnswerOutOfGas`). Only the aggregator.
+    /// @param requestId the open request every answer is for
+    /// @param answers the signed answers
+    /// @return recorded how many answers were recorded
+    function relayAnswers(uint256 requestId, SignedAnswer[] calldata answers) external returns (uint256 recorded);
+
+    /// @notice One relayed answer: recovers its signer and records the answer as the signer's. Only the
+    /// market itself (`relayAnswers` calls it so a refusal can be caught).
+    /// @param requestId the request
+    /// @param answer the signed answer
+    function answerAs(uint256 requestId, SignedAnswer calldata answer) external;
+
+    /// @notice The EIP-712 digest a prosumer signs for an answer: keccak256(0x1901, domainSeparator,
+    /// keccak256(abi.encode(keccak256("Answer(uint256 requestId,uint8 action,uint32 value)"), requestId,
+    /// action, value))) under the domain ("flexsim FlexibilityMarket", "1", chain id, this contract).
+    /// @param requestId the request
+    /// @param action an `AnswerAction` code
+    /// @param value maxW for AcceptUpTo, the `DeclineReason` code for Decline, 0 otherwise
+    /// @return the digest
+    function answerDigest(uint256 requestId, uint8 action, uint32 value) external view returns (bytes32);
 
     /// @notice Reputation strategy (R8): the caller becomes a candidate, offering its flexibility (at
     /// most 25% of its capacity), ranked by its reputation at this moment.

@@ -27,6 +27,7 @@ abstract contract RequestLifecycle is MarketCore {
         if (total == 0) revert NoFlexibilityAvailable(direction);
         if (total > type(uint40).max) total = type(uint40).max; // > 1.1 TW: shares only get smaller
         requestId = requestCount + 1;
+        if (requestId > type(uint24).max) revert RequestLimitReached(type(uint24).max); // answer slots' width
         requestCount = uint64(requestId); // requestCount is a uint64 itself
         currentRequestId = SafeCast.toUint32(requestId);
         _requests[requestId] = Request(

@@ -73,7 +73,7 @@ abstract contract Selection is MarketCore {
     }
 
     function _candidate(uint256 requestId, address p) private view returns (Commitment storage c) {
-        c = _commitments[requestId][p];
-        if (c.response != Response.Applied) revert NotACandidate(requestId, p);
+        c = _answers[p];
+        if (_responseOf(requestId, c) != Response.Applied) revert NotACandidate(requestId, p);
     }
 }

@@ -73,8 +73,8 @@ abstract contract Settlement is MarketCore {
         int64 deliveredWh,
         uint256 duration
     ) private returns (bool compliant, uint256 payment) {
-        Commitment storage c = _commitments[requestId][p];
-        Response response = c.response;
+        Commitment storage c = _answers[p];
+        Response response = _responseOf(requestId, c);
         if (response != Response.Accepted && response != Response.Selected && response != Response.ToppedUp) {
             revert NotAParticipant(requestId, p);
         }

@@ -59,8 +59,8 @@ abstract contract TopUp is MarketCore {
         address p,
         TopUpRound memory t
     ) private returns (uint256 extra, uint256 room) {
-        Commitment storage c = _commitments[requestId][p];
-        if (c.response != Response.Accepted) revert NotToppable(requestId, p);
+        Commitment storage c = _answers[p];
+        if (_responseOf(requestId, c) != Response.Accepted) revert NotToppable(requestId, p);
         room = c.roomW;
         extra = t.declaredRoomW == 0 ? 0 : MarketRules.topUp(t.gapW, room, t.declaredRoomW);
         uint32 total = c.powerW + uint32(extra); // share + room <= capacity / 4

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from base import __version__
 from base.errors import FlexsimError
 from base.signals import Terminated, raise_on_sigterm
-from flexsim.cli import bench, chain, docs, run, services
+from flexsim.cli import bench, chain, docs, experiment, run, services, verify
 from flexsim.cli.options import Handler, Parser
 
 log = logging.getLogger("flexsim")
-GROUPS = (chain.group, run.group, services.group, bench.group, docs.group)
+GROUPS = (chain.group, run.group, experiment.group, services.group, bench.group, docs.group, verify.group)
 DESCRIPTION = """The flexsim command: a simulation of an energy flexibility market settled by smart contracts.
 
 Every failure ends with one line, `flexsim: error: ...`, that says what to do, and exit code 1

@@ -1,4 +1,4 @@
-"""`flexsim bench gas | ingest | fleet | e2e`: benchmarks that print JSON (package `benchmarks`).
+"""`flexsim bench gas | ingest | fleet | e2e | run`: benchmarks that print JSON (package `benchmarks`).
 
 Each benchmark's options are the fields of its `Options` model (`benchmarks/options.py`, help text
 included), so an option is declared once; they are read when the benchmark is chosen. `--json` prints
@@ -42,6 +42,12 @@ def fleet_options() -> tuple[Option, ...]:
     from benchmarks.options import FleetOptions
 
     return model_options(FleetOptions, rpc_url=RPC_URL, manifest=MANIFEST, seed=SEED)
+
+
+def console_options() -> tuple[Option, ...]:
+    from benchmarks.options import ConsoleOptions
+
+    return model_options(ConsoleOptions)
 
 
 def e2e_options() -> tuple[Option, ...]:
@@ -109,6 +115,33 @@ def bench_fleet(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_options() -> tuple[Option, ...]:
+    from benchmarks.options import RunOptions
+
+    return model_options(RunOptions, out=OUT, seed=SEED)
+
+
+@group.command(
+    "run",
+    "wall time of a whole run (the quick scenario): setup, each strategy, report",
+    JSON,
+    configure=add_all(run_options),
+)
+def bench_run(args: argparse.Namespace) -> int:
+    from benchmarks import run
+    from benchmarks.options import RunOptions
+
+    results = run.run(model_from(args, RunOptions, run_options()), progress=progress)
+    if args.json:
+        print(results.to_json())
+    else:
+        w = results.wall
+        print(f"setup {w.setup_s} s, " + ", ".join(f"{k} {v} s" for k, v in w.strategies_s.items())
+              + f", report {w.report_s} s; total {w.total_s} s (target <= {results.target.target_max_s} s: "
+              + ("met" if results.target.met else "MISSED") + ")")  # fmt: skip
+    return 0
+
+
 @group.command(
     "e2e",
     "request latencies of the whole market against the chain's bound",
@@ -130,3 +163,27 @@ def bench_e2e(args: argparse.Namespace) -> int:
                     f"bound {v.bound_mean_s} s, ratio {v.ratio}"
                 )
     return 0
+
+
+@group.command(
+    "console",
+    "the live console in a browser: event-to-page latency, ingest with a page open vs none",
+    JSON,
+    configure=add_all(console_options),
+)
+def bench_console(args: argparse.Namespace) -> int:
+    from benchmarks import console
+    from benchmarks.options import ConsoleOptions
+
+    results = console.run(model_from(args, ConsoleOptions, console_options()), progress=progress)
+    if args.json:
+        print(results.to_json())
+    else:
+        lat, t = results.latency_s, results.throughput
+        for name, v in lat:
+            print(f"{name:18} p50 {v.p50} s, p95 {v.p95} s ({v.samples} timed, {v.missed} missed)")
+        with_page, without = t.with_page_readings_per_s, t.without_page_readings_per_s
+        print(f"ingest: {with_page} readings/s with a page, {without} without")
+        for name, target in results.targets:
+            print(f"target {name}: {target.measured}: {'met' if target.met else 'MISSED'}")
+    return 0 if all(target.met for _, target in results.targets) else 3

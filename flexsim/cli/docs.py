@@ -1,8 +1,8 @@
 """`flexsim schema | settings`: the documents flexsim publishes, generated from the code itself.
 
 - `flexsim schema NAME` prints the JSON Schema of a run summary (`summary`) or a benchmark's result
-  (`gas`, `ingest`, `fleet`, `e2e`); `--write docs/schemas` writes them all (committed; a test checks
-  they equal the models).
+  (`gas`, `ingest`, `fleet`, `e2e`, `console`); `--write docs/schemas` writes them all (committed; a
+  test checks they equal the models).
 - `flexsim settings [NAME ...]` prints the settings tables (variable, default, meaning) of `chain`,
   `aggregator`, `prosumer` and `grid`; `--write README.md` rewrites the README's generated tables (and,
   without NAME, its table of scenario fields, `simulation.scenario_docs`).
@@ -30,12 +30,16 @@ SCHEMAS = {
     "ingest": "benchmarks.ingest_result:IngestResult",
     "fleet": "benchmarks.fleet_result:FleetResult",
     "e2e": "benchmarks.e2e_result:E2eResult",
+    "console": "benchmarks.console_result:ConsoleResult",
+    "run": "benchmarks.run_result:RunBenchResult",
+    "experiment": "simulation.experiment_result:ExperimentResult",
 }
 SETTINGS = {
     "chain": "contracts.settings:ChainSettings",
     "aggregator": "aggregator.settings:AggregatorSettings",
     "prosumer": "prosumer.settings:ProsumerSettings",
     "grid": "grid_operator.settings:GridSettings",
+    "console": "console.settings:ConsoleSettings",
 }
 
 group = Group()

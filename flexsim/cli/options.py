@@ -83,6 +83,7 @@ class Option:
     choices: Sequence[str] | None = None
     dest: str | None = None
     nargs: str | None = None  # a positional argument (`flag` without dashes): "?" or "*"
+    repeat: bool = False  # may be given several times (`--set A=1 --set B=2`): a list
 
     def __call__(self, **changes: Any) -> Option:
         return dataclasses.replace(self, **changes)
@@ -101,6 +102,8 @@ class Option:
             return
         if self.type is not None:
             extra["type"] = self.type
+        if self.repeat:
+            extra["action"] = "append"
         parser.add_argument(
             self.flag,
             default=self.default,

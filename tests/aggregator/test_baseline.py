@@ -113,6 +113,17 @@ def test_what_the_weather_takes_is_not_delivered() -> None:
     assert d is not None and d.delivered_wh == pytest.approx(100.0 * 20 / 60)  # only 100 W were there
 
 
+def test_a_meter_accurate_to_one_percent_still_measures_by_available_power() -> None:
+    weather = clouds(60)
+    rng = np.random.default_rng(3)
+    exact = producer(weather, 400.0, {k: -800.0 for k in range(15, 35)})
+    noisy = [
+        Sample(s.t, s.power_w * 1.004 * (1 + 0.01 * rng.standard_normal()), s.available_w) for s in exact
+    ]
+    d = measure_available(noisy, DOWN, 900, 2_100)
+    assert d is not None and d.delivered_wh == pytest.approx(800.0 * 20 / 60, rel=0.05)
+
+
 def test_available_power_needs_every_window_reading_and_consistent_reports() -> None:
     weather = clouds(60)
     readings = producer(weather, 400.0, {k: -800.0 for k in range(15, 35)})

@@ -176,10 +176,11 @@ def test_ingest_benchmark_runs_and_loses_nothing() -> None:
     report = json.loads(result.stdout)
     assert report["integrity"]["lost"] == 0 and report["integrity"]["rows_in_db"] > 4000
     assert report["batch"]["stored"] == 4000 and report["single"]["errors"] == {}
-    assert set(report["targets"]) == {
-        "single_readings_per_s",
-        "single_p99_ms",
-        "batch_readings_per_s",
-        "batch_vs_raw",
-    }
+    assert set(report["targets"]) == {"single_vs_bare", "batch_vs_raw", "lost"}
+    assert report["targets"]["lost"] == {"measured": 0, "target_max": 0, "met": True}
     assert report["raw_store"]["readings_per_s"] > 0 and "cpus" in report["machine"]
+    bare = report["bare_framework"]
+    assert bare["clients"] == 4 and bare["errors"] == {} and bare["readings_per_s"] > 0
+    assert report["ratios"]["single_vs_bare"] == round(
+        report["single"]["readings_per_s"] / bare["readings_per_s"], 3
+    )

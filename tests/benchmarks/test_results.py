@@ -55,7 +55,16 @@ def test_ci_reads_the_keys_it_always_read() -> None:
         GasResult.model_validate(sample("gas")).to_dict(),
         IngestResult.model_validate(sample("ingest")).to_dict(),
     )
-    assert set(gas["targets"]) == {"register", "accept", "record_delivery_per_prosumer", "open_request"}
+    assert set(gas["targets"]) == {
+        "register",
+        "accept",
+        "record_delivery_per_prosumer",
+        "open_request",
+        "relay_answer_per_answer",
+        "relay_blocks_for_1000_answers",
+        "anchor",
+        "dispute_depth16",
+    }
     assert set(gas["batch"]) == {"budget_gas", "largest_delivery_batch", "target_min", "met"}
     assert set(ingest["integrity"]) == {"acknowledged_stored", "rows_in_db", "lost"}
     assert all({"measured", "met"} <= set(t) for t in ingest["targets"].values())

@@ -33,7 +33,7 @@ def test_the_manifest_describes_the_deployment(manifest_path, chain, owner, aggr
     assert doc["aggregator"] == aggregator.address
     assert doc["compiler"]["evm_version"] == "london"
     assert doc["compiler"]["solc_version"] == "0.8.30"
-    assert set(doc["contracts"]) == {"registry", "token", "market"}
+    assert set(doc["contracts"]) == {"registry", "token", "market", "anchor"}
     assert set(doc["abis"]) == set(CONTRACTS)
     for address in doc["contracts"].values():
         assert len(chain.w3.eth.get_code(Web3.to_checksum_address(address))) > 0

@@ -12,7 +12,7 @@ from aggregator.wire_consent import KindName
 from aggregator.wire_market import DirectionName, StrategyName
 from contracts.compiler import SOURCES_DIR
 from contracts.types import RequestStatus, Response
-from domain.vocabulary import DeclineReason, Direction, SourceKind, Strategy
+from domain.vocabulary import AnswerAction, DeclineReason, Direction, SourceKind, Strategy
 
 ENUM = re.compile(r"\benum\s+(\w+)\s*\{([^}]*)\}")
 
@@ -37,6 +37,7 @@ PAIRS: list[tuple[str, type[IntEnum]]] = [
     ("Direction", Direction),
     ("Strategy", Strategy),
     ("DeclineReason", DeclineReason),
+    ("AnswerAction", AnswerAction),
     ("Status", RequestStatus),
     ("Response", Response),
 ]

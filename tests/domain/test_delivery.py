@@ -196,3 +196,29 @@ def test_prudent_prosumers_that_accept_settle_within_the_tolerance(shared_profil
     total = sum(accepted.values())
     assert accepted[SourceKind.SOLAR] >= 20 and accepted[SourceKind.BATTERY] >= 20 and declined > 0
     assert sum(compliant.values()) / total >= 0.9, (compliant, accepted, declined)
+
+
+def test_history_means_from_running_sums_equal_the_step_by_step_mean() -> None:
+    """The running sums give what a scan of every step gives, across gaps, edges and compactions."""
+    rng = np.random.default_rng(5)
+    h = PowerHistory(horizon_s=3_000)
+    kept: list[tuple[float, float, float]] = []
+    t = T0
+    for _ in range(3_000):
+        dt = float(rng.choice([1.0, 2.0, 30.0]))
+        p = float(rng.normal(1_000, 400))
+        h.add(t, dt, p)
+        kept = [s for s in [*kept, (t, dt, p)] if s[0] >= t - 3_000]
+        t += dt + (5.0 if rng.random() < 0.02 else 0.0)  # now and then a gap
+    assert h.first_s == kept[0][0] and len(h.steps) == len(kept)
+    for _ in range(200):
+        a = float(rng.uniform(kept[0][0] - 100, t))
+        b = a + float(rng.uniform(1, 900))
+        energy = covered = 0.0
+        for s, dt, p in kept:
+            overlap = min(s + dt, b) - max(s, a)
+            if overlap > 0:
+                energy, covered = energy + p * overlap, covered + overlap
+        want = energy / covered if covered >= 0.9 * (b - a) and covered > 0 else None
+        got = h.mean(a, b)
+        assert (got is None) == (want is None) and (got is None or got == pytest.approx(want, rel=1e-9))

@@ -190,3 +190,17 @@ def test_an_accept_takes_part_in_a_top_up_up_to_what_it_can_deliver() -> None:
     assert with_top_up_limit(accept, 100).limit_w == 400  # never below the share
     decline = Decision(Action.DECLINE, 400, None, "no")
     assert with_top_up_limit(decline, 1_500) == decline
+
+
+def test_an_over_promising_prosumer_skips_the_checks_of_what_it_can_deliver() -> None:
+    from contracts.types import Direction
+    from prosumer.decision import DerView, RequestView, deliverable_w
+
+    request = RequestView(1, Strategy.FAIR, Direction.UP, 4_000, 1_800, 8_000)
+    der = DerView(SourceKind.SOLAR, 8_000, 2_000, 3_600, feasible_w=0.0, in_outage=False, risk_w=None)
+    assert decide(request, der, 1.0, 0.0).action == Action.DECLINE  # cannot move it, cannot prove it
+    promising = DerView(**{**der.__dict__, "over_promises": True})
+    d = decide(request, promising, 1.0, 0.0)
+    assert (d.action, d.amount_w) == (Action.ACCEPT, 1_000)  # its fair share, whatever it can do
+    assert deliverable_w(8_000, 2_000, 0.0, None, False, 0.05, over_promises=True) == 2_000
+    assert deliverable_w(8_000, 2_000, 0.0, None, True, 0.05, over_promises=True) == 0  # not in an outage

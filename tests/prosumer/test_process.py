@@ -146,6 +146,21 @@ def test_a_prosumer_registers_streams_delivers_and_stops_cleanly(
         model.flex_up_w, model.capacity_w // 4
     )
     assert_delivered(market, service, clock, p, fair)
+    # tamper evidence (issue 16): the settlement is anchored with the prosumer's signed readings root in
+    # its leaf, and the prosumer checked its leaf against the chain itself
+    chain_rid = fair["chain_request_id"]
+    leaf = wait_for(
+        lambda: (
+            market.d.anchor.root_of(chain_rid) != bytes(32)
+            and service.get(f"/anchors/{chain_rid}/proof", prosumer=p.address)
+        ),
+        30,
+        "the settlement anchor",
+    )
+    assert leaf["readings_root"] != "0x" + "00" * 32 and leaf["delivered_wh"] == round(
+        market.d.market.commitment_of(chain_rid, p.address).delivered_wh
+    )
+    wait_for(lambda: f"request {chain_rid}: settlement leaf checked" in p.text(), 30, "the prosumer's check")
 
     # reputation (R8): it applies, is selected (the only candidate) and charges
     offer = min(model.flex_down_w, model.capacity_w // 4)

@@ -142,3 +142,48 @@ def test_stop_flushes_what_it_can_then_reports_the_rest() -> None:
     t0 = time.monotonic()
     assert up.stop(0.5) == 3
     assert time.monotonic() - t0 < 2.0
+
+
+def test_a_reading_is_serialised_once_to_what_the_server_validates() -> None:
+    from aggregator.wire import ReadingIn
+
+    for reading in (make_reading(7), make_reading(8, soc=0.5, available_w=1200.0, status="modulating")):
+        body = reading.wire_json()
+        assert body is not None
+        assert ReadingIn.model_validate_json(body) == ReadingIn.model_validate_json(
+            json.dumps(reading.wire())
+        )
+    assert make_reading(9, energy_wh=float("inf")).wire_json() is None
+
+
+def test_the_sender_waits_for_a_few_readings_or_for_the_oldest_to_age() -> None:
+    now = [100.0]
+    buffer = ReadingBuffer(100, clock=lambda: now[0])
+    buffer.put(make_reading(1))
+    assert not buffer.wait(0.0, count=2, hold_s=1.5)  # one waits, and it is fresh: not yet
+    buffer.put(make_reading(2))
+    assert buffer.wait(0.0, count=2, hold_s=1.5)  # two wait: send them together
+    buffer.ack(2)
+    buffer.put(make_reading(3))
+    now[0] += 1.5
+    assert buffer.wait(0.0, count=2, hold_s=1.5)  # alone, but it has waited long enough
+    assert [q.seq for q in buffer.peek(10)] == [3]
+
+
+def test_a_pacing_uplink_sends_pairs_and_flushes_the_rest_at_stop() -> None:
+    server, buffer = Server(), ReadingBuffer(100)
+    client = httpx.Client(base_url="http://aggregator", transport=httpx.MockTransport(server))
+    up = Uplink("http://aggregator", KEY, buffer, batch=100, client=client, every=2, hold_s=60.0)
+    up.start()
+    try:
+        for seq in (1, 3):
+            buffer.put(make_reading(seq))
+            buffer.put(make_reading(seq + 1))
+            wait_for(lambda: len(server.stored) >= 2, 5, "a pair to be sent")
+            wait_for(lambda: not len(buffer), 5, "the pair to be acknowledged")
+        buffer.put(make_reading(5))
+    finally:
+        up.stop(2.0)  # the fifth waits for a partner until the stop, then goes alone
+    posts = [json.loads(r.content) for _, p, r in server.calls if p.startswith("/readings")]
+    sizes = [len(b["readings"]) if "readings" in b else 1 for b in posts]
+    assert server.stored == [1, 2, 3, 4, 5] and sizes == [2, 2, 1]

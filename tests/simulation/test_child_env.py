@@ -57,6 +57,12 @@ def test_prosumers_get_the_scenario_the_clock_and_where_the_others_are(
     assert (p.sim_start, p.sim_speed, p.sim_real_start_epoch) == (CLOCK.sim_start, 120.0, CLOCK.real_start)
     assert (p.aggregator_url, p.manifest) == ("http://127.0.0.1:9", Path("/m.json"))
     assert p.enrolment_token is not None and p.enrolment_token.get_secret_value() == TOKEN
+    assert p.answers == "direct"
+
+
+def test_the_scenario_chooses_relayed_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = prosumer_env(scenario(answers="relayed"), CLOCK, aggregator_url="http://127.0.0.1:9")
+    assert child(ProsumerSettings, env, monkeypatch).answers == "relayed"
 
 
 def test_the_aggregator_shares_the_prosumers_clock(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -80,6 +82,20 @@ def test_both_strategies_settle_and_the_report_matches_the_chain(tmp_path: Path)
     assert "fair/power.png" in report and "reputation/power.png" in report
     assert json.loads((tmp_path / "run.json").read_text())["seed"] == 7
     assert not left_behind(before)
+    # tamper evidence (issue 16): every settled request anchored, every leaf consistent with the chain and
+    # the signed readings, by flexsim's own check during the run and by the independent script after it
+    for strategy, s in summaries.items():
+        v = json.loads((tmp_path / strategy / "verification.json").read_text())
+        assert v["ok"], v["problems"]
+        assert v["requests_anchored"] == v["requests_settled"] == s["requests"]["settled"]
+        assert v["leaves_checked"] == s["participations"] and v["signed_roots_checked"] >= 1
+    assert report.count("tamper evidence (flexsim verify)") == 1 and "ok: " in report
+    script = Path(__file__).resolve().parents[2] / "scripts" / "verify_independent.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [r["ok"] for r in json.loads(done.stdout)] == [True, True]
 
 
 def test_no_process_is_left_behind_when_the_run_fails(tmp_path: Path) -> None:

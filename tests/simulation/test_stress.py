@@ -39,6 +39,10 @@ def test_a_measure_that_degrades_is_reported_at_the_first_level_over_its_thresho
     assert result["max_prosumers"] == 120
     text = headline(result)
     assert "reading_lag_s: degraded at 80 prosumers" in text and "block_gas_share: kept up to 120" in text
+    first = result["first_to_give"]
+    assert (first["measure"], first["at_prosumers"], first["value"]) == ("reading_lag_s", 80, 2.5)
+    assert first["why"].startswith("CPU") and first["others_there"]["confirmation_blocks"] == 2.0
+    assert text.splitlines()[0].startswith("first to give way: reading_lag_s at 80 prosumers (p95 2.5 > 2.0)")
 
 
 def test_a_system_that_keeps_up_reports_no_degradation() -> None:
@@ -51,6 +55,7 @@ def test_a_system_that_keeps_up_reports_no_degradation() -> None:
     result = analyse(ramp(5), end=100.0, series=flat)
     assert all(v["degraded_at_prosumers"] is None for v in result["measures"].values())
     assert all(v["judged_up_to_prosumers"] == 100 for v in result["measures"].values())
+    assert result["first_to_give"] is None and "first to give way" not in headline(result)
 
 
 def test_the_p95_ignores_a_few_outliers_but_not_a_tail() -> None:

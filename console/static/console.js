@@ -1,0 +1,87 @@
+// The console page: the power chart (uPlot) from the `history` and `power` events, the row buttons,
+// and a record of when each `data-seen` key first appeared (window.flexsimSeen, for the benchmark).
+(function () {
+  "use strict";
+  const KINDS = ["solar", "wind", "consumer", "battery"];
+  const COLORS = { solar: "#e6a700", wind: "#3a8", consumer: "#c44", battery: "#66c", net: "#222" };
+  const points = [];  // [t, byKind, net]
+  let windows = [];
+  let chart = null;
+  window.flexsimSeen = {};
+  window.flexsimChart = { points: points };
+
+  htmx.config.responseHandling = [
+    { code: "204", swap: false }, { code: "[23]..", swap: true },
+    { code: "422", swap: true, error: false }, { code: "[45]..", swap: false, error: true },
+  ];
+
+  function data() {
+    const xs = points.map(p => p[0]);
+    const series = KINDS.map(k => points.map(p => (p[1][k] && p[1][k].toFixed) ? p[1][k] : (p[1][k] || 0)));
+    return [xs, ...series, points.map(p => p[2])];
+  }
+
+  function bands(u) {
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.fillStyle = "rgba(80, 120, 255, 0.12)";
+    for (const [a, b] of windows) {
+      const x0 = u.valToPos(a, "x", true), x1 = u.valToPos(b, "x", true);
+      ctx.fillRect(x0, u.bbox.top, Math.max(1, x1 - x0), u.bbox.height);
+    }
+    ctx.restore();
+  }
+
+  function makeChart() {
+    const el = document.getElementById("chart");
+    const opts = {
+      width: Math.max(400, el.clientWidth || 900), height: 260,
+      series: [{}, ...KINDS.map(k => ({ label: k, stroke: COLORS[k], width: 1.5 })),
+               { label: "net", stroke: COLORS.net, width: 2, dash: [4, 3] }],
+      axes: [{}, { label: "W", size: 70 }],
+      hooks: { drawClear: [bands] },
+    };
+    chart = new uPlot(opts, data(), el);
+  }
+
+  function redraw() { if (chart) chart.setData(data()); else if (points.length) makeChart(); }
+
+  function add(msg) {
+    for (const p of msg.points) {
+      if (!points.length || p[0] > points[points.length - 1][0]) points.push(p);
+    }
+    while (points.length > 2400) points.shift();
+    if (msg.windows && msg.windows.length) windows = msg.windows;
+    redraw();
+  }
+
+  function noteSeen() {
+    const now = Date.now();
+    document.querySelectorAll("[data-seen]").forEach(el => {
+      const k = el.getAttribute("data-seen");
+      if (k && !(k in window.flexsimSeen)) window.flexsimSeen[k] = now;
+    });
+  }
+
+  document.body.addEventListener("htmx:sseOpen", ev => {
+    const source = ev.detail.source;
+    if (!source || source.flexsimChart) return;
+    source.flexsimChart = true;
+    for (const name of ["history", "power"]) source.addEventListener(name, m => add(JSON.parse(m.data)));
+  });
+  document.body.addEventListener("htmx:sseMessage", noteSeen);
+  document.body.addEventListener("htmx:afterSettle", noteSeen);
+
+  document.addEventListener("click", ev => {
+    const b = ev.target.closest("button.act");
+    if (!b) return;
+    const i = b.getAttribute("data-index"), action = b.getAttribute("data-action");
+    const values = {};
+    if (action === "outage") values.duration_s = document.getElementById("outage-duration").value;
+    if (action === "renegotiate") {
+      const f = document.getElementById("der-params");
+      for (const n of ["flex_up_w", "flex_down_w"]) if (f.elements[n].value) values[n] = f.elements[n].value;
+    }
+    htmx.ajax("POST", "/actions/der/" + i + "/" + action, { target: "#log", swap: "afterbegin", values: values });
+  });
+})();
