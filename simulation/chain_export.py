@@ -70,7 +70,7 @@ def selectors(d: Deployment) -> dict[bytes, str]:
     from eth_utils import function_abi_to_4byte_selector
 
     out: dict[bytes, str] = {}
-    for binding in (d.registry, d.market, d.token):
+    for binding in (d.registry, d.market, d.token, d.anchor):
         abi: list[Any] = list(binding.contract.abi)
         for item in abi:
             if item.get("type") == "function":
@@ -83,7 +83,12 @@ def transactions(d: Deployment, hashes: list[str]) -> dict[str, dict[str, Any]]:
     w3 = d.chain.w3
     names = selectors(d)
     created = {a.lower(): n for n, a in d.manifest.contracts.model_dump().items()}
-    labels = {"registry": "Registry", "token": "FlexToken", "market": "FlexibilityMarket"}
+    labels = {
+        "registry": "Registry",
+        "token": "FlexToken",
+        "market": "FlexibilityMarket",
+        "anchor": "SettlementAnchor",
+    }
     out: dict[str, dict[str, Any]] = {}
     for tx_hash in hashes:
         r = d.chain.rpc(lambda h=tx_hash: w3.eth.get_transaction_receipt(h), "receipt")  # type: ignore[misc]

@@ -64,9 +64,10 @@ class RunGas(Part):
     )
     by_phase: dict[str, GasPhase] | None = absent_when_none(
         "Gas per phase: `registration` (register, renegotiate, remove, terminate, expire), `answers` (the "
-        "prosumers' accept, acceptUpTo, decline, applyFor), `settlement` (the aggregator's openRequest, "
-        "topUp, select, recordDeliveries, finalise, close or cancel), `deployment` (the contracts' "
-        "creation, when this run deployed them) and `other` (token and admin calls)."
+        "prosumers' accept, acceptUpTo, decline, applyFor, and relayAnswers), `settlement` (the "
+        "aggregator's openRequest, topUp, select, recordDeliveries, finalise, anchor, close or cancel), "
+        "`deployment` (the contracts' creation, when this run deployed them) and `other` (token, admin "
+        "and dispute calls)."
     )
     gas_price_gwei: float | None = absent_when_none(
         "The gas price the native-token costs are stated at (gwei): the mean effective price paid by the "

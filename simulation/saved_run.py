@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from contracts.events import MARKET, REGISTRY, EventDecoder
+from contracts.events import ANCHOR, MARKET, REGISTRY, EventDecoder
 from contracts.manifest import Manifest
 from simulation import watch
 from simulation.collect import ChainEvent, ChainFacts, ClockMapping, RunData, collect_run
@@ -86,13 +86,14 @@ def decoder(folder: Path) -> EventDecoder:
         raise RunFolderError(f"{path} is missing: a strategy folder of `flexsim run` keeps its deployment")
     manifest = Manifest.load(path)
     c = manifest.contracts
-    return EventDecoder(
-        {
-            REGISTRY: (c.registry, manifest.abi("Registry")),
-            "FlexToken": (c.token, manifest.abi("FlexToken")),
-            MARKET: (c.market, manifest.abi("FlexibilityMarket")),
-        }
-    )
+    contracts = {
+        REGISTRY: (c.registry, manifest.abi("Registry")),
+        "FlexToken": (c.token, manifest.abi("FlexToken")),
+        MARKET: (c.market, manifest.abi("FlexibilityMarket")),
+    }
+    if "SettlementAnchor" in manifest.abis:
+        contracts[ANCHOR] = (c.anchor, manifest.abi("SettlementAnchor"))
+    return EventDecoder(contracts)
 
 
 def chain_facts(record: dict[str, Any], dec: EventDecoder) -> ChainFacts:

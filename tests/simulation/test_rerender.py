@@ -47,7 +47,9 @@ def settle_with_a_decline(w: World) -> str:
     declined = w.d.market.decline(w.prosumers[3], req.chain_request_id, DeclineReason.OUTAGE)
     for p, factor in zip(w.prosumers[:3], (1.0, 0.95, 0.4), strict=True):
         write_readings(w, p, req.start, req.end, 1_000.0 * factor)
-    thread.join(timeout=60)
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the dispatcher did not settle the request"
+    assert w.ctx.requests.get(rid).status == "settled"
     sync_all(w)
     return declined.tx_hash
 
