@@ -78,7 +78,9 @@ def decode(contracts: dict[str, Any], raw: list[dict[str, Any]]) -> list[tuple[s
     by_address = {c.address.lower(): c for c in contracts.values()}
     events = []
     for entry in sorted(raw, key=lambda e: (e["blockNumber"], e["logIndex"])):
-        contract = by_address[entry["address"].lower()]
+        contract = by_address.get(entry["address"].lower())
+        if contract is None:  # another contract of the deployment (SettlementAnchor): not a payment
+            continue
         log = AttributeDict(
             {
                 "address": Web3.to_checksum_address(entry["address"]),

@@ -1,5 +1,6 @@
-"""Collecting one strategy run's results: what the chain says (events, receipts, results, balances,
-reputations) and what the aggregator stored (readings, requests, responses), cross-checked."""
+"""Collecting one strategy run's results: what the chain says (events, receipts, balances, reputations:
+`ChainFacts`, read from the run's `chain-logs.json` by `simulation.saved_run`) and what the aggregator
+stored (readings, requests, responses)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from typing import Any
 from aggregator.db import Database
 from aggregator.requests_repo import RequestQueue
 from aggregator.store import ReadingFilter, ReadingStore
-from contracts.deployment import Deployment
-from contracts.events import MARKET, REGISTRY, EventReader
 from simulation.watch import Watch
 
 log = logging.getLogger(__name__)
@@ -26,6 +25,35 @@ class ChainEvent:
     block: int
     timestamp: int
     tx_hash: str
+
+
+@dataclass(frozen=True)
+class ClockMapping:
+    """The run's simulated clock: simulated epoch `sim_start` at real epoch `real_start`, at `speed`."""
+
+    sim_start: float
+    real_start: float
+    speed: float
+
+    def sim(self, real: float) -> float:
+        return self.sim_start + (real - self.real_start) * self.speed
+
+    def sim_h(self, real: float) -> float:
+        """Simulated hours from the scenario's start at real (or chain) epoch `real`."""
+        return (real - self.real_start) * self.speed / 3600
+
+
+@dataclass
+class ChainFacts:
+    """What the chain says about a run (`chain-logs.json`, `simulation.saved_run.read_chain`)."""
+
+    chain_id: int
+    events: list[ChainEvent]  # Registry and market events, in chain order
+    tx_gas: dict[str, int]
+    tx_function: dict[str, str]
+    tx_gas_price: dict[str, int]  # effective gas price paid (wei)
+    balances: dict[str, int]
+    reputations: dict[str, int]
 
 
 @dataclass
@@ -47,43 +75,16 @@ class RunData:
     grid: list[dict[str, Any]] = field(default_factory=list)
     launches: list[dict[str, Any]] = field(default_factory=list)  # prosumers started and removed
     watch: Watch = field(default_factory=Watch)  # blocks as they appeared, tx pool, aggregator metrics
+    tx_gas_price: dict[str, int] = field(default_factory=dict)  # effective gas price paid (wei)
+    explanations: dict[str, str] = field(default_factory=dict)  # decline tx -> the prosumer's own words
+    clock: ClockMapping | None = None
+    duration_s: float | None = None  # the scenario's simulated duration
     notices: dict[int, list[float]] = field(default_factory=dict)  # chain request id -> when each
     # prosumer learned of it (their own logs: simulation.notices)
 
-
-def chain_events(d: Deployment) -> list[ChainEvent]:
-    """Every Registry and FlexibilityMarket event since the deployment, decoded, in order."""
-    reader = EventReader(d, (REGISTRY, MARKET))
-    return [
-        ChainEvent(
-            "Registry" if e.contract == REGISTRY else "Market",
-            e.name,
-            e.args,
-            e.block,
-            reader.timestamp(e.block),
-            e.tx_hash,
-        )
-        for e in reader.read(d.manifest.block)
-    ]
-
-
-def receipts(d: Deployment, events: list[ChainEvent]) -> tuple[dict[str, int], dict[str, str]]:
-    """Gas used and function name of every transaction that emitted an event."""
-    from eth_utils import function_abi_to_4byte_selector
-
-    selectors: dict[bytes, str] = {}
-    for binding in (d.registry, d.market, d.token):
-        abi: list[Any] = list(binding.contract.abi)
-        for item in abi:
-            if item.get("type") == "function":
-                selectors[bytes(function_abi_to_4byte_selector(item))] = item["name"]
-    gas, function = {}, {}
-    for tx_hash in dict.fromkeys(e.tx_hash for e in events):
-        r = d.chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-        tx = d.chain.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-        gas[tx_hash] = int(r["gasUsed"])
-        function[tx_hash] = selectors.get(bytes(tx["input"])[:4], "unknown")
-    return gas, function
+    def index_of(self) -> dict[str, int]:
+        """Account (lower case) -> the prosumer's index in the population (from the launches)."""
+        return {str(e["address"]).lower(): int(e["index"]) for e in self.launches if e.get("kind") == "start"}
 
 
 def power_series(store: ReadingStore, resolution_s: int) -> list[tuple[float, float, int]]:
@@ -115,42 +116,29 @@ def gas_by_function(tx_gas: dict[str, int], tx_function: dict[str, str]) -> dict
     return dict(grouped)
 
 
-@dataclass(frozen=True)
-class ClockMapping:
-    """The run's simulated clock: simulated epoch `sim_start` at real epoch `real_start`, at `speed`."""
-
-    sim_start: float
-    real_start: float
-    speed: float
-
-    def sim(self, real: float) -> float:
-        return self.sim_start + (real - self.real_start) * self.speed
-
-
 def collect_run(
-    d: Deployment, database_url: str, strategy: str, clock: ClockMapping, resolution_s: int = 60
+    chain: ChainFacts, database_url: str, strategy: str, clock: ClockMapping, resolution_s: int = 60
 ) -> RunData:
-    """Everything about one run, from the chain and from the aggregator's database at `database_url`."""
-    events = chain_events(d)
-    tx_gas, tx_function = receipts(d, events)
+    """Everything about one run, from what the chain says and the aggregator's database at `database_url`."""
     db = Database.connect(database_url)
     try:
         store = ReadingStore(db)
         requests, responses = RequestQueue(db).export()
-        prosumers = sorted({str(e.args["prosumer"]) for e in events if e.name == "Registered"})
         return RunData(
             strategy=strategy,
-            chain_id=d.chain.chain_id,
-            events=events,
-            gas_by_function=gas_by_function(tx_gas, tx_function),
-            tx_gas=tx_gas,
-            tx_function=tx_function,
+            chain_id=chain.chain_id,
+            events=chain.events,
+            gas_by_function=gas_by_function(chain.tx_gas, chain.tx_function),
+            tx_gas=chain.tx_gas,
+            tx_function=chain.tx_function,
+            tx_gas_price=chain.tx_gas_price,
             requests=requests,
             responses=responses,
             power_series=power_series(store, resolution_s),
             reading_latency=reading_latency(store, clock.sim_start, clock.real_start, clock.speed),
-            balances={p: d.token.balance_of(p) for p in prosumers},
-            reputations={p: d.registry.reputation(p) for p in prosumers},
+            balances=chain.balances,
+            reputations=chain.reputations,
+            clock=clock,
         )
     finally:
         db.dispose()

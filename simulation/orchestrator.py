@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from contracts.errors import ChainError
 from contracts.settings import ChainSettings
 from prosumer.fleet import preload
 from prosumer.settings import ProsumerSettings
-from simulation import collect, watch
+from simulation import collect, render, saved_run
 from simulation.chain_export import export_logs
 from simulation.chain_setup import StrategyRun, fund_prosumers, prepare_chain, prosumer_keys
 from simulation.chain_target import effective_chain, embedded_chain_id, embedded_settings
@@ -47,16 +47,15 @@ from simulation.child_env import (
 )
 from simulation.collect import RunData
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
-from simulation.notices import read_notices
 from simulation.processes import ProcessGroup, wait_healthy
 from simulation.ramp import plan_removals, ramp_steps
-from simulation.report import write_csvs, write_html, write_plots, write_stress_plot
+from simulation.report import write_html
 from simulation.run_prosumers import lookup
+from simulation.run_settings import write_child_settings
 from simulation.run_summary import RunSummary, StressHeadline
 from simulation.sandbox import start_console
 from simulation.scenario import Scenario
 from simulation.shortfall_run import summarise_shortfall
-from simulation.stress import headline
 from simulation.stress_run import stress_of
 from simulation.summary import summarise
 from simulation.watch import Watcher
@@ -119,7 +118,7 @@ def run_scenario(
         data, run = played[strategy]
         summaries[strategy], plots[strategy] = _write_strategy(scenario, data, run, progress)
     report = write_html(out, scenario.to_toml(), {s: v.to_dict() for s, v in summaries.items()}, plots)
-    (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries), indent=2))
+    (out / "run.json").write_text(json.dumps(_run_info(scenario, summaries, out), indent=2))
     clock["report"] = round(time.monotonic() - started, 1)
     progress(f"report: {report}")
     return summaries
@@ -175,14 +174,25 @@ def _play_parallel(
     return results
 
 
-def _run_info(scenario: Scenario, summaries: dict[str, RunSummary]) -> dict[str, Any]:
+def _run_info(scenario: Scenario, summaries: dict[str, RunSummary], out: Path) -> dict[str, Any]:
     from importlib.metadata import version
 
     packages = {
         p: version(p) for p in ("flexsim", "web3", "py-solc-x", "fastapi", "sqlalchemy", "numpy", "pvlib")
     }
     chain_ids = {s: v.chain_id for s, v in summaries.items()}
-    return {"scenario": scenario.name, "seed": scenario.seed, "packages": packages, "chain_ids": chain_ids}
+    settings = {}
+    for s in summaries:
+        path = out / s / "settings.json"
+        if path.is_file():
+            settings[s] = json.loads(path.read_text())
+    return {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "packages": packages,
+        "chain_ids": chain_ids,
+        "settings": settings,  # per strategy and child role: every setting, with where it came from
+    }
 
 
 def _run_strategy(
@@ -216,12 +226,13 @@ def _run_strategy(
         with ProcessGroup(out / "logs") as group:
             _play(scenario, run, group, progress, settings, abort or threading.Event(), live)
         progress("collecting results from the chain and the aggregator's database")
-        data = _collect(scenario, run)
-        export_logs(run.deployment, out / "chain-logs.json")  # the chain's own record, for audits
+        export_logs(run.deployment, out / saved_run.CHAIN_LOGS)  # the chain's own record: audits, re-renders
         _verify(out, run.rpc_url, progress)
     finally:
         if anvil:
             anvil.stop()
+    saved_run.write_clock(out, saved_clock(scenario, run))
+    data = saved_run.load_run(out, strategy)  # what `flexsim report RUN_DIR` reads too
     return data, run
 
 
@@ -254,17 +265,12 @@ def _write_strategy(
         lookup(scenario, out / "fleet-keys.json"),
         lambda epoch: datetime.fromtimestamp(clock.sim(epoch), UTC),
     )
-    write_csvs(data, out)
-    names = write_plots(data, out, lambda real: _sim(run, real, scenario.speed))
     stress = stress_of(data)
     if stress is not None:
-        (out / "stress.json").write_text(json.dumps(stress, indent=2))
         summary.stress = StressHeadline.model_validate(
             {"measures": stress["measures"], "max_prosumers": stress["max_prosumers"]}
         )
-        names.append(write_stress_plot(stress, out, run.strategy))
-        progress("stress: " + headline(stress).replace("\n", "; "))
-    (out / "summary.json").write_text(summary.to_json())
+    names = render.write_folder(out, render.Rendered(data, summary, stress), progress)
     return summary, names
 
 
@@ -363,6 +369,9 @@ def _play_watched(
         manifest=run.manifest,
         out=run.out / "grid_operator.json",
     )
+    write_child_settings(
+        run.out / "settings.json", {**prosumers, **shared_chain}, service, operator, shared_chain
+    )
     grid = group.start("grid_operator", "grid_operator", operator)
     end = run.real_start + scenario.real_duration_s
     pending: list[RampStep | RemovalStep] = [
@@ -403,27 +412,14 @@ def _play_watched(
         progress(f"grid operator exited with {grid.process.returncode}: {grid.tail(3)}")
 
 
-def _collect(scenario: Scenario, run: StrategyRun) -> collect.RunData:
-    data = collect.collect_run(
-        run.deployment,
-        f"sqlite:///{run.out / 'aggregator.db'}",
-        run.strategy,
+def saved_clock(scenario: Scenario, run: StrategyRun) -> saved_run.SavedClock:
+    """The run's clock as `clock.json` keeps it for re-rendering."""
+    return saved_run.SavedClock(
         collect.ClockMapping(run.sim_start.timestamp(), run.real_start, scenario.speed),
-        resolution_s=max(60, int(scenario.speed * scenario.reading_interval_s)),
+        scenario.duration_s,
+        max(60, int(scenario.speed * scenario.reading_interval_s)),
+        scenario.chain.block_time_s,
     )
-    grid_file = run.out / "grid_operator.json"
-    if grid_file.is_file():
-        data.grid = json.loads(grid_file.read_text())
-    data.watch = watch.load(run.out)
-    data.notices = read_notices(run.out / "logs")
-    launches = run.out / "prosumers.json"
-    if launches.is_file():
-        data.launches = json.loads(launches.read_text())
-    return data
-
-
-def _sim(run: StrategyRun, real: float, speed: float) -> float:
-    return (run.sim_start + timedelta(seconds=(real - run.real_start) * speed)).timestamp()
 
 
 START_LEAD_S = 2.0  # real seconds from the services being up to the simulated start

@@ -35,6 +35,12 @@ class FunctionGas(Part):
     total: int = Field(description="Gas used by all of them.")
 
 
+class GasPhase(Part):
+    transactions: int = Field(description="Transactions of the phase.")
+    gas: int = Field(description="Gas they used.")
+    native: float = Field(description="Their cost in the chain's native token at `gas_price_gwei`.")
+
+
 class AnswerGas(Part):
     """Answers to requests by how they reached the chain: prosumers' own transactions (direct) or
     signed answers the aggregator relayed in batches (relayed, docs/relayed-answers.md)."""
@@ -49,10 +55,28 @@ class AnswerGas(Part):
 
 
 class RunGas(Part):
-    per_function: dict[str, FunctionGas] = Field(description="Gas per contract function, by name.")
-    market_total: int = Field(description="Gas of the market's request functions (open to finalise).")
-    per_participating_prosumer: int | None = Field(
-        description="market_total per recorded delivery; null without deliveries."
+    per_function: dict[str, FunctionGas] = Field(
+        description="Gas per contract function, by name; a contract creation is `deploy <Contract>`."
+    )
+    market_total: int = Field(description="Gas of the requests: answers and settlement (open to finalise).")
+    per_participating_prosumer: int | None = absent_when_none(
+        "Summaries written before per_delivered_kwh only: market_total per recorded delivery."
+    )
+    by_phase: dict[str, GasPhase] | None = absent_when_none(
+        "Gas per phase: `registration` (register, renegotiate, remove, terminate, expire), `answers` (the "
+        "prosumers' accept, acceptUpTo, decline, applyFor, and relayAnswers), `settlement` (the "
+        "aggregator's openRequest, topUp, select, recordDeliveries, finalise, anchor, close or cancel), "
+        "`deployment` (the contracts' creation, when this run deployed them) and `other` (token, admin "
+        "and dispute calls)."
+    )
+    gas_price_gwei: float | None = absent_when_none(
+        "The gas price the native-token costs are stated at (gwei): the mean effective price paid by the "
+        "run's transactions, unless the report was given one."
+    )
+    gas_price_source: str | None = absent_when_none("Where gas_price_gwei comes from.")
+    per_delivered_kwh: int | None = absent_when_none(
+        "market_total per kWh delivered (gas/kWh; registration and deployment excluded); absent without "
+        "delivered energy."
     )
     answers: AnswerGas | None = absent_when_none(
         "Gas per answer, direct and relayed (absent from summaries written before relayed answers)."
@@ -153,8 +177,9 @@ class SettledTotals(Part):
 
 
 class Mismatch(Part):
-    request_id: int = Field(description="The aggregator's request id.")
-    database: SettledTotals = Field(description="The aggregator database's totals.")
+    request_id: int | None = Field(description="The aggregator's request id; null if it has none settled.")
+    chain_request_id: int | None = absent_when_none("The market's request id.")
+    database: SettledTotals | None = Field(description="The aggregator database's totals; null if none.")
     chain: dict[str, int] | None = Field(description="The `RequestSettled` event's totals; null if none.")
 
 
@@ -177,6 +202,61 @@ class StressVerdict(Part):
 class StressHeadline(Part):
     measures: dict[str, StressVerdict] = Field(description="Per measure (simulation/stress.py).")
     max_prosumers: int = Field(description="The most prosumers running at once.")
+
+
+class DeclineRow(Part):
+    prosumer: str = Field(description="Its account.")
+    index: int | None = Field(description="Its index in the population (null if the run did not start it).")
+    kind: str | None = Field(description="solar, wind, consumer or battery, from its registered terms.")
+    reason: str = Field(description="The reason code it declined with, on chain (`DeclineReason`).")
+    explanation: str | None = Field(description="Its own explanation, from its log; null if not found.")
+
+
+class RequestRow(Part):
+    request_id: int = Field(description="The aggregator's request id.")
+    chain_request_id: int | None = Field(description="The market's request id; null if never opened.")
+    status: str = Field(description="The aggregator's state of the request.")
+    direction: str = Field(description="up (more power to the grid) or down (less).")
+    power_w: int = Field(description="Power requested (W).")
+    duration_s: int = Field(description="Duration (simulated s).")
+    start_h: float | None = Field(description="Start of its window, simulated hours from the scenario start.")
+    requested_wh: int | None = Field(description="Energy requested (Wh), from the chain.")
+    committed_wh: int | None = Field(description="Energy committed (Wh), from the chain.")
+    delivered_wh: int | None = Field(description="Energy delivered as measured (Wh), from the chain.")
+    delivered_share: float | None = Field(description="delivered / requested (0-1, 3 decimals).")
+    participants: int | None = Field(description="Participants (accepted or selected), from the chain.")
+    compliant: int | None = Field(description="Participants delivered within 10 %.")
+    topped_up_w: int = Field(description="Power added to the accepters' shares by the top-up round (W).")
+    answers: dict[str, int] = Field(
+        description="Answers on chain by event (Accepted, Declined, Applied, ...)."
+    )
+    declines: dict[str, int] = Field(description="Declines by reason code.")
+    declined: list[DeclineRow] = Field(description="Each decline, with the prosumer's own explanation.")
+
+
+class KindCount(Part):
+    prosumers: int = Field(description="How many registered.")
+    capacity_kw: float = Field(description="Their capacity (kW).")
+    flex_up_kw: float = Field(description="Their contracted upward flexibility (kW).")
+    flex_down_kw: float = Field(description="Their contracted downward flexibility (kW).")
+
+
+class ProsumerRow(Part):
+    index: int | None = Field(description="Its index in the population.")
+    address: str = Field(description="Its account.")
+    kind: str = Field(description="solar, wind, consumer or battery.")
+    capacity_w: int = Field(description="Capacity (W).")
+    flex_up_w: int = Field(description="Contracted upward flexibility (W).")
+    flex_down_w: int = Field(description="Contracted downward flexibility (W).")
+    max_duration_s: int = Field(description="Longest request it guarantees to hold (s).")
+    reputation: int | None = Field(description="Reputation at the end (0-1000).")
+    balance: float = Field(description="Tokens earned (whole tokens).")
+
+
+class PopulationDrawn(Part):
+    registered: int = Field(description="Prosumers registered on chain.")
+    by_kind: dict[str, KindCount] = Field(description="Per kind, as registered (the first terms).")
+    prosumers: list[ProsumerRow] = Field(description="Each prosumer's first registered terms.")
 
 
 class RequestShortfallOut(Part):
@@ -215,6 +295,9 @@ class RunSummary(Published):
     chain_id: int = Field(description="The chain the run settled on.")
     requests: dict[str, int] = Field(description="`total`, and the aggregator's requests per status.")
     energy_wh: Energy = Field(description="Energy of the settled requests, from the chain.")
+    delivered_share: float | None = absent_when_none(
+        "Energy delivered / energy requested over the settled requests; absent if none settled."
+    )
     success_rate: float | None = Field(
         description="Share of settled requests delivered within 10% of requested; null if none settled."
     )
@@ -233,6 +316,12 @@ class RunSummary(Published):
     prosumers_started: int = Field(description="Prosumer processes started.")
     removals: Removals = Field(description="Injected removals against the chain's `Removed` events.")
     cross_check: CrossCheck = Field(description="Settled totals on chain against the database.")
+    per_request: list[RequestRow] | None = absent_when_none(
+        "Every request the aggregator received, in order."
+    )
+    declines: dict[str, int] | None = absent_when_none("Declines of all requests by reason code.")
+    population: PopulationDrawn | None = absent_when_none("The population as registered on chain.")
+
     shortfall: Shortfall | None = absent_when_none(
         "Where the undelivered energy went, per request and reason, and compliance per behaviour."
     )

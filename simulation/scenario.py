@@ -25,12 +25,16 @@ class _Strict(BaseModel):
 
 
 class Population(_Strict):
-    count: int = Field(12, ge=1, le=5_000, description="Prosumers at the end of the ramp.")
+    count: int = Field(12, ge=1, le=5_000, description="Prosumers at the end of the ramp (`--prosumers`).")
     mix: tuple[float, float, float, float] = Field(
-        (0.35, 0.10, 0.40, 0.15), description="Shares of solar, wind, consumer, battery."
+        (0.35, 0.10, 0.40, 0.15),
+        description="Weights of solar, wind, consumer and battery in the population (normalised; each "
+        "prosumer's kind is drawn from them with the seed).",
     )
-    site_lat: float = Field(51.3, ge=-90, le=90)
-    site_lon: float = Field(9.5, ge=-180, le=180)
+    site_lat: float = Field(
+        51.3, ge=-90, le=90, description="Latitude of the site (degrees): sun and weather."
+    )
+    site_lon: float = Field(9.5, ge=-180, le=180, description="Longitude of the site (degrees).")
 
     @model_validator(mode="after")
     def _mix(self) -> Population:
@@ -44,18 +48,24 @@ class Population(_Strict):
 class Ramp(_Strict):
     """Start `initial` prosumers `delay_ms` apart, then add `add` every `every_s` until `until` (R13)."""
 
-    initial: int = Field(10, ge=1)
-    delay_ms: int = Field(200, ge=0, le=60_000)
-    add: int = Field(0, ge=0)
+    initial: int = Field(10, ge=1, description="Prosumers started first.")
+    delay_ms: int = Field(200, ge=0, le=60_000, description="Real milliseconds between two starts.")
+    add: int = Field(0, ge=0, description="Prosumers added at each step of the ramp (DER arrivals).")
     every_s: float = Field(1_800.0, gt=0, description="Simulated seconds between additions.")
-    until: int | None = Field(None, ge=1, description="Default: population.count.")
+    until: int | None = Field(
+        None, ge=1, description="Stop adding at this many prosumers (unset: population.count)."
+    )
 
 
 class Incidents(_Strict):
     outage_rate_per_hour: float = Field(0.02, ge=0, description="Outages per prosumer per simulated hour.")
-    outage_mean_duration_s: float = Field(1_800.0, gt=0)
-    renegotiation_rate_per_hour: float = Field(0.01, ge=0, description="Per prosumer, simulated hours (R3).")
-    renegotiation_after_outage_rate_per_hour: float = Field(0.2, ge=0)
+    outage_mean_duration_s: float = Field(1_800.0, gt=0, description="Mean outage length, simulated seconds.")
+    renegotiation_rate_per_hour: float = Field(
+        0.01, ge=0, description="Renegotiations per prosumer per simulated hour (R3)."
+    )
+    renegotiation_after_outage_rate_per_hour: float = Field(
+        0.2, ge=0, description="Renegotiations per prosumer per simulated hour just after an outage (R3)."
+    )
     removal_share: float = Field(0.0, ge=0, le=1, description="Share of prosumers that leave during the run.")
 
 
@@ -77,21 +87,30 @@ class Chain(_Strict):
 
 
 class Scenario(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    description: str = ""
-    seed: int = Field(ge=0, lt=2**63)
-    duration_s: float = Field(gt=0, description="Simulated duration of the run.")
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9_.-]+$", description="Name of the scenario (results folder prefix)."
+    )
+    description: str = Field("", description="One line on what it is.")
+    seed: int = Field(
+        ge=0, lt=2**63, description="Seed of everything drawn: population, requests, incidents."
+    )
+    duration_s: float = Field(gt=0, description="Simulated duration of the run (s).")
     speed: float = Field(60.0, gt=0, le=10_000, description="Simulated seconds per real second.")
     sim_start: AwareDatetime = Field(
-        datetime(2025, 6, 21, 6, tzinfo=UTC), description="Simulated start time."
+        datetime(2025, 6, 21, 6, tzinfo=UTC),
+        description="Simulated start time (ISO 8601 with a timezone): sun, load profiles.",
     )
-    strategy: Literal["fair", "reputation", "both"] = "both"
+    strategy: Literal["fair", "reputation", "both"] = Field(
+        "both", description="fair, reputation, or both one after the other on the same population."
+    )
+    reading_interval_s: float = Field(
+        1.0, gt=0, le=60, description="Real seconds between two readings of a prosumer."
+    )
     answers: Literal["direct", "relayed"] = Field(
         "direct",
         description="How prosumers answer requests: their own transactions (direct), or EIP-712 signed "
         "answers the aggregator relays in batches (relayed; docs/relayed-answers.md).",
     )
-    reading_interval_s: float = Field(1.0, gt=0, le=60, description="Real seconds between readings.")
     population: Population = Population()
     ramp: Ramp = Ramp()
     requests: RequestProcess = RequestProcess()  # the domain's request process (R12)

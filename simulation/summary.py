@@ -20,19 +20,18 @@ from statistics import mean
 from domain.market_rules import within_tolerance
 from simulation.bounds import bound_summary, request_bounds
 from simulation.collect import RunData
+from simulation.explain import decline_reasons, gas_phases, population, request_rows
 from simulation.notices import notified_stats
 from simulation.run_summary import (
     AnswerGas,
     CrossCheck,
     Energy,
-    FunctionGas,
     Latencies,
     LatencyBound,
     Mismatch,
     Removals,
     RemovedProsumer,
     RequestLatency,
-    RunGas,
     RunSummary,
     SettledTotals,
     Stats,
@@ -100,30 +99,6 @@ def _delta(stamps: list[float] | None, since: float, watched: bool) -> float | N
     return round(max(stamps) - (since if watched else math.floor(since)), 3)
 
 
-def gas_summary(run: RunData) -> RunGas:
-    per_function = {
-        name: FunctionGas(count=len(g), mean=round(mean(g)), total=sum(g))
-        for name, g in sorted(run.gas_by_function.items())
-    }
-    market_fns = {
-        "openRequest",
-        "select",
-        "topUp",
-        "recordDeliveries",
-        "finalise",
-        *DIRECT_ANSWERS,
-        "relayAnswers",
-    }
-    market_gas = sum(s.total for n, s in per_function.items() if n in market_fns)
-    participations = sum(1 for e in run.events if e.name == "DeliveryRecorded")
-    return RunGas(
-        per_function=per_function,
-        market_total=market_gas,
-        per_participating_prosumer=round(market_gas / participations) if participations else None,
-        answers=answer_gas(run),
-    )
-
-
 DIRECT_ANSWERS = ("accept", "acceptUpTo", "applyFor", "decline")
 ANSWER_EVENTS = ("Accepted", "Applied", "Declined")
 
@@ -157,7 +132,21 @@ def cross_check(run: RunData) -> CrossCheck:
         on_chain = chain.get(int(cid))
         db = {f: (None if req[f] is None else int(req[f])) for f in fields}
         if on_chain is None or any(db[f] != on_chain[k] for f, k in zip(fields, keys, strict=True)):
-            mismatches.append(Mismatch(request_id=req["id"], database=SettledTotals(**db), chain=on_chain))
+            mismatches.append(
+                Mismatch(
+                    request_id=req["id"],
+                    chain_request_id=int(cid),
+                    database=SettledTotals(**db),
+                    chain=on_chain,
+                )
+            )
+    known = {
+        int(r["chain_request_id"])
+        for r in run.requests
+        if r["status"] == "settled" and r.get("chain_request_id") is not None
+    }
+    for cid in sorted(set(chain) - known):  # settled on chain, not in the database
+        mismatches.append(Mismatch(request_id=None, chain_request_id=cid, database=None, chain=chain[cid]))
     return CrossCheck(settled_on_chain=len(chain), matches=not mismatches, mismatches=mismatches)
 
 
@@ -199,7 +188,9 @@ def latency_bounds(run: RunData, speed: float, block_time_s: float) -> LatencyBo
     )
 
 
-def summarise(run: RunData, speed: float | None = None, block_time_s: float = 0.0) -> RunSummary:
+def summarise(
+    run: RunData, speed: float | None = None, block_time_s: float = 0.0, gas_price_gwei: float | None = None
+) -> RunSummary:
     chain = settled_on_chain(run)
     totals = {
         k: sum(r[k] for r in chain.values()) for k in ("requestedWh", "committedWh", "deliveredWh", "paid")
@@ -211,6 +202,7 @@ def summarise(run: RunData, speed: float | None = None, block_time_s: float = 0.
     for req in run.requests:
         statuses[req["status"]] += 1
     lat = latencies(run)
+    rows = request_rows(run)
     return RunSummary(
         strategy=run.strategy,
         chain_id=run.chain_id,
@@ -218,12 +210,17 @@ def summarise(run: RunData, speed: float | None = None, block_time_s: float = 0.
         energy_wh=Energy(
             requested=totals["requestedWh"], committed=totals["committedWh"], delivered=totals["deliveredWh"]
         ),
+        delivered_share=round(totals["deliveredWh"] / totals["requestedWh"], 3)
+        if totals["requestedWh"]
+        else None,
         success_rate=round(len(success) / len(chain), 3) if chain else None,
         success_rule="delivered within 10% of requested",
         participations=participants,
         compliant_share=round(compliant / participants, 3) if participants else None,
         tokens_paid=totals["paid"] / TOKEN,
-        gas=gas_summary(run),
+        gas=gas_phases(run, totals["deliveredWh"], gas_price_gwei).model_copy(
+            update={"answers": answer_gas(run)}
+        ),
         latency_s=Latencies(
             notified=_stats([x.notified_s for x in lat if x.notified_s is not None]),
             acceptances_recorded=_stats(
@@ -242,4 +239,7 @@ def summarise(run: RunData, speed: float | None = None, block_time_s: float = 0.
         prosumers_started=sum(1 for e in run.launches if e["kind"] == "start"),
         removals=removals(run),
         cross_check=cross_check(run),
+        per_request=rows,
+        declines=decline_reasons(rows),
+        population=population(run),
     )

@@ -4,7 +4,8 @@
   (`gas`, `ingest`, `fleet`, `e2e`, `console`); `--write docs/schemas` writes them all (committed; a
   test checks they equal the models).
 - `flexsim settings [NAME ...]` prints the settings tables (variable, default, meaning) of `chain`,
-  `aggregator`, `prosumer` and `grid`; `--write README.md` rewrites the README's generated tables.
+  `aggregator`, `prosumer` and `grid`; `--write README.md` rewrites the README's generated tables (and,
+  without NAME, its table of scenario fields, `simulation.scenario_docs`).
 """
 
 from __future__ import annotations
@@ -97,7 +98,12 @@ def settings(args: argparse.Namespace) -> int:
         raise ConfigError(f"no settings named {', '.join(unknown)}: choose from {', '.join(SETTINGS)}")
     classes = {n: c for n, c in settings_classes().items() if not args.names or n in args.names}
     if args.write is not None:
-        args.write.write_text(replace_blocks(args.write.read_text(), classes))
+        text = replace_blocks(args.write.read_text(), classes)
+        if not args.names:  # all tables: the scenario's fields too
+            from simulation.scenario_docs import replace_block
+
+            text = replace_block(text)
+        args.write.write_text(text)
         print(args.write)
         return 0
     for name, cls in classes.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from base.errors import ConfigError
@@ -66,8 +67,10 @@ def console_settings(args: argparse.Namespace) -> ConsoleSettings:
 )
 def run(args: argparse.Namespace) -> int:
     from contracts.settings import ChainSettings
+    from simulation.errors import TotalsMismatch
     from simulation.orchestrator import default_out, run_scenario
     from simulation.ramp import with_prosumers
+    from simulation.run_table import closing
     from simulation.scenario import load_scenario
 
     scenario = load_scenario(args.scenario).with_overrides(
@@ -78,10 +81,15 @@ def run(args: argparse.Namespace) -> int:
     given = {"rpc_url": args.rpc_url, "manifest": args.manifest, "redeploy": args.redeploy or None}
     chain = ChainSettings(**{k: v for k, v in given.items() if v is not None})  # options over CHAIN_*
     console = console_settings(args) if args.console else None
-    summaries = run_scenario(
-        scenario, args.out or default_out(scenario), progress=progress, chain=chain, console=console
-    )
-    print(json.dumps({s: v.headline() for s, v in summaries.items()}, indent=2))
+    out = args.out or default_out(scenario)
+    summaries = run_scenario(scenario, out, progress=progress, chain=chain, console=console)
+    print(closing({s: v.to_dict() for s, v in summaries.items()}, out / "report.html"))
+    bad = [s for s, v in summaries.items() if not v.cross_check.matches]
+    if bad:
+        raise TotalsMismatch(
+            f"the chain's settled totals differ from the aggregator database's ({', '.join(bad)}): see "
+            f"cross_check in {out / 'summary.json'}"
+        )
     return 0
 
 
@@ -130,35 +138,73 @@ def console(args: argparse.Namespace) -> int:
 
 @group.command(
     "report",
-    "collect a finished run from its chain and database; write the report",
-    Option("--aggregator-db", required=True, help="the aggregator's database URL"),
-    MANIFEST(required=True),
-    RPC_URL(required=True, help="the chain's RPC URL"),
-    OUT(required=True, help="report folder"),
-    Option("--strategy", default="fair", help="label of the run (fair or reputation)"),
-    Option("--sim-start", type=aware_datetime, required=True, help="simulated start (ISO 8601)"),
-    Option("--real-start", type=float, required=True, help="real Unix time of the simulated start"),
-    Option("--speed", type=float, required=True, help="simulated seconds per real second"),
-    Option("--scenario-note", default="", help="text shown as the scenario in the report"),
+    "re-render a finished run's report offline from its folder (or collect one from a live chain)",
+    Option("run_dir", nargs="?", help="the run folder `flexsim run` wrote (results/<scenario>-<time>)"),
+    RPC_URL(help="read the chain here instead of the run folder's chain-logs.json (e.g. a Volta run)"),
+    Option("--gas-price-gwei", type=float, help="state gas costs at this price (default: the price paid)"),
+    Option("--aggregator-db", help="live collection: the aggregator's database URL"),
+    MANIFEST(help="live collection: the deployment manifest"),
+    OUT(help="live collection: report folder"),
+    Option("--strategy", default="fair", help="live collection: label of the run (fair or reputation)"),
+    Option("--sim-start", type=aware_datetime, help="live collection: simulated start (ISO 8601)"),
+    Option("--real-start", type=float, help="live collection: real Unix time of the simulated start"),
+    Option("--speed", type=float, help="live collection: simulated seconds per real second"),
+    Option("--scenario-note", default="", help="live collection: the scenario's TOML, shown in the report"),
 )
 def report(args: argparse.Namespace) -> int:
-    from contracts.deployment import Deployment
-    from simulation.collect import ClockMapping, collect_run
-    from simulation.report import write_csvs, write_html, write_plots
-    from simulation.summary import summarise
+    from simulation.render import render_run
+    from simulation.run_table import closing
 
-    d = Deployment.load(args.manifest, rpc_url=args.rpc_url)
-    clock = ClockMapping(args.sim_start.timestamp(), args.real_start, args.speed)
-    data = collect_run(d, args.aggregator_db, args.strategy, clock)
-    summary = summarise(data)
-    out = args.out / args.strategy
-    out.mkdir(parents=True, exist_ok=True)
-    write_csvs(data, out)
-    plots = write_plots(data, out, clock.sim)
-    print(
-        write_html(args.out, args.scenario_note, {args.strategy: summary.to_dict()}, {args.strategy: plots})
-    )
+    if args.run_dir is None:
+        return _report_live(args)
+    if args.aggregator_db or args.manifest or args.out:
+        raise ConfigError("give a RUN_DIR, or --aggregator-db, --manifest and --out for a live collection")
+    run_dir = Path(args.run_dir)
+    chains = None
+    if args.rpc_url:
+        from simulation.render import live_chain
+        from simulation.saved_run import strategies_in
+
+        chains = {s: live_chain(run_dir / s, args.rpc_url) for s in strategies_in(run_dir)}
+    path, summaries = render_run(run_dir, chains, args.gas_price_gwei, progress=progress)
+    print(closing({s: v.to_dict() for s, v in summaries.items()}, path))
     return 0
+
+
+def _report_live(args: argparse.Namespace) -> int:
+    """The compose `report` step: chain and database still run; the folder it writes re-renders later."""
+    from simulation.collect import ClockMapping
+    from simulation.render import render_live
+    from simulation.run_table import closing
+    from simulation.saved_run import SavedClock
+
+    needed = ("aggregator_db", "manifest", "rpc_url", "out", "sim_start", "real_start", "speed")
+    missing = ["--" + n.replace("_", "-") for n in needed if getattr(args, n) is None]
+    if missing:
+        raise ConfigError(f"give a RUN_DIR, or {', '.join(missing)} for a live collection")
+    duration, resolution = _scenario_span(args.scenario_note, args.speed)
+    mapping = ClockMapping(args.sim_start.timestamp(), args.real_start, args.speed)
+    clock = SavedClock(mapping, duration, resolution)
+    path = render_live(
+        args.out, args.strategy, args.manifest, args.rpc_url, args.aggregator_db, clock, args.scenario_note,
+        args.gas_price_gwei,
+    )  # fmt: skip
+    summary = json.loads((args.out / args.strategy / "summary.json").read_text())
+    print(closing({args.strategy: summary}, path))
+    return 0
+
+
+def _scenario_span(note: str, speed: float) -> tuple[float | None, int]:
+    """(simulated duration, power resolution) from a scenario's TOML text, when it is one."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(note)
+    except tomllib.TOMLDecodeError:
+        return None, 60
+    duration = data.get("duration_s")
+    interval = float(data.get("reading_interval_s", 1.0))
+    return (None if duration is None else float(duration)), max(60, int(speed * interval))
 
 
 @group.command(

@@ -110,3 +110,18 @@ def test_flexsim_settings_prints_the_tables_and_rewrites_a_file(tmp_path: Path) 
     assert readme.read_text() == README.read_text()
     unknown = flexsim("settings", "gird")
     assert unknown.returncode == 1 and "no settings named gird" in unknown.stderr
+
+
+def test_the_readme_table_of_scenario_fields_is_the_model() -> None:
+    """Every scenario field, its default and its meaning (`flexsim settings --write README.md`)."""
+    from simulation.scenario import Scenario
+    from simulation.scenario_docs import blocks_in as scenario_blocks
+    from simulation.scenario_docs import generated_block as scenario_block
+
+    (block,) = scenario_blocks(README.read_text())
+    assert block == scenario_block(), "run `flexsim settings --write README.md` (scenario fields)"
+    for section in ("population", "ramp", "requests", "incidents", "chain"):
+        model = Scenario.model_fields[section].annotation
+        assert model is not None
+        for name in model.model_fields:
+            assert f"| `{section}.{name}` |" in block

@@ -32,5 +32,6 @@ def settle_three_fair(w: World, relayed: int = 0) -> None:
         market.accept(p, req.chain_request_id)
     for p, factor in zip(w.prosumers[:3], (1.0, 0.95, 0.4), strict=True):
         write_readings(w, p, req.start, req.end, 1_000.0 * factor)
-    thread.join(timeout=60)
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the dispatcher did not settle the request"  # chain and database agree
     sync_all(w)

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from contracts.events import EventDecoder
 from domain.market_rules import is_compliant, payment
+from simulation.chain_export import chain_record
 from simulation.collect import ClockMapping, collect_run
 from simulation.report import write_csvs, write_html, write_plots
+from simulation.saved_run import chain_facts
 from simulation.summary import summarise
 from tests.aggregator.test_dispatch import (  # noqa: F401  (fixtures)
     World,
@@ -27,7 +30,7 @@ def test_a_settled_run_is_collected_summarised_and_reported(world: World, tmp_pa
 
     c = w.ctx.clock.clock
     data = collect_run(
-        w.d,
+        chain_facts(chain_record(w.d), EventDecoder.of(w.d)),
         str(w.ctx.db.engine.url),
         "fair",
         ClockMapping(c.sim_start.timestamp(), c.real_start_epoch_s, c.speed),
@@ -40,6 +43,7 @@ def test_a_settled_run_is_collected_summarised_and_reported(world: World, tmp_pa
     (lat,) = summary["latency_per_request"]
     assert 0 <= lat["notified_s"] <= lat["acceptances_recorded_s"] <= lat["settlement_final_s"]
     assert summary["gas"]["per_function"]["accept"]["count"] == 3
+    assert summary["gas"]["by_phase"]["answers"]["transactions"] == 3
     assert summary["gas"]["answers"] == {
         "direct_answers": 3,
         "direct_gas_per_answer": summary["gas"]["per_function"]["accept"]["mean"],
@@ -60,7 +64,7 @@ def test_a_settled_run_is_collected_summarised_and_reported(world: World, tmp_pa
     out = tmp_path / "fair"
     out.mkdir()
     write_csvs(data, out)
-    names = write_plots(data, out, ClockMapping(c.sim_start.timestamp(), c.real_start_epoch_s, c.speed).sim)
+    names = write_plots(data, out)
     report = write_html(tmp_path, "name = 'test'", {"fair": summary}, {"fair": names})
     for name in [
         *names,
@@ -82,7 +86,7 @@ def test_the_summary_compares_direct_and_relayed_answers(world: World, tmp_path:
     settle_three_fair(w, relayed=2)
     c = w.ctx.clock.clock
     data = collect_run(
-        w.d,
+        chain_facts(chain_record(w.d), EventDecoder.of(w.d)),
         str(w.ctx.db.engine.url),
         "fair",
         ClockMapping(c.sim_start.timestamp(), c.real_start_epoch_s, c.speed),
