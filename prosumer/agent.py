@@ -115,7 +115,9 @@ class Agent:
         self.profiles = profiles
         self.deployment = deployment  # bound by a fleet's parent before it forked (ChainSide.connect)
         self.entry = entry or (
-            None if settings.index is None else sample_entry(settings.seed, settings.index)
+            None
+            if settings.index is None
+            else sample_entry(settings.seed, settings.index, settings.population())
         )
         self._wall = wall
         self.stop_event = threading.Event()
@@ -158,7 +160,7 @@ class Agent:
             return self._remove_only() if self._remove_asked else 0
         key = resolve_key(s)
         if self.entry is None:
-            self.entry = sample_entry(s.seed, index_of(Account.from_key(key).address))
+            self.entry = sample_entry(s.seed, index_of(Account.from_key(key).address), s.population())
         entry = self.entry
         clock = last_clock(s.commands_file()) or make_clock(s, self._wall())  # the console may have moved it
         if clock.speed != s.sim_speed:

@@ -114,7 +114,7 @@ def preload(
 ) -> tuple[Profiles, dict[int, PopulationEntry]]:
     """The population entries and their profiles, loaded into one shared `Profiles` memo."""
     profiles = profiles or Profiles(settings.profile_cache_dir)
-    entries = {i: sample_entry(settings.seed, i) for i in indices}
+    entries = {i: sample_entry(settings.seed, i, settings.population()) for i in indices}
     for entry in entries.values():
         make_der(entry, profiles)  # reads (or computes) every profile this DER needs, once
     return profiles, entries

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import AwareDatetime, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.population import PopulationConfig
 from domain.realism import Realism
 from prosumer.decision import MAX_RISK_SHARE
 
@@ -45,6 +46,13 @@ class ProsumerSettings(BaseSettings):
         description="Folder of the key file and the meter state (energy counter) of each prosumer.",
     )
     seed: int = Field(0, ge=0, description="Population seed (the scenario's seed).")
+    population_mix: tuple[float, float, float, float] = Field(
+        (0.35, 0.10, 0.40, 0.15),
+        description="Weights of solar, wind, consumer and battery the population's kinds are drawn from "
+        "(the scenario's `population.mix`; JSON list).",
+    )
+    site_lat: float = Field(51.3, ge=-90, le=90, description="Latitude of the population's site (degrees).")
+    site_lon: float = Field(9.5, ge=-180, le=180, description="Longitude of the population's site (degrees).")
     index: int | None = Field(
         None,
         ge=0,
@@ -201,6 +209,11 @@ class ProsumerSettings(BaseSettings):
         "renegotiation) between events. Polled, it runs every poll.",
     )
     log_range_blocks: int = Field(1_000, ge=1, description="Most blocks asked for in one eth_getLogs call.")
+
+    def population(self) -> PopulationConfig:
+        """The population this prosumer is drawn from (with `seed` and `index`): the scenario's mix and
+        site."""
+        return PopulationConfig(site_lat=self.site_lat, site_lon=self.site_lon, mix=self.population_mix)
 
     def resolved_key_file(self) -> Path:
         """The key file: `key_file`, or `<state_dir>/prosumer-<seed>-<index>.key` (index `auto` if unset)."""

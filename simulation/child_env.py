@@ -42,6 +42,9 @@ def scenario_prosumer_values(scenario: Scenario) -> dict[str, Any]:
     incidents = scenario.incidents
     return {
         "seed": scenario.seed,
+        "population_mix": scenario.population.mix,
+        "site_lat": scenario.population.site_lat,
+        "site_lon": scenario.population.site_lon,
         "answers": scenario.answers,
         "reading_interval_s": scenario.reading_interval_s,
         "outage_rate_per_hour": incidents.outage_rate_per_hour,

@@ -21,7 +21,7 @@ def known_prosumers(scenario: Scenario, keys: list[str]) -> dict[str, Prosumer]:
     out = {}
     inc = scenario.incidents
     for i, key in enumerate(keys):
-        entry = sample_entry(scenario.seed, i)
+        entry = sample_entry(scenario.seed, i, scenario.population.config())
         traits = draw_traits(scenario.realism, entry.kind, entry.terms.capacity_w, entry.rng(Stream.TRAITS))
         outages = outage_schedule(
             entry, inc.outage_rate_per_hour, inc.outage_mean_duration_s, scenario.sim_start

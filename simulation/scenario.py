@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from base.errors import ConfigError
 from base.scenarios import read_scenario
 from base.validation import problems
+from domain.population import PopulationConfig
 from domain.realism import Realism
 from domain.request_process import RequestProcess
 
@@ -35,6 +36,10 @@ class Population(_Strict):
         51.3, ge=-90, le=90, description="Latitude of the site (degrees): sun and weather."
     )
     site_lon: float = Field(9.5, ge=-180, le=180, description="Longitude of the site (degrees).")
+
+    def config(self) -> PopulationConfig:
+        """The population model's configuration: this mix and site (what every prosumer is drawn from)."""
+        return PopulationConfig(site_lat=self.site_lat, site_lon=self.site_lon, mix=self.mix)
 
     @model_validator(mode="after")
     def _mix(self) -> Population:

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings
 
 from aggregator.settings import AggregatorSettings
 from contracts.settings import ChainSettings
+from domain.population import sample_entry
+from domain.vocabulary import SourceKind
 from grid_operator.settings import GridSettings
 from prosumer.settings import ProsumerSettings
 from simulation.child_env import (
@@ -64,6 +66,22 @@ def test_prosumers_get_the_scenario_the_clock_and_where_the_others_are(
 def test_the_scenario_chooses_relayed_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     env = prosumer_env(scenario(answers="relayed"), CLOCK, aggregator_url="http://127.0.0.1:9")
     assert child(ProsumerSettings, env, monkeypatch).answers == "relayed"
+
+
+def test_the_scenario_population_mix_and_site_decide_each_prosumers_draw(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scenario's `population.mix` is what the prosumer processes draw their kinds from (it was
+    ignored once: every process drew from the default mix), and the run's own lookup agrees."""
+    s = scenario(**{"population.mix": (0.0, 0.0, 0.0, 1.0), "population.site_lat": 45.0})
+    p = child(ProsumerSettings, prosumer_env(s, CLOCK, aggregator_url="http://127.0.0.1:9"), monkeypatch)
+    assert p.population_mix == (0.0, 0.0, 0.0, 1.0) and p.site_lat == 45.0
+    drawn = [sample_entry(p.seed, i, p.population()) for i in range(12)]
+    assert {e.kind for e in drawn} == {SourceKind.BATTERY}
+    assert drawn == [sample_entry(s.seed, i, s.population.config()) for i in range(12)]
+    assert {sample_entry(s.seed, i).kind for i in range(12)} != {
+        SourceKind.BATTERY
+    }  # the default mix differs
 
 
 def test_the_aggregator_shares_the_prosumers_clock(monkeypatch: pytest.MonkeyPatch) -> None:
