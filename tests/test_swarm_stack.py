@@ -45,7 +45,9 @@ pytestmark = needs_compose
 
 
 def test_the_stack_has_the_roles_of_compose(services: dict[str, Any]) -> None:
-    assert set(services) == FLEXSIM_SERVICES
+    """Every role of compose but the live console, which the stack leaves out (docs/kubernetes.md: its
+    page is for a person at the machine, published on loopback; a cluster's is a later addition)."""
+    assert set(services) == FLEXSIM_SERVICES - {"console"}
 
 
 def test_no_virtual_ip_and_no_published_port(services: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from aggregator.api.deps import Caller, Prosumer, own_or_privileged
 from aggregator.api.responses import errors
 from aggregator.errors import InvalidInput
 from aggregator.evidence import AnchorSite, EvidenceRepo, hex32, unhex
+from aggregator.wire import EXAMPLE_ADDRESS
 from aggregator.wire_evidence import LeafProofOut, SignedRootAck, SignedRootIn
 from contracts.anchor import SignedRoot
 
@@ -72,7 +73,8 @@ def get_proof(
     request_id: ChainRequestId,
     request: Request,
     prosumer: Annotated[
-        str | None, Query(description="Whose leaf (a prosumer: its own, the default)")
+        str | None,
+        Query(description="Whose leaf (a prosumer: its own, the default)", examples=[EXAMPLE_ADDRESS]),
     ] = None,
 ) -> LeafProofOut:
     """A prosumer's leaf in an anchored request and its Merkle proof to the anchored root, for any

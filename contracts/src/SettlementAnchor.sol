@@ -6,6 +6,7 @@ import {IFlexibilityMarket} from "./IFlexibilityMarket.sol";
 
 /// @notice The market's role getter (`MarketCore.aggregator`), not part of `IFlexibilityMarket`.
 interface IMarketRoles {
+    /// @notice The aggregator's account (the only one that may anchor a settlement root).
     /// @return the account allowed to open and settle requests
     function aggregator() external view returns (address);
 }

@@ -34,7 +34,9 @@ from tests.contracts.consent import register as consented_register
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 SPEED = 300.0
-POLICY = DispatchPolicy(baseline_margin_s=900.0, reading_grace_s=0.5, poll_s=0.1)
+POLICY = DispatchPolicy(
+    baseline_margin_s=900.0, reading_grace_s=0.5, poll_s=0.1, reading_wait_s=2.0, root_wait_s=1.0
+)
 BASE_W = 3_000.0
 
 

@@ -83,13 +83,12 @@ def test_a_volta_like_run_through_the_volta_settings_settles_on_the_reused_deplo
         }
         out = tmp_path / "results"
         scenario = rehearsal(tmp_path / "rehearsal.toml")
-        headline = json.loads(
-            flexsim(["run", "--scenario", str(scenario), "--out", str(out)], env, tmp_path, 300)
-        )
+        printed = flexsim(["run", "--scenario", str(scenario), "--out", str(out)], env, tmp_path, 300)
+        assert f"report: {out.resolve() / 'report.html'}" in printed  # the console ends with the report's path
 
         # settled, and the report's totals are the chain's
-        assert headline["fair"]["requests"].get("settled") == 1, headline
         summary = json.loads((out / "fair" / "summary.json").read_text())
+        assert summary["requests"].get("settled") == 1, printed
         assert summary["chain_id"] == 73799
         assert summary["cross_check"]["matches"], summary["cross_check"]
         assert summary["cross_check"]["settled_on_chain"] == 1  # this run's request only
