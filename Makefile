@@ -1,6 +1,7 @@
 # flexsim: every target sets up what it needs (idempotently) before it runs.
 #   make run        the main job (embedded anvil chain, SQLite)
-#   make test       the test suite
+#   make test       the test suite (~15 min; the long end-to-end runs apart)
+#   make test-long  the long end-to-end runs (whole markets of many processes, ~20 min)
 #   make bench-gas  gas benchmark (JSON)
 #   make bench-ingest  readings ingest through the aggregator service (JSON)
 #   make bench-fleet   memory and timeliness of 100 forked prosumer processes (JSON)
@@ -15,7 +16,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 FLEXSIM := $(VENV)/bin/flexsim
 
-.PHONY: setup postgres run test bench-gas bench-ingest bench-fleet bench-e2e bench-run compare fuzz-api conformance-openadr docs lint clean
+.PHONY: setup postgres run test test-long bench-gas bench-ingest bench-fleet bench-e2e bench-run compare fuzz-api conformance-openadr docs lint clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -38,7 +39,11 @@ run: setup
 	$(FLEXSIM) run
 
 test: setup postgres
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m 'not long'
+
+# The long end-to-end runs (whole markets of many processes; ~20 min): CI runs them after `make test`.
+test-long: setup postgres
+	$(PY) -m pytest -q -m long
 
 bench-gas: setup
 	$(FLEXSIM) bench gas --json

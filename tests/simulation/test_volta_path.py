@@ -84,7 +84,7 @@ def test_a_volta_like_run_through_the_volta_settings_settles_on_the_reused_deplo
         out = tmp_path / "results"
         scenario = rehearsal(tmp_path / "rehearsal.toml")
         printed = flexsim(["run", "--scenario", str(scenario), "--out", str(out)], env, tmp_path, 300)
-        assert f"report: {out.resolve() / 'report.html'}" in printed  # the console ends with the report's path
+        assert f"report: {out.resolve() / 'report.html'}" in printed  # the console ends with the report
 
         # settled, and the report's totals are the chain's
         summary = json.loads((out / "fair" / "summary.json").read_text())
