@@ -8,7 +8,8 @@ It uses only web3 and the deployment manifest's ABIs (no flexsim code) and check
 is justified and no total is out of line:
 
 - every DeliveryRecorded is for a participant of that request: it Accepted it (fair) or was Selected
-  (reputation) and not Displaced afterwards, with the same committed power;
+  (reputation) and not Displaced afterwards, with the same committed power (its share plus what a
+  fair top-up round added: ToppedUp);
 - compliance is recomputed: |delivered - committed x duration| <= 10 % of committed x duration;
 - the payment equals tariff x committed energy / 1 kWh when compliant and 0 otherwise, the tariff
   being the one in the prosumer's terms (Registered / Renegotiated) in the request's direction when it
@@ -135,6 +136,17 @@ def audit(events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                 continue
             tariff = t["tariffUp"] if r["direction"] == UP else t["tariffDown"]
             joined[(a["requestId"], who)] = {"power": a["powerW"], "tariff": tariff}
+        elif name == "ToppedUp":  # the fair top-up round: the commitment grows by extraW
+            j = joined.get((a["requestId"], who))
+            if j is None:
+                problems.append(f"request {a['requestId']}: {who} topped up without taking part")
+            elif a["committedW"] != j["power"] + a["extraW"]:
+                problems.append(
+                    f"request {a['requestId']}: {who} topped up {a['extraW']} W from {j['power']} W "
+                    f"to {a['committedW']} W"
+                )
+            else:
+                j["power"] = a["committedW"]
         elif name == "Displaced":
             joined.pop((a["requestId"], who), None)
         elif name == "DeliveryRecorded":
