@@ -17,6 +17,7 @@ from base.settings_env import to_env
 from contracts.settings import ChainSettings
 from grid_operator.settings import GridSettings
 from prosumer.settings import ProsumerSettings
+from simulation.chain_setup import StrategyRun
 from simulation.scenario import Scenario
 
 POLL_SIM_S = 120.0  # prosumers look for new blocks at least every 2 simulated minutes (0.5 s at 240x)
@@ -72,6 +73,32 @@ def pushed_events_url(scenario: Scenario, rpc_url: str) -> str | None:
 def aggregator_env(clock: RunClock, **values: Any) -> dict[str, str]:
     """`AGGREGATOR_*` of a run's aggregator: the clock and `values` (field -> value)."""
     return to_env(AggregatorSettings, {**clock.values(), **values})
+
+
+def run_aggregator_env(
+    run: StrategyRun,
+    scenario: Scenario,
+    clock: RunClock,
+    port: int,
+    grid_token: str,
+    admin_token: str,
+    enrolment_token: str,
+) -> dict[str, str]:
+    """`AGGREGATOR_*` of the aggregator of one strategy's run (a scenario run or the sandbox): its port,
+    SQLite store in the run folder, chain, key, credentials, strategy and the dispatcher's block time."""
+    return aggregator_env(
+        clock,
+        port=port,
+        database_url=f"sqlite:///{run.out / 'aggregator.db'}",
+        rpc_url=run.rpc_url,
+        manifest=run.manifest,
+        aggregator_key=run.aggregator.account.key.hex(),
+        grid_token=grid_token,
+        admin_token=admin_token,
+        enrolment_token=enrolment_token,
+        default_strategy=run.strategy,
+        block_time_s=dispatch_block_time_s(scenario.chain.block_time_s),
+    )
 
 
 def grid_env(real_duration_s: float, real_start: float, **values: Any) -> dict[str, str]:

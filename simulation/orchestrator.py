@@ -38,12 +38,11 @@ from simulation.chain_target import effective_chain, embedded_chain_id, embedded
 from simulation.child_env import (
     SETTLE_GRACE_S,
     RunClock,
-    aggregator_env,
     chain_env,
-    dispatch_block_time_s,
     grid_env,
     prosumer_env,
     pushed_events_url,
+    run_aggregator_env,
 )
 from simulation.collect import RunData
 from simulation.launch import FleetLauncher, RampStep, RemovalStep
@@ -332,19 +331,7 @@ def _play_watched(
     )
     fleet = FleetLauncher.start(group, run.out, {**prosumers, **shared_chain}, keys, ramp.delay_ms)
     progress(f"starting the aggregator at {url}")
-    service = aggregator_env(
-        clock,
-        port=port,
-        database_url=f"sqlite:///{run.out / 'aggregator.db'}",
-        rpc_url=run.rpc_url,
-        manifest=run.manifest,
-        aggregator_key=run.aggregator.account.key.hex(),
-        grid_token=grid_token,
-        admin_token=admin_token,
-        enrolment_token=enrolment_token,
-        default_strategy=run.strategy,
-        block_time_s=dispatch_block_time_s(scenario.chain.block_time_s),
-    )
+    service = run_aggregator_env(run, scenario, clock, port, grid_token, admin_token, enrolment_token)
     aggregator = group.start("aggregator", "aggregator", {**service, **shared_chain})
     wait_healthy(url, aggregator, 120.0)
     fleet.wait_ready(FLEET_READY_TIMEOUT_S)

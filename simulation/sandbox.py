@@ -29,7 +29,7 @@ from contracts.settings import ChainSettings
 from prosumer.settings import ProsumerSettings
 from simulation.chain_setup import StrategyRun, prepare_chain, prosumer_key, prosumer_keys
 from simulation.chain_target import embedded_chain_id
-from simulation.child_env import RunClock, aggregator_env, chain_env, dispatch_block_time_s, prosumer_env
+from simulation.child_env import RunClock, chain_env, prosumer_env, run_aggregator_env
 from simulation.console_fleet import FleetControls
 from simulation.funding import plan_funding
 from simulation.launch import FleetLauncher
@@ -159,19 +159,7 @@ def _start(
     )
     fleet = FleetLauncher.start(group, run.out, {**prosumers, **shared}, keys, scenario.ramp.delay_ms)
     progress(f"starting the aggregator at {url}")
-    service = aggregator_env(
-        clock,
-        port=port,
-        database_url=f"sqlite:///{run.out / 'aggregator.db'}",
-        rpc_url=run.rpc_url,
-        manifest=run.manifest,
-        aggregator_key=run.aggregator.account.key.hex(),
-        grid_token=grid_token,
-        admin_token=admin_token,
-        enrolment_token=enrolment,
-        default_strategy=run.strategy,
-        block_time_s=dispatch_block_time_s(scenario.chain.block_time_s),
-    )
+    service = run_aggregator_env(run, scenario, clock, port, grid_token, admin_token, enrolment)
     aggregator = group.start("aggregator", "aggregator", {**service, **shared})
     wait_healthy(url, aggregator)
     console, controls = start_console(
