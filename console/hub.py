@@ -21,7 +21,7 @@ Indices = Callable[[], dict[str, int]]
 
 
 class Hub:
-    def __init__(self, feed: Feed, indices: Indices, poll_s: float = 0.25) -> None:
+    def __init__(self, feed: Feed, indices: Indices, poll_s: float = 0.5) -> None:
         self.feed = feed
         self.indices = indices
         self.poll_s = poll_s

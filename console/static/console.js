@@ -55,6 +55,49 @@
     redraw();
   }
 
+  // The prosumers' table changes a few times a second (every new reading): only the rows that changed
+  // are replaced, with no htmx swap (its settle classes restyle the whole table), so an open page costs
+  // the browser, and the machine the aggregator shares, little.
+  const rowHtml = new Map();  // data-address -> the row's last HTML
+  function patchRows(html) {
+    const body = document.getElementById("prosumer-rows");
+    const tpl = document.createElement("template");
+    tpl.innerHTML = html.trim();
+    const fresh = Array.from(tpl.content.children);
+    const keyed = fresh.every(r => r.hasAttribute("data-address"));
+    if (!keyed) { body.replaceChildren(...fresh); rowHtml.clear(); return; }
+    const current = new Map();
+    for (const r of Array.from(body.children)) {
+      const k = r.getAttribute("data-address");
+      if (k) current.set(k, r); else r.remove();
+    }
+    let at = body.firstElementChild;
+    for (const r of fresh) {
+      const k = r.getAttribute("data-address");
+      let row = current.get(k);
+      current.delete(k);
+      if (!row || row.cells.length !== r.cells.length) {
+        if (row) row.remove();
+        row = r;
+      } else if (rowHtml.get(k) !== r.outerHTML) {
+        patchRow(row, r);
+      }
+      rowHtml.set(k, r.outerHTML);
+      if (row !== at) body.insertBefore(row, at);
+      at = row.nextElementSibling;
+    }
+    for (const [k, r] of current) { r.remove(); rowHtml.delete(k); }
+  }
+
+  function patchRow(row, r) {  // the attributes and the cells that differ, in place
+    for (const a of Array.from(r.attributes)) {
+      if (row.getAttribute(a.name) !== a.value) row.setAttribute(a.name, a.value);
+    }
+    for (let i = 0; i < r.cells.length; i++) {
+      if (row.cells[i].innerHTML !== r.cells[i].innerHTML) row.cells[i].replaceWith(r.cells[i].cloneNode(true));
+    }
+  }
+
   function noteSeen() {
     const now = Date.now();
     document.querySelectorAll("[data-seen]").forEach(el => {
@@ -68,6 +111,7 @@
     if (!source || source.flexsimChart) return;
     source.flexsimChart = true;
     for (const name of ["history", "power"]) source.addEventListener(name, m => add(JSON.parse(m.data)));
+    source.addEventListener("prosumers", m => { patchRows(m.data); noteSeen(); });
   });
   document.body.addEventListener("htmx:sseMessage", noteSeen);
   document.body.addEventListener("htmx:afterSettle", noteSeen);
