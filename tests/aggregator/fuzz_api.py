@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from eth_account import Account
 from aggregator.app import create_app
 from aggregator.registry import TrustedRegistryView
 from contracts.types import SourceKind
+from tests.aggregator import schemathesis_driver
 from tests.aggregator.factories import login, make_registration, make_settings
 from tests.aggregator.live import client, serve
 
@@ -47,7 +47,6 @@ CHECKS = (
     "unsupported_method",
     "allow_header_conformance",
 )
-PHASES = "examples,coverage,fuzzing"
 
 
 def fuzz(max_examples: int, seed: int, out: Path) -> dict[str, Any]:
@@ -84,72 +83,7 @@ def fuzz(max_examples: int, seed: int, out: Path) -> dict[str, Any]:
 
 
 def _run(base: str, role: str, token: str, max_examples: int, seed: int, out: Path) -> dict[str, Any]:
-    report = out / f"{role}.json"
-    cmd = [
-        str(Path(sys.executable).with_name("schemathesis")),
-        "run",
-        f"{base}/openapi.json",
-        "--checks",
-        ",".join(CHECKS),
-        "--phases",
-        PHASES,
-        "--max-examples",
-        str(max_examples),
-        "--seed",
-        str(seed),
-        "--workers",
-        "1",
-        "--request-timeout",
-        "30",
-        "--header",
-        f"Authorization: Bearer {token}",
-        "--report",
-        "ndjson",
-        "--report-ndjson-path",
-        str(report),
-        "--warnings",
-        "off",
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=out)  # its cache too
-    (out / f"{role}.log").write_text(result.stdout + result.stderr)
-    counts = _counts(report)
-    counts["exit_code"] = result.returncode
-    if result.returncode != 0 and counts["failures"] == 0:
-        counts["errors"] = max(1, counts["errors"])  # schemathesis itself failed: say so
-    return counts
-
-
-def _counts(report: Path) -> dict[str, Any]:
-    """Operations, test cases, failures (by check) and errors from schemathesis' NDJSON events."""
-    operations: set[str] = set()
-    cases = failures = errors = server_errors = 0
-    by_check: dict[str, int] = {}
-    for line in report.read_text().splitlines() if report.exists() else []:
-        event = json.loads(line)
-        for kind, body in event.items():
-            if kind == "ScenarioFinished":
-                label = body.get("recorder", {}).get("label")
-                if label:
-                    operations.add(label)
-                recorder = body.get("recorder", {})
-                cases += len(recorder.get("cases", {}))
-                for checks in recorder.get("checks", {}).values():
-                    for check in checks:
-                        if str(check.get("status")).lower() == "failure":
-                            failures += 1
-                            name = check.get("name", "?")
-                            by_check[name] = by_check.get(name, 0) + 1
-                            server_errors += name == "not_a_server_error"
-            elif kind == "NonFatalError":
-                errors += 1
-    return {
-        "operations": len(operations),
-        "test_cases": cases,
-        "failures": failures,
-        "failures_by_check": by_check,
-        "errors": errors,
-        "server_errors": server_errors,
-    }
+    return schemathesis_driver.run([f"{base}/openapi.json"], role, token, CHECKS, max_examples, seed, out)
 
 
 def main(argv: list[str] | None = None) -> int:

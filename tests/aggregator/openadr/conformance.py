@@ -29,7 +29,6 @@ import base64
 import json
 import re
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +41,7 @@ from aggregator.app import create_app
 from aggregator.openadr import PREFIX
 from aggregator.registry import TrustedRegistryView
 from contracts.types import SourceKind
+from tests.aggregator import schemathesis_driver
 from tests.aggregator.factories import login, make_registration, make_settings
 from tests.aggregator.live import client, serve
 
@@ -56,7 +56,6 @@ CHECKS = (
     "missing_required_header",
     "unsupported_method",
 )
-PHASES = "examples,coverage,fuzzing"
 OPERATIONS = r"^/(auth|programs|events|reports|subscriptions|vens)(/|$)"
 VENS = "/vens"
 
@@ -119,88 +118,19 @@ def _token(c: Any, client_id: str, secret: str) -> str:
 
 
 def _run(url: str, role: str, token: str, max_examples: int, seed: int, out: Path) -> dict[str, Any]:
-    report = out / f"{role}.ndjson"
-    cmd = [
-        str(Path(sys.executable).with_name("schemathesis")),
-        "run",
-        str(SPEC),
-        "--url",
-        url,
-        "--include-path-regex",
-        OPERATIONS,
-        "--checks",
-        ",".join(CHECKS),
-        "--phases",
-        PHASES,
-        "--max-examples",
-        str(max_examples),
-        "--seed",
-        str(seed),
-        "--workers",
-        "1",
-        "--request-timeout",
-        "30",
-        "--header",
-        f"Authorization: Bearer {token}",
-        "--report",
-        "ndjson",
-        "--report-ndjson-path",
-        str(report),
-        "--warnings",
-        "off",
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=out)
-    (out / f"{role}.log").write_text(result.stdout + result.stderr)
-    counts = _counts(report)
-    counts["exit_code"] = result.returncode
-    explained = counts["spec_unsatisfiable"] + counts["null_accepted"]
-    if result.returncode != 0 and counts["failures"] == 0 and explained == 0:
-        counts["errors"] = max(1, counts["errors"])  # schemathesis itself failed: say so
-    return counts
+    target = [str(SPEC), "--url", url, "--include-path-regex", OPERATIONS]
+    apart = ("spec_unsatisfiable", "null_accepted")
+    return schemathesis_driver.run(target, role, token, CHECKS, max_examples, seed, out, _explain, apart)
 
 
-def _counts(report: Path) -> dict[str, Any]:
-    operations: set[str] = set()
-    cases = failures = errors = server_errors = violations = unsatisfiable = nulls = 0
-    by_check: dict[str, int] = {}
-    for line in report.read_text().splitlines() if report.exists() else []:
-        event = json.loads(line)
-        for kind, body in event.items():
-            if kind == "ScenarioFinished":
-                recorder = body.get("recorder", {})
-                label = recorder.get("label") or ""
-                if label:
-                    operations.add(label)
-                cases += len(recorder.get("cases", {}))
-                for case_id, checks in recorder.get("checks", {}).items():
-                    case = recorder.get("cases", {}).get(case_id, {})
-                    for check in checks:
-                        if str(check.get("status")).lower() != "failure":
-                            continue
-                        name = check.get("name", "?")
-                        if name == "response_schema_conformance" and _ven_contradiction(label, check):
-                            unsatisfiable += 1
-                            continue
-                        if name == "negative_data_rejection" and _null_as_absent(check, case):
-                            nulls += 1
-                            continue
-                        failures += 1
-                        by_check[name] = by_check.get(name, 0) + 1
-                        server_errors += name == "not_a_server_error"
-                        violations += name == "response_schema_conformance"
-            elif kind == "NonFatalError":
-                errors += 1
-    return {
-        "operations": len(operations),
-        "test_cases": cases,
-        "failures": failures,
-        "failures_by_check": by_check,
-        "errors": errors,
-        "server_errors": server_errors,
-        "schema_violations": violations,
-        "spec_unsatisfiable": unsatisfiable,
-        "null_accepted": nulls,
-    }
+def _explain(label: str, check: dict[str, Any], case: dict[str, Any]) -> str | None:
+    """The failures counted apart: the document's own contradiction, and `null` taken as absent."""
+    name = check.get("name")
+    if name == "response_schema_conformance" and _ven_contradiction(label, check):
+        return "spec_unsatisfiable"
+    if name == "negative_data_rejection" and _null_as_absent(check, case):
+        return "null_accepted"
+    return None
 
 
 def _ven_contradiction(label: str, check: dict[str, Any]) -> bool:
