@@ -33,7 +33,7 @@ DECLINE_TIP_SHARE = 0.5
 """Share of the priority fee a `decline` pays (see `MarketBinding.decline`)."""
 
 FINALISE_GAS = 150_000
-"""Gas limit for a `finalise` sent before the deliveries it closes are mined: it uses about 41,000
+"""Gas limit for a `finalise` sent before the deliveries it closes are mined: it uses about 44,000
 (`finaliseAnchored` about 25,000 more, `flexsim bench gas`) whatever the number of participants (no
 loop over them)."""
 
