@@ -7,8 +7,8 @@ import {IFlexibilityMarket} from "./IFlexibilityMarket.sol";
 /// @title SettlementAnchor: tamper-evident settlements and delivery disputes (docs/tamper-evidence.md)
 /// @notice The aggregator anchors one Merkle root over a request's settlement when it finalises it
 /// (`FlexibilityMarket.finaliseAnchored`: the market stores the root, `settlementRoot`, and emits it in
-/// `SettlementAnchored`); this contract verifies disputes against that root. One leaf per recorded
-/// delivery, `keccak256(abi.encode(requestId, prosumer, deliveredWh,
+/// `SettlementAnchored`); this contract holds no roots, it verifies disputes against the market's.
+/// One leaf per recorded delivery, `keccak256(abi.encode(requestId, prosumer, deliveredWh,
 /// readingsRoot))`, where `readingsRoot` is the Merkle root of the prosumer's readings that the
 /// prosumer signed (EIP-712 `ReadingsRoot`, zero when it signed none). Trees hash sorted pairs
 /// (`keccak256(min(a, b) ++ max(a, b))`), an odd node moves up unchanged, so a proof is the list of
@@ -19,9 +19,10 @@ import {IFlexibilityMarket} from "./IFlexibilityMarket.sol";
 /// - `disputeReadingsRoot`: the leaf does not carry the readings root the prosumer signed.
 /// An upheld dispute is a fault of the aggregator (it anchored the root): recorded once per (request,
 /// prosumer) in `upheld` and emitted as `DeliveryDisputeUpheld` or `ReadingsRootDisputeUpheld`, which
-/// off-chain compensation acts on (the prosumer is owed what its leaf says). A false dispute reverts. The market's commitment slot of a prosumer is reused once it answers a newer
-/// request, so a delivery dispute must be raised before that: a commitment that reads as `None`
-/// reverts `NoRecordedDelivery`, it never counts as a delivery of zero.
+/// off-chain compensation acts on (the prosumer is owed what its leaf says). A false dispute reverts.
+/// The market's commitment slot of a prosumer is reused once it answers a newer request, so a delivery
+/// dispute must be raised before that: a commitment that reads as `None` reverts `NoRecordedDelivery`,
+/// it never counts as a delivery of zero.
 contract SettlementAnchor is EIP712 {
     /// @notice EIP-712 type of a prosumer's signed readings root for one request's settlement window.
     bytes32 public constant READINGS_ROOT_TYPEHASH =
@@ -45,6 +46,7 @@ contract SettlementAnchor is EIP712 {
     /// one per (request, prosumer) at most (their events count them).
     mapping(uint256 => mapping(address => bool)) public upheld;
 
+    /// @notice The market holds no settlement root for the request (not finalised with `finaliseAnchored`).
     error NotAnchored(uint256 requestId);
     error InvalidProof(uint256 requestId, address prosumer);
     /// @notice The market holds no settled commitment of the prosumer for the request (never took part,
