@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aggregator.anchoring import anchor_settlement
+from aggregator.anchoring import recover_anchor
 from aggregator.planning import DispatchPolicy, batches, plan, settle_after
 from aggregator.settlement import measurement_span, settle
 from aggregator.tables import FlexRequest
@@ -158,9 +158,10 @@ class Dispatcher:
         info = self.d.market.request(info.request_id)
         if info.status == RequestStatus.OPEN:
             settle(ctx, self.d, self.sender, info, self._participants(info), self.policy)
-        elif info.status != RequestStatus.SETTLED:
+        elif info.status == RequestStatus.SETTLED:
+            self._recover_anchor(ctx, info)
+        else:
             raise ChainError(f"chain request {info.request_id} is {info.status.name.lower()}: not settleable")
-        self._anchor(ctx, info)
         result = self.d.market.result(info.request_id)
         ctx.requests.mark(
             request_id,
@@ -174,14 +175,14 @@ class Dispatcher:
         )
         log.info("request %s settled on chain as %s: %s", request_id, info.request_id, result)
 
-    def _anchor(self, ctx: AppContext, info: RequestInfo) -> None:
-        """Anchors the finalised settlement (docs/tamper-evidence.md). A failure is logged, not fatal:
-        the settlement itself stands on chain; the run's verification then reports it unanchored."""
+    def _recover_anchor(self, ctx: AppContext, info: RequestInfo) -> None:
+        """A request found settled on resume: saves its anchored leaves if the stop came before they
+        were (docs/tamper-evidence.md). A failure is logged, not fatal: the settlement stands on chain."""
         try:
             span = measurement_span(ctx, info, self.policy)
-            anchor_settlement(ctx, self.d, self.sender, info, self._participants(info), self.policy, span)
+            recover_anchor(ctx, self.d, info, self._participants(info), span)
         except FlexsimError as exc:
-            log.error("request %s: the settlement could not be anchored: %s", info.request_id, exc)
+            log.error("request %s: the anchored leaves could not be rebuilt: %s", info.request_id, exc)
 
     def _open(self, ctx: AppContext, req: FlexRequest) -> FlexRequest:
         current = self.d.market.current_request_id()

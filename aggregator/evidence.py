@@ -234,7 +234,7 @@ class EvidenceRepo:
         found = self.anchor(request_id)
         if found is None:
             raise NotFound(
-                f"request {request_id} is not anchored (yet): its settlement is anchored after finalise"
+                f"request {request_id} is not anchored (yet): its settlement is anchored as it is finalised"
             )
         record, leaves = found
         positions = {x.prosumer: i for i, x in enumerate(leaves)}

@@ -32,7 +32,7 @@ class DispatchPolicy:
     min_selection_s: float = 8.0
     baseline_margin_s: float = BASELINE_MARGIN_S  # simulated s before and after the window (R6: 15 min)
     reading_grace_s: float = 3.0  # real seconds to wait for readings after the margin
-    root_wait_s: float = 10.0  # real seconds to wait, after finalise, for participants' signed readings roots
+    root_wait_s: float = 10.0  # real s to wait, before finaliseAnchored, for participants' signed roots
     reading_wait_s: float = 30.0  # then at most this long for every participant's readings to cover it
     settle_batch: int = 200  # deliveries per recordDeliveries transaction (233 fit 80% of 8M gas)
     select_batch: int = 400  # candidates per select transaction (~9.4k gas each)

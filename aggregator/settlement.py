@@ -1,5 +1,6 @@
 """Settling a request: measure each participant's delivery from the stored readings, record the
-deliveries on chain in bounded batches, finalise, and read the aggregate result back (rule R10)."""
+deliveries on chain in bounded batches, finalise with the settlement root anchored
+(`aggregator.anchoring`), and read the aggregate result back (rule R10)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aggregator.anchoring import finalise_anchored
 from aggregator.baseline import Delivery, Sample, measure, measure_available
 from aggregator.evidence import Span
 from aggregator.planning import DispatchPolicy, batches
@@ -90,12 +92,14 @@ def settle(
     participants: list[str],
     policy: DispatchPolicy,
 ) -> RequestResult:
-    """Records every unsettled participant's delivery, finalises, returns the chain's result.
+    """Records every unsettled participant's delivery, finalises with the settlement root anchored,
+    returns the chain's result.
 
-    The delivery batches and `finalise` are sent one after the other without waiting for each to be
-    mined (one sender, consecutive nonces, so the chain keeps their order): they share blocks instead
-    of taking one block each. Any of them failing raises when its receipt is read; a resumed
-    settlement then records only what is still unrecorded."""
+    The delivery batches are sent one after the other without waiting for each to be mined (one
+    sender, consecutive nonces, so the chain keeps their order): they share blocks instead of taking
+    one block each. `finaliseAnchored` follows once they are mined, since its leaves are the deliveries
+    the market recorded. Any of them failing raises when its receipt is read; a resumed settlement
+    then records only what is still unrecorded."""
     todo = unsettled(d, info, participants)
     measured = measure_participants(ctx, todo, info, policy)
     unmeasurable = [p for p, m in measured.items() if not m.measurable]
@@ -110,7 +114,6 @@ def settle(
         )
         for batch in batches(todo, policy.settle_batch)
     ]
-    final = d.market.submit_finalise(sender, info.request_id)
     for count, tx_hash in sent:
         receipt = sender.wait(tx_hash, "recordDeliveries")
         log.info(
@@ -120,6 +123,5 @@ def settle(
             receipt.gas_used,
             receipt.tx_hash,
         )
-    receipt = sender.wait(final, "finalise")
-    log.info("request %s: finalised (gas %d, tx %s)", info.request_id, receipt.gas_used, receipt.tx_hash)
+    finalise_anchored(ctx, d, sender, info, participants, policy, measurement_span(ctx, info, policy))
     return d.market.result(info.request_id)

@@ -77,4 +77,4 @@ class LeafProofOut(BaseModel):
     leaf_count: int
     root: Hash32 = Field(description="The anchored settlement root")
     proof: list[Hash32]
-    anchor_tx: str | None = Field(None, description="The anchor transaction")
+    anchor_tx: str | None = Field(None, description="The transaction that anchored it (finaliseAnchored)")

@@ -69,8 +69,17 @@ class GasFigures(Part):
     token_approve: int = Field(description="An approval.")
     token_transfer_from: int = Field(description="A transferFrom.")
     token_redeem: int = Field(description="Redeeming (burning) tokens.")
-    anchor: int = Field(description="Anchoring a finalised request's settlement root (SettlementAnchor).")
-    anchor_execution: int = Field(description="That, less the transaction's intrinsic 21,000 + calldata.")
+    finalise_unanchored: int = Field(
+        description="Finalising the recorded reputation request without an anchor (`finalise`)."
+    )
+    finalise_anchored: int = Field(
+        description="Finalising the same request from the same state with its settlement root "
+        "(`finaliseAnchored`: root stored and emitted)."
+    )
+    anchor_extra: int = Field(
+        description="Gas the anchor adds per request: finalise_anchored - finalise_unanchored (whole "
+        "transactions)."
+    )
     dispute_depth16: int = Field(description="An upheld delivery dispute with a Merkle proof of depth 16.")
     dispute_depth16_execution: int = Field(description="That, less the intrinsic 21,000 + calldata.")
     dispute_readings_root_depth16: int = Field(
@@ -116,8 +125,8 @@ class GasTargets(Part):
     relay_answer_per_answer: AtMost = Field(description="Relayed answer gas per answer (batch of 250).")
     relay_blocks_for_1000_answers: AtMost = Field(description="8M-gas blocks for 1,000 relayed answers.")
     anchor: AtMost = Field(
-        description="Gas anchoring adds per request: the anchor transaction's execution "
-        "(gas.anchor_execution)."
+        description="Gas anchoring adds per request: finalise with the root less finalise without it, "
+        "whole transactions (gas.anchor_extra)."
     )
     dispute_depth16: AtMost = Field(
         description="An upheld delivery dispute with a proof of depth 16, its execution "

@@ -1,4 +1,5 @@
-"""Typed binding for SettlementAnchor: anchoring settlement roots and raising disputes."""
+"""Typed binding for SettlementAnchor: the anchored settlement roots (stored by the market at
+`finaliseAnchored`) and disputes against them."""
 
 from __future__ import annotations
 
@@ -9,10 +10,6 @@ from typing import Any
 from contracts.anchor import SignedRoot
 from contracts.bindings import _Binding, _cs
 from contracts.sender import Receipt, Sender
-
-ANCHOR_GAS = 120_000
-"""Gas limit for an `anchor` sent right behind the `finalise` it needs (not mined yet, so it cannot be
-estimated): it uses about 55,000 (`flexsim bench gas`)."""
 
 
 @dataclass(frozen=True)
@@ -27,15 +24,6 @@ class Upheld:
 
 
 class AnchorBinding(_Binding):
-    def anchor(self, sender: Sender, request_id: int, root: bytes, leaf_count: int) -> Receipt:
-        return self._tx(sender, "anchor", request_id, root, leaf_count)
-
-    def submit_anchor(
-        self, sender: Sender, request_id: int, root: bytes, leaf_count: int, gas: int = ANCHOR_GAS
-    ) -> str:
-        """`anchor` sent behind a `finalise` not mined yet (fixed gas limit; see `ANCHOR_GAS`)."""
-        return self._submit(sender, "anchor", request_id, root, leaf_count, gas=gas)
-
     def dispute_delivery(
         self,
         sender: Sender,
@@ -90,6 +78,7 @@ class AnchorBinding(_Binding):
         return out
 
     def root_of(self, request_id: int) -> bytes:
+        """The request's anchored settlement root, as the market stores it (zero bytes: not anchored)."""
         return bytes(self._view("rootOf", request_id))
 
     def is_upheld(self, request_id: int, prosumer: str) -> bool:

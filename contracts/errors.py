@@ -359,17 +359,11 @@ class UnsettledParticipants(_Named):
     """Some participants' deliveries are not recorded yet."""
 
 
-# SettlementAnchor: anchored settlements and disputes (docs/tamper-evidence.md)
+# Anchored settlements (FlexibilityMarket.finaliseAnchored) and disputes (SettlementAnchor);
+# docs/tamper-evidence.md
 class EmptyAnchor(_Named):
-    """An anchor needs a non-zero root and at least one leaf."""
-
-
-class AlreadyAnchored(_Named):
-    """The request's settlement root is already anchored (once per request)."""
-
-
-class NotSettled(_Named):
-    """Only a finalised (Settled) request can be anchored: finalise it first."""
+    """`finaliseAnchored` needs a non-zero root and at least one leaf (finalise a request without
+    recorded deliveries with plain `finalise`)."""
 
 
 class LeafCountMismatch(_Named):

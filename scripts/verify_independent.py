@@ -11,11 +11,12 @@ Uses only web3, eth_account, json and sqlite3, and re-implements from docs/tampe
   [from_ms, to_ms] are `count` readings whose Merkle root (sorted pairs, odd node moved up, leaves
   keccak256(abi.encode(address, uint64 seq, int64 timestampMs, int64 powerMilliW, int64 energyMilliWh,
   int64 availableMilliW)) in seq order) is the signed root;
-- every anchored request (`Anchored` events, and `rootOf` in storage with --rpc-url): the leaves in
+- every anchored request (the market's `SettlementAnchored` events, emitted by `finaliseAnchored`, and
+  `settlementRoot` in the market's storage with --rpc-url): the leaves in
   `settlement_leaves` (keccak256(abi.encode(uint256 requestId, address prosumer, int64 deliveredWh,
   bytes32 readingsRoot)), ordered by address) hash to the anchored root with the anchored leaf count;
   each leaf's delivery is the market's `DeliveryRecorded`; each non-zero readings root is a root the
-  prosumer signed for that request; every settled request is anchored.
+  prosumer signed for that request; every request settled with at least one participant is anchored.
 
 Prints a JSON verdict per strategy folder; exits 1 when any check fails.
 """
@@ -101,12 +102,11 @@ def signer_of(chain_id: int, anchor: str, row: dict[str, Any]) -> str:
 
 def events(folder: Path, manifest: dict[str, Any], w3: Web3 | None) -> list[Any]:
     abis = {n: json.loads((folder / "deployment" / manifest["abis"][n]).read_text())
-            for n in ("FlexibilityMarket", "SettlementAnchor")}  # fmt: skip
+            for n in ("FlexibilityMarket",)}  # fmt: skip
     market = Web3().eth.contract(abi=abis["FlexibilityMarket"])
-    anchor = Web3().eth.contract(abi=abis["SettlementAnchor"])
     if w3 is not None:
         last, raw = w3.eth.block_number, []
-        addresses = [Web3.to_checksum_address(manifest["contracts"][k]) for k in ("market", "anchor")]
+        addresses = [Web3.to_checksum_address(manifest["contracts"]["market"])]
         for start in range(manifest["block"], last + 1, 2_000):
             raw.extend(
                 w3.eth.get_logs(
@@ -116,8 +116,11 @@ def events(folder: Path, manifest: dict[str, Any], w3: Web3 | None) -> list[Any]
     else:
         raw = json.loads((folder / "chain-logs.json").read_text())["logs"]
     wanted = {
-        "market": (manifest["contracts"]["market"].lower(), market, ("DeliveryRecorded", "RequestSettled")),
-        "anchor": (manifest["contracts"]["anchor"].lower(), anchor, ("Anchored",)),
+        "market": (
+            manifest["contracts"]["market"].lower(),
+            market,
+            ("DeliveryRecorded", "RequestSettled", "SettlementAnchored"),
+        ),
     }
     out = []
     for log in raw:
@@ -147,10 +150,11 @@ def events(folder: Path, manifest: dict[str, Any], w3: Web3 | None) -> list[Any]
 def verify(folder: Path, rpc_url: str | None) -> dict[str, Any]:
     manifest = json.loads((folder / "deployment" / "manifest.json").read_text())
     chain_id, anchor_address = int(manifest["chain_id"]), manifest["contracts"]["anchor"]
+    market_address = manifest["contracts"]["market"]
     w3 = Web3(Web3.HTTPProvider(rpc_url)) if rpc_url else None
     found = events(folder, manifest, w3)
-    anchored = {int(a["requestId"]): a for n, a in found if n == "Anchored"}
-    settled = {int(a["requestId"]) for n, a in found if n == "RequestSettled"}
+    anchored = {int(a["requestId"]): a for n, a in found if n == "SettlementAnchored"}
+    settled = {int(a["requestId"]) for n, a in found if n == "RequestSettled" and int(a["participants"]) > 0}
     recorded = {(int(a["requestId"]), a["prosumer"].lower()): int(a["deliveredWh"])
                 for n, a in found if n == "DeliveryRecorded"}  # fmt: skip
     failures: list[str] = []
@@ -189,12 +193,13 @@ def verify(folder: Path, rpc_url: str | None) -> dict[str, Any]:
         if root != bytes(anchored[rid]["root"]) or len(leaves) != int(anchored[rid]["leafCount"]):
             failures.append(f"request {rid}: the stored leaves do not hash to the anchored root")
         if w3 is not None:
-            contract = w3.eth.contract(address=Web3.to_checksum_address(anchor_address),
-                                       abi=[{"type": "function", "name": "rootOf", "stateMutability": "view",
+            contract = w3.eth.contract(address=Web3.to_checksum_address(market_address),
+                                       abi=[{"type": "function", "name": "settlementRoot",
+                                             "stateMutability": "view",
                                              "inputs": [{"name": "", "type": "uint256"}],
                                              "outputs": [{"name": "", "type": "bytes32"}]}])  # fmt: skip
-            if bytes(contract.functions.rootOf(rid).call()) != root:
-                failures.append(f"request {rid}: rootOf in storage is not the root of the stored leaves")
+            if bytes(contract.functions.settlementRoot(rid).call()) != root:
+                failures.append(f"request {rid}: settlementRoot in storage is not the stored leaves' root")
         for p, wh, rr in rows:
             leaves_checked += 1
             if recorded.get((rid, p)) != wh:

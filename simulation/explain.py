@@ -42,7 +42,7 @@ PHASES: dict[str, frozenset[str]] = {
             "select",
             "recordDeliveries",
             "finalise",
-            "anchor",
+            "finaliseAnchored",
         }
     ),
 }

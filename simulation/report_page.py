@@ -203,8 +203,8 @@ def gas_table(summaries: dict[str, dict[str, Any]]) -> str:
         _table(["strategy", "phase", "transactions", "gas", "cost (native token)"], rows, numeric={2, 3, 4})
         + f"<p><small>Cost = gas x gas price, at {price}. Registration: register, renegotiate, remove; "
         "answers: the prosumers' accept, acceptUpTo, decline, applyFor (and the aggregator's relayAnswers); "
-        "settlement: the aggregator's openRequest, topUp, select, recordDeliveries, finalise, anchor. Gas "
-        "per kWh delivered = (answers + settlement) / kWh delivered.</small></p>"
+        "settlement: the aggregator's openRequest, topUp, select, recordDeliveries, finalise (or "
+        "finaliseAnchored). Gas per kWh delivered = (answers + settlement) / kWh delivered.</small></p>"
     )
 
 

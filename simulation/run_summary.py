@@ -65,7 +65,8 @@ class RunGas(Part):
     by_phase: dict[str, GasPhase] | None = absent_when_none(
         "Gas per phase: `registration` (register, renegotiate, remove, terminate, expire), `answers` (the "
         "prosumers' accept, acceptUpTo, decline, applyFor, and relayAnswers), `settlement` (the "
-        "aggregator's openRequest, topUp, select, recordDeliveries, finalise, anchor, close or cancel), "
+        "aggregator's openRequest, topUp, select, recordDeliveries, finalise or finaliseAnchored, close "
+        "or cancel), "
         "`deployment` (the contracts' creation, when this run deployed them) and `other` (token, admin "
         "and dispute calls)."
     )

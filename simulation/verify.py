@@ -4,8 +4,9 @@ the chain holds (docs/tamper-evidence.md).
 For a strategy folder (`aggregator.db`, `deployment/manifest.json`, and `chain-logs.json` or a live
 chain at `rpc_url`), each anchored request is checked:
 
-1. its leaves, rebuilt from the database, hash to the root in the chain's `Anchored` event (and, on a
-   live chain, to `rootOf` in storage), with the event's leaf count;
+1. its leaves, rebuilt from the database, hash to the root in the market's `SettlementAnchored` event
+   (emitted by `finaliseAnchored`; and, on a live chain, to `settlementRoot` in storage), with the
+   event's leaf count;
 2. each leaf's delivery is the one the market recorded (`DeliveryRecorded`);
 3. each leaf's readings root is the prosumer's: its EIP-712 signature recovers to the prosumer, and
    the readings stored now for it in the signed span are the signed count and hash to the root (a
@@ -14,8 +15,9 @@ chain at `rpc_url`), each anchored request is checked:
    (`aggregator.settlement.delivery_of`) over the anchored measurement span, equals the leaf;
 5. the signed span covers the measurement span.
 
-Every request settled on chain must be anchored. The result is a `Verification` (JSON), also written
-as `verification.json` in the strategy folder by a run and shown in its report.
+Every request settled on chain with at least one participant must be anchored. The result is a
+`Verification` (JSON), also written as `verification.json` in the strategy folder by a run and shown
+in its report.
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ def strategy_folders(run_dir: Path) -> list[Path]:
 
 
 def chain_events(folder: Path, manifest: Manifest, rpc_url: str | None) -> tuple[list[Any], str]:
-    """The anchor's and the market's events, decoded, from a live chain or the saved logs."""
+    """The market's (settlements, anchored roots) and the anchor's (disputes) events, decoded, from a
+    live chain or the saved logs."""
     abis = {name: manifest.abi(name) for name in ("FlexibilityMarket", "SettlementAnchor")}
     decoder = EventDecoder({
         MARKET: (manifest.contracts.market, abis["FlexibilityMarket"]),
@@ -112,8 +115,12 @@ def verify_folder(folder: Path, rpc_url: str | None = None) -> Verification:
     manifest = Manifest.load(folder / "deployment" / "manifest.json")
     site = AnchorSite(manifest.chain_id, manifest.contracts.anchor)
     events, source = chain_events(folder, manifest, rpc_url)
-    anchored = {int(e.args["requestId"]): e.args for e in events if e.name == "Anchored"}
-    settled = {int(e.args["requestId"]) for e in events if e.name == "RequestSettled"}
+    anchored = {int(e.args["requestId"]): e.args for e in events if e.name == "SettlementAnchored"}
+    settled_with = {
+        int(e.args["requestId"]): int(e.args["participants"]) for e in events if e.name == "RequestSettled"
+    }
+    settled = set(settled_with)
+    to_anchor = {rid for rid, n in settled_with.items() if n > 0}
     recorded = {
         (int(e.args["requestId"]), str(e.args["prosumer"]).lower()): int(e.args["deliveredWh"])
         for e in events
@@ -126,7 +133,7 @@ def verify_folder(folder: Path, rpc_url: str | None = None) -> Verification:
         repo = EvidenceRepo(db, store)
         problems: list[Problem] = []
         counts = {"leaves": 0, "signed": 0, "recomputed": 0, "unsigned": 0}
-        for rid in sorted(settled - set(anchored)):
+        for rid in sorted(to_anchor - set(anchored)):
             problems.append(
                 Problem(request_id=rid, check="anchored", detail="settled on chain but not anchored")
             )
@@ -150,10 +157,10 @@ def verify_folder(folder: Path, rpc_url: str | None = None) -> Verification:
 
 def _storage_roots(rpc_url: str | None, manifest: Manifest) -> Any:
     w3 = Web3(Web3.HTTPProvider(rpc_url))
-    anchor = w3.eth.contract(
-        address=Web3.to_checksum_address(manifest.contracts.anchor), abi=manifest.abi("SettlementAnchor")
+    market = w3.eth.contract(
+        address=Web3.to_checksum_address(manifest.contracts.market), abi=manifest.abi("FlexibilityMarket")
     )
-    return lambda rid: bytes(anchor.functions.rootOf(rid).call())
+    return lambda rid: bytes(market.functions.settlementRoot(rid).call())
 
 
 def _check_request(
@@ -188,7 +195,7 @@ def _check_request(
             )))  # fmt: skip
     if storage_root is not None and storage_root(rid) != root:
         problems.append(
-            Problem(request_id=rid, check="root", detail="rootOf in the contract's storage differs")
+            Problem(request_id=rid, check="root", detail="settlementRoot in the market's storage differs")
         )
     roots = repo.roots(rid)
     start, end, margin = record.sim_start, record.sim_end, record.margin_s

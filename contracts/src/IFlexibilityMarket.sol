@@ -123,6 +123,10 @@ interface IFlexibilityMarket {
     error LengthMismatch(uint256 left, uint256 right);
     error NotAParticipant(uint256 requestId, address prosumer);
     error UnsettledParticipants(uint256 requestId, uint256 recorded, uint256 participants);
+    /// @notice `finaliseAnchored` needs a non-zero root over at least one leaf.
+    error EmptyAnchor(uint256 requestId);
+    /// @notice The anchored tree must have one leaf per delivery the market recorded.
+    error LeafCountMismatch(uint256 requestId, uint256 leafCount, uint256 recorded);
     /// @notice The request may be closed only from `closableAt`.
     error CloseTooEarly(uint256 requestId, uint256 closableAt);
     /// @notice `acceptUpTo` with a limit below the prosumer's share: decline instead.
@@ -192,6 +196,10 @@ interface IFlexibilityMarket {
         uint256 compliant,
         uint256 paid
     );
+
+    /// @notice The settlement root of a request finalised with `finaliseAnchored` (docs/tamper-evidence.md):
+    /// the Merkle root over one leaf per recorded delivery, also kept in storage (`settlementRoot`).
+    event SettlementAnchored(uint256 indexed requestId, bytes32 root, uint32 leafCount);
 
     /// @notice Opens a request (R6; one at a time). Only the aggregator.
     /// @param direction up (more power to the grid) or down
@@ -326,6 +334,20 @@ interface IFlexibilityMarket {
     /// @notice Closes a request once every participant's delivery is recorded; emits the result.
     /// @param requestId the request
     function finalise(uint256 requestId) external;
+
+    /// @notice `finalise`, anchoring the request's settlement root in the same transaction: stored
+    /// (`settlementRoot`) and emitted in the data of `SettlementAnchored`. The root is the Merkle root
+    /// over one leaf per recorded delivery, `keccak256(abi.encode(requestId, prosumer, deliveredWh,
+    /// readingsRoot))` (SettlementAnchor verifies disputes against it). Only the aggregator.
+    /// @param requestId the request
+    /// @param root the settlement tree's root (non-zero)
+    /// @param leafCount its leaves: must equal the deliveries recorded (`Schedule.recorded`, at least one)
+    function finaliseAnchored(uint256 requestId, bytes32 root, uint32 leafCount) external;
+
+    /// @notice The settlement root anchored by `finaliseAnchored` (zero: not anchored).
+    /// @param requestId the request
+    /// @return the root
+    function settlementRoot(uint256 requestId) external view returns (bytes32);
 
     /// @notice A request's stored record and schedule.
     /// @param requestId the request

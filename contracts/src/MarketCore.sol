@@ -40,6 +40,8 @@ abstract contract MarketCore is Owned, EIP712, IFlexibilityMarket {
     /// @dev One answer slot per prosumer, reused from request to request (its `requestId` says which):
     /// answering again overwrites a warm non-zero slot (~5,000 gas) instead of filling a new one (~22,100).
     mapping(address => Commitment) internal _answers;
+    /// @dev Settlement roots anchored at finalisation (`finaliseAnchored`).
+    mapping(uint256 => bytes32) internal _settlementRoots;
 
     modifier onlyAggregator() {
         if (msg.sender != aggregator) revert NotAggregator(msg.sender);
@@ -96,6 +98,11 @@ abstract contract MarketCore is Owned, EIP712, IFlexibilityMarket {
                 s.compliant,
                 o.paid
             );
+    }
+
+    /// @inheritdoc IFlexibilityMarket
+    function settlementRoot(uint256 requestId) external view returns (bytes32) {
+        return _settlementRoots[requestId];
     }
 
     /// @inheritdoc IFlexibilityMarket

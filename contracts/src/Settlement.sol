@@ -11,7 +11,8 @@ import {SafeCast} from "./SafeCast.sol";
 /// @notice A delivery is compliant when delivered >= 0 and |delivered - committed| <= 10 % of
 /// committed, in the requested direction (magnitudes; a move the wrong way never passes). Compliant
 /// participants are paid their tariff for the committed energy and gain reputation; the others get
-/// a penalty. Finalising emits the aggregate result, which `result` also returns.
+/// a penalty. Finalising emits the aggregate result, which `result` also returns; `finaliseAnchored`
+/// also anchors the settlement's Merkle root (docs/tamper-evidence.md).
 abstract contract Settlement is MarketCore {
     /// @inheritdoc IFlexibilityMarket
     function recordDeliveries(
@@ -48,10 +49,26 @@ abstract contract Settlement is MarketCore {
 
     /// @inheritdoc IFlexibilityMarket
     function finalise(uint256 requestId) external onlyAggregator {
+        _finalise(requestId);
+    }
+
+    /// @inheritdoc IFlexibilityMarket
+    function finaliseAnchored(uint256 requestId, bytes32 root, uint32 leafCount) external onlyAggregator {
+        if (root == bytes32(0) || leafCount == 0) revert EmptyAnchor(requestId);
+        uint32 recorded = _finalise(requestId);
+        if (leafCount != recorded) revert LeafCountMismatch(requestId, leafCount, recorded);
+        _settlementRoots[requestId] = root;
+        emit SettlementAnchored(requestId, root, leafCount);
+    }
+
+    /// @dev Settles the request once every participant is recorded and emits its result; returns the
+    /// deliveries recorded.
+    function _finalise(uint256 requestId) private returns (uint32 recorded) {
         Request storage r = _open(requestId);
         Schedule storage s = _settleable(requestId, r);
         uint256 participants = _participants(r, s);
-        if (s.recorded != participants) revert UnsettledParticipants(requestId, s.recorded, participants);
+        recorded = s.recorded;
+        if (recorded != participants) revert UnsettledParticipants(requestId, recorded, participants);
         r.status = Status.Settled;
         currentRequestId = 0;
         Result memory res = result(requestId);

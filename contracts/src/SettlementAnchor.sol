@@ -4,16 +4,11 @@ pragma solidity 0.8.30;
 import {EIP712} from "./EIP712.sol";
 import {IFlexibilityMarket} from "./IFlexibilityMarket.sol";
 
-/// @notice The market's role getter (`MarketCore.aggregator`), not part of `IFlexibilityMarket`.
-interface IMarketRoles {
-    /// @notice The aggregator's account (the only one that may anchor a settlement root).
-    /// @return the account allowed to open and settle requests
-    function aggregator() external view returns (address);
-}
-
 /// @title SettlementAnchor: tamper-evident settlements and delivery disputes (docs/tamper-evidence.md)
-/// @notice After a request is finalised, the aggregator anchors one Merkle root over its settlement:
-/// one leaf per recorded delivery, `keccak256(abi.encode(requestId, prosumer, deliveredWh,
+/// @notice The aggregator anchors one Merkle root over a request's settlement when it finalises it
+/// (`FlexibilityMarket.finaliseAnchored`: the market stores the root, `settlementRoot`, and emits it in
+/// `SettlementAnchored`); this contract holds no roots, it verifies disputes against the market's.
+/// One leaf per recorded delivery, `keccak256(abi.encode(requestId, prosumer, deliveredWh,
 /// readingsRoot))`, where `readingsRoot` is the Merkle root of the prosumer's readings that the
 /// prosumer signed (EIP-712 `ReadingsRoot`, zero when it signed none). Trees hash sorted pairs
 /// (`keccak256(min(a, b) ++ max(a, b))`), an odd node moves up unchanged, so a proof is the list of
@@ -24,9 +19,10 @@ interface IMarketRoles {
 /// - `disputeReadingsRoot`: the leaf does not carry the readings root the prosumer signed.
 /// An upheld dispute is a fault of the aggregator (it anchored the root): recorded once per (request,
 /// prosumer) in `upheld` and emitted as `DeliveryDisputeUpheld` or `ReadingsRootDisputeUpheld`, which
-/// off-chain compensation acts on (the prosumer is owed what its leaf says). A false dispute reverts. The market's commitment slot of a prosumer is reused once it answers a newer
-/// request, so a delivery dispute must be raised before that: a commitment that reads as `None`
-/// reverts `NoRecordedDelivery`, it never counts as a delivery of zero.
+/// off-chain compensation acts on (the prosumer is owed what its leaf says). A false dispute reverts.
+/// The market's commitment slot of a prosumer is reused once it answers a newer request, so a delivery
+/// dispute must be raised before that: a commitment that reads as `None` reverts `NoRecordedDelivery`,
+/// it never counts as a delivery of zero.
 contract SettlementAnchor is EIP712 {
     /// @notice EIP-712 type of a prosumer's signed readings root for one request's settlement window.
     bytes32 public constant READINGS_ROOT_TYPEHASH =
@@ -46,18 +42,11 @@ contract SettlementAnchor is EIP712 {
 
     IFlexibilityMarket public immutable market;
 
-    /// @notice The anchored settlement root of each finalised request (zero: not anchored).
-    mapping(uint256 => bytes32) public rootOf;
     /// @notice Whether a dispute about (request, prosumer) was upheld: the aggregator's recorded faults,
     /// one per (request, prosumer) at most (their events count them).
     mapping(uint256 => mapping(address => bool)) public upheld;
 
-    error NotAggregator(address caller);
-    error EmptyAnchor(uint256 requestId);
-    error AlreadyAnchored(uint256 requestId, bytes32 root);
-    error NotSettled(uint256 requestId, IFlexibilityMarket.Status status);
-    /// @notice The anchor must have one leaf per delivery the market recorded.
-    error LeafCountMismatch(uint256 requestId, uint256 leafCount, uint256 recorded);
+    /// @notice The market holds no settlement root for the request (not finalised with `finaliseAnchored`).
     error NotAnchored(uint256 requestId);
     error InvalidProof(uint256 requestId, address prosumer);
     /// @notice The market holds no settled commitment of the prosumer for the request (never took part,
@@ -68,7 +57,6 @@ contract SettlementAnchor is EIP712 {
     error ReadingsRootMatches(uint256 requestId, address prosumer, bytes32 root);
     error AlreadyUpheld(uint256 requestId, address prosumer);
 
-    event Anchored(uint256 indexed requestId, bytes32 root, uint32 leafCount);
     /// @notice A delivery dispute was upheld: the market recorded `recordedDeliveredWh`, the anchored leaf
     /// says `leafDeliveredWh` (what the prosumer is owed for).
     event DeliveryDisputeUpheld(
@@ -90,21 +78,11 @@ contract SettlementAnchor is EIP712 {
         market = market_;
     }
 
-    /// @notice Anchors the settlement root of a finalised request, once. Only the market's aggregator.
-    /// @param requestId a Settled request
-    /// @param root the Merkle root of its leaves
-    /// @param leafCount leaves in the tree: the deliveries the market recorded
-    function anchor(uint256 requestId, bytes32 root, uint32 leafCount) external {
-        address aggregator = IMarketRoles(address(market)).aggregator();
-        if (msg.sender != aggregator) revert NotAggregator(msg.sender);
-        if (root == bytes32(0) || leafCount == 0) revert EmptyAnchor(requestId);
-        bytes32 existing = rootOf[requestId];
-        if (existing != bytes32(0)) revert AlreadyAnchored(requestId, existing);
-        (IFlexibilityMarket.Request memory r, IFlexibilityMarket.Schedule memory s) = market.request(requestId);
-        if (r.status != IFlexibilityMarket.Status.Settled) revert NotSettled(requestId, r.status);
-        if (leafCount != s.recorded) revert LeafCountMismatch(requestId, leafCount, s.recorded);
-        rootOf[requestId] = root;
-        emit Anchored(requestId, root, leafCount);
+    /// @notice The anchored settlement root of a request, as the market stores it (zero: not anchored).
+    /// @param requestId the request
+    /// @return `market.settlementRoot(requestId)`
+    function rootOf(uint256 requestId) external view returns (bytes32) {
+        return market.settlementRoot(requestId);
     }
 
     /// @notice Proves that the delivery the market recorded for `prosumer` differs from its anchored
@@ -211,7 +189,7 @@ contract SettlementAnchor is EIP712 {
         bytes32 readingsRoot,
         bytes32[] calldata proof
     ) private view {
-        bytes32 root = rootOf[requestId];
+        bytes32 root = market.settlementRoot(requestId);
         if (root == bytes32(0)) revert NotAnchored(requestId);
         if (_processProof(leafHash(requestId, prosumer, deliveredWh, readingsRoot), proof) != root) {
             revert InvalidProof(requestId, prosumer);

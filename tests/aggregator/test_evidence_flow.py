@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from aggregator.anchoring import recover_anchor
 from aggregator.app import build_context
 from aggregator.context import AppContext
 from aggregator.dispatch import Dispatcher
 from aggregator.evidence import AnchorSite, EvidenceRepo, leaf_hashes, signed_readings
 from aggregator.planning import DispatchPolicy
 from aggregator.registry import TrustedRegistryView
+from aggregator.settlement import measurement_span
 from aggregator.wire_market import RequestState
 from contracts.anchor import merkle_root, milli, readings_root, sign_root
 from contracts.anvil import dev_keys, start_anvil
@@ -151,6 +153,18 @@ def test_a_settlement_is_anchored_verified_and_a_later_tampering_caught(world: W
     assert independent(w)[0] == 0
     assert main(["verify", str(w.folder), "--rpc-url", w.rpc_url]) == 0
     capsys.readouterr()
+
+    # a dispatcher that stopped after finaliseAnchored was mined, before it saved the leaves, rebuilds
+    # them on resume from the chain and the signed roots: they hash to the anchored root again
+    with w.ctx.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM settlement_leaves WHERE request_id = :r"), {"r": chain_rid})
+        conn.execute(text("DELETE FROM settlement_anchors WHERE request_id = :r"), {"r": chain_rid})
+    assert repo.anchor(chain_rid) is None
+    info = w.d.market.request(chain_rid)
+    recover_anchor(w.ctx, w.d, info, [a.address, b.address], measurement_span(w.ctx, info, POLICY))
+    rebuilt = repo.anchor(chain_rid)
+    assert rebuilt is not None and rebuilt[1] == leaves and rebuilt[0].root == record.root
+    assert verify_folder(w.folder, w.rpc_url).ok
 
     # afterwards, a reading of B inside the window is raised by 40 W in the database
     s0 = sim(w, req.start)

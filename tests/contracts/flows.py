@@ -78,11 +78,23 @@ def settle(
     deliveries: Mapping[str, int],
 ) -> tuple[Receipt, Receipt]:
     """Moves past the window, records all deliveries in one batch and finalises."""
-    if clock.now() < schedule.end:
-        clock.advance_to(schedule.end)
-    recorded = d.market.record_deliveries(aggregator, rid, list(deliveries), list(deliveries.values()))
+    recorded = record(d, aggregator, clock, rid, schedule, deliveries)
     finalised = d.market.finalise(aggregator, rid)
     return recorded, finalised
+
+
+def record(
+    d: Deployment,
+    aggregator: Sender,
+    clock: Clock,
+    rid: int,
+    schedule: Schedule,
+    deliveries: Mapping[str, int],
+) -> Receipt:
+    """Moves past the window and records all deliveries in one batch (not finalised)."""
+    if clock.now() < schedule.end:
+        clock.advance_to(schedule.end)
+    return d.market.record_deliveries(aggregator, rid, list(deliveries), list(deliveries.values()))
 
 
 def run_fair_request(
@@ -93,8 +105,10 @@ def run_fair_request(
     delivered_wh: Mapping[str, int] | None = None,
     power_w: int = 2_000,
     duration_s: int = 3_600,
+    finalise: bool = True,
 ) -> int:
-    """One fair request from open to finalise; each participant delivers its commitment unless told."""
+    """One fair request from open to finalise (or, with `finalise=False`, to its recorded deliveries);
+    each participant delivers its commitment unless told."""
     rid, s = open_request(d, aggregator, clock, power_w, duration_s=duration_s)
     accept_all(d, participants, rid)
     if delivered_wh is None:
@@ -102,5 +116,8 @@ def run_fair_request(
             p.address: d.market.commitment_of(rid, p.address).power_w * duration_s // 3600
             for p in participants
         }
-    settle(d, aggregator, clock, rid, s, delivered_wh)
+    if finalise:
+        settle(d, aggregator, clock, rid, s, delivered_wh)
+    else:
+        record(d, aggregator, clock, rid, s, delivered_wh)
     return rid

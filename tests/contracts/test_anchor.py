@@ -1,5 +1,6 @@
-"""SettlementAnchor (issue 16): anchored settlement roots, delivery and readings-root disputes, and the
-Python tree and EIP-712 digest equal to the contract's."""
+"""Anchored settlements (issue 16): the root anchored by `FlexibilityMarket.finaliseAnchored`, delivery
+and readings-root disputes in SettlementAnchor, and the Python tree and EIP-712 digest equal to the
+contract's."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from contracts.anchor import (
 from contracts.anchor_binding import AnchorBinding
 from contracts.types import RequestStatus
 from tests.contracts.factories import new_key
-from tests.contracts.flows import accept_all, open_request, register, run_fair_request
+from tests.contracts.flows import accept_all, open_request, record, register, run_fair_request
 from tests.contracts.reverts import reverts
 
 pytestmark = pytest.mark.chain
@@ -39,16 +40,18 @@ def recorded(deployment, rid, prosumers) -> dict[str, int]:
 
 @pytest.fixture
 def settled(deployment, aggregator, clock, prosumers):
-    """A fair request of three prosumers, settled with each delivering its commitment."""
+    """A fair request of three prosumers whose deliveries (each its commitment) are recorded; the tests
+    finalise it, anchored."""
     three = prosumers[:3]
     register(deployment, clock, three)
-    rid = run_fair_request(deployment, aggregator, clock, three)
+    rid = run_fair_request(deployment, aggregator, clock, three, finalise=False)
     return rid, three, recorded(deployment, rid, three)
 
 
 def anchor_tree(deployment, aggregator, rid, entries):
+    """The aggregator finalises the request with the root of `entries` anchored."""
     leaves = settlement_tree(rid, entries)
-    deployment.anchor.anchor(aggregator, rid, merkle_root(leaves), len(leaves))
+    deployment.market.finalise_anchored(aggregator, rid, merkle_root(leaves), len(leaves))
     return leaves
 
 
@@ -77,34 +80,54 @@ def test_python_proofs_verify_on_chain(deployment, count):
     assert not deployment.anchor.verify_proof(root, forged, merkle_proof(leaves, 0))
 
 
-def test_a_settled_request_is_anchored_once(deployment, aggregator, stranger, settled):
+def test_the_root_is_anchored_as_the_request_is_finalised(deployment, aggregator, stranger, settled):
     rid, three, delivered = settled
     leaves = settlement_tree(rid, [(p.address, delivered[p.address], SIGNED) for p in three])
     root = merkle_root(leaves)
+    market = deployment.market
     with reverts(errors.NotAggregator, stranger.address):
-        deployment.anchor.anchor(stranger, rid, root, 3)
+        market.finalise_anchored(stranger, rid, root, 3)
     with reverts(errors.LeafCountMismatch, rid, 2, 3):
-        deployment.anchor.anchor(aggregator, rid, root, 2)
+        market.finalise_anchored(aggregator, rid, root, 2)
     with reverts(errors.EmptyAnchor, rid):
-        deployment.anchor.anchor(aggregator, rid, bytes(32), 3)
-    receipt = deployment.anchor.anchor(aggregator, rid, root, 3)
-    (event,) = deployment.anchor.events(receipt, "Anchored")
+        market.finalise_anchored(aggregator, rid, bytes(32), 3)
+    with reverts(errors.EmptyAnchor, rid):
+        market.finalise_anchored(aggregator, rid, root, 0)
+    receipt = market.finalise_anchored(aggregator, rid, root, 3)
+    assert market.request(rid).status == RequestStatus.SETTLED
+    (settled_event,) = market.events(receipt, "RequestSettled")
+    assert settled_event["args"]["participants"] == 3
+    (event,) = market.events(receipt, "SettlementAnchored")
     assert (event["args"]["requestId"], bytes(event["args"]["root"]), event["args"]["leafCount"]) == (
         rid,
         root,
         3,
     )
-    assert deployment.anchor.root_of(rid) == root
-    with reverts(errors.AlreadyAnchored, rid, root):
-        deployment.anchor.anchor(aggregator, rid, root, 3)
+    # the root is in the event's data, not a topic: only the request id is indexed
+    (raw,) = [x for x in receipt.logs if len(x["topics"]) == 2 and bytes(x["data"])[:32] == root]
+    assert bytes(raw["data"]) == root + (3).to_bytes(32, "big")
+    assert market.settlement_root(rid) == root == deployment.anchor.root_of(rid)
+    with reverts(errors.RequestNotOpen, rid, RequestStatus.SETTLED):  # once: the request is settled
+        market.finalise_anchored(aggregator, rid, root, 3)
 
 
-def test_an_open_request_cannot_be_anchored(deployment, aggregator, clock, prosumers):
-    register(deployment, clock, prosumers[:1])
-    rid, _ = open_request(deployment, aggregator, clock, 1_000)
-    accept_all(deployment, prosumers[:1], rid)
-    with reverts(errors.NotSettled, rid, RequestStatus.OPEN):
-        deployment.anchor.anchor(aggregator, rid, SIGNED, 1)
+def test_a_request_not_fully_recorded_cannot_be_finalised_anchored(deployment, aggregator, clock, prosumers):
+    register(deployment, clock, prosumers[:2])
+    rid, schedule = open_request(deployment, aggregator, clock, 1_000)
+    accept_all(deployment, prosumers[:2], rid)
+    with reverts(errors.WindowNotOver, rid, schedule.end):
+        deployment.market.finalise_anchored(aggregator, rid, SIGNED, 1)
+    record(deployment, aggregator, clock, rid, schedule, {prosumers[0].address: 100})
+    with reverts(errors.UnsettledParticipants, rid, 1, 2):
+        deployment.market.finalise_anchored(aggregator, rid, SIGNED, 1)
+    assert deployment.market.settlement_root(rid) == bytes(32)
+
+
+def test_a_plain_finalise_anchors_nothing(deployment, aggregator, settled):
+    rid, _, _ = settled
+    receipt = deployment.market.finalise(aggregator, rid)
+    assert deployment.market.events(receipt, "SettlementAnchored") == []
+    assert deployment.anchor.root_of(rid) == bytes(32)
 
 
 def test_a_recorded_delivery_that_differs_from_its_leaf_is_disputed(
@@ -141,7 +164,7 @@ def test_false_delivery_disputes_revert(deployment, aggregator, stranger, settle
         deployment.anchor.dispute_delivery(stranger, rid, honest, delivered[honest], SIGNED, proof)
     # four leaves for three recorded deliveries cannot be anchored; anchor the three honest ones
     with reverts(errors.LeafCountMismatch, rid, 4, 3):
-        deployment.anchor.anchor(aggregator, rid, merkle_root(leaves), 4)
+        deployment.market.finalise_anchored(aggregator, rid, merkle_root(leaves), 4)
     leaves = anchor_tree(deployment, aggregator, rid, entries[:3])
     proof = merkle_proof(leaves, sorted(p.address.lower() for p in three).index(honest.lower()))
     with reverts(errors.DeliveryMatches, rid, honest, delivered[honest]):

@@ -34,7 +34,7 @@ from simulation.bootstrap import deploy_new
 from tests.aggregator.factories import login, make_settings
 from tests.contracts.clock import Clock
 from tests.contracts.consent import register as consented_register
-from tests.contracts.flows import accept_all, open_request, settle
+from tests.contracts.flows import accept_all, open_request, record
 
 pytestmark = pytest.mark.chain
 
@@ -67,19 +67,20 @@ def world(tmp_path: Path) -> Iterator[World]:
             yield World(d, aggregator, prosumers, client, app.state.ctx)
 
 
-def settled_request(w: World, recorded: dict[str, int]) -> int:
+def recorded_request(w: World, recorded: dict[str, int]) -> int:
+    """A request whose deliveries are recorded, not finalised yet (`anchor` finalises it)."""
     clock = Clock(w.d.chain.w3)
     rid, schedule = open_request(w.d, w.aggregator, clock, 2_000)
     accept_all(w.d, w.prosumers, rid)
-    settle(w.d, w.aggregator, clock, rid, schedule, recorded)
+    record(w.d, w.aggregator, clock, rid, schedule, recorded)
     return rid
 
 
 def anchor(w: World, rid: int, leaves: list[Leaf]) -> None:
-    """The aggregator's side: anchor the leaves on chain and keep them for the proof endpoint."""
+    """The aggregator's side: finalise with the leaves' root anchored, keep them for the proof endpoint."""
     ordered = ordered_leaves(leaves)
     root = merkle_root(leaf_hashes(rid, ordered))
-    w.d.anchor.anchor(w.aggregator, rid, root, len(ordered))
+    w.d.market.finalise_anchored(w.aggregator, rid, root, len(ordered))
     EvidenceRepo(w.ctx.db, w.ctx.store).save_anchor(
         rid, root, ordered, Span(0, 0.0, 900.0, 900.0), None, None
     )
@@ -106,7 +107,7 @@ def keeper(w: World, p: Sender, rid: int) -> EvidenceKeeper:
 def test_the_prosumer_disputes_a_leaf_that_differs_from_its_recorded_delivery(world: World) -> None:
     w = world
     a, b = w.prosumers
-    rid = settled_request(w, {a.address: 500, b.address: 480})
+    rid = recorded_request(w, {a.address: 500, b.address: 480})
     # the aggregator anchors 450 Wh for A (the market recorded 500) and B's honest leaf
     anchor(w, rid, [Leaf(a.address.lower(), 450, SIGNED), Leaf(b.address.lower(), 480, SIGNED)])
 
@@ -123,7 +124,7 @@ def test_the_prosumer_disputes_a_leaf_that_differs_from_its_recorded_delivery(wo
 def test_the_prosumer_disputes_a_leaf_without_its_signed_root(world: World) -> None:
     w = world
     a, b = w.prosumers
-    rid = settled_request(w, {a.address: 500, b.address: 480})
+    rid = recorded_request(w, {a.address: 500, b.address: 480})
     anchor(w, rid, [Leaf(a.address.lower(), 500, b"\x01" * 32), Leaf(b.address.lower(), 480, SIGNED)])
     k = keeper(w, a, rid)
     k.tick()
