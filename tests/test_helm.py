@@ -318,6 +318,40 @@ def test_the_console_is_omitted_when_disabled() -> None:
     assert "get secret sim-flexsim-console -o jsonpath='{.data.console-token}'" in text
 
 
+def test_the_console_pod_gives_attach_all_it_needs(tmp_path: Path) -> None:
+    """The console container's command line and environment (its Secrets and ConfigMap resolved from
+    the rendered objects), run by the real CLI with nothing else in its environment: every check of
+    `flexsim console --attach` passes up to the manifest, which only the pod's init container fetches."""
+    objects = render({})
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in objects if o["kind"] == "Secret"}
+    main = console_container(objects)
+    env = dict(by_kind(objects, "ConfigMap", "sim-flexsim-settings")["data"])
+    for name, value in env_of(main).items():
+        if isinstance(value, dict):
+            ref = value["secretKeyRef"]
+            value = secrets[ref["name"]][ref["key"]]
+        env[name] = value
+
+    def attach(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flexsim.cli", *main["args"]],
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env},
+            cwd=tmp_path,
+            timeout=120,
+        )
+
+    done = attach(env)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "flexsim: error: no deployment manifest at /shared/deployment/manifest.json: "
+        "run `flexsim deploy` first"
+    )
+    without = attach({k: v for k, v in env.items() if k != "AGGREGATOR_ADMIN_TOKEN"})
+    assert "the console needs the aggregator's credentials" in without.stderr
+
+
 def test_the_console_readiness_probe_answers_without_the_token(tmp_path: Path) -> None:
     """The probe's path is one the console's own application serves without its token (a probe has
     none), while its page stays closed."""
