@@ -130,7 +130,7 @@ ensure_engine() {
 dump_logs() {
   say "--- compose ps"
   compose ps -a >&2 || true
-  for svc in chain deploy aggregator prosumer grid-operator report; do
+  for svc in chain deploy aggregator prosumer grid-operator console report; do
     say "--- last lines of $svc"
     compose logs --no-color --tail 40 "$svc" >&2 2>/dev/null || true
   done
@@ -149,7 +149,7 @@ teardown() {
 swarm_logs() {
   say "--- docker stack ps"
   docker stack ps --no-trunc "$STACK" >&2 || true
-  for svc in chain deploy aggregator prosumer grid-operator report; do
+  for svc in chain deploy aggregator prosumer grid-operator console report; do
     say "--- last lines of $svc"
     docker service logs --no-task-ids --tail 40 "${STACK}_$svc" >&2 2>/dev/null || true
   done

@@ -4,8 +4,9 @@
 called through ctypes: it lints the chart and renders it exactly as `helm template` would, with no
 helm binary and no network. Every rendered manifest is validated against the Kubernetes API's schema by
 `kubernetes-validate --strict` (the schemas ship in its wheel; unknown fields are errors). The
-settings the chart gives the flexsim containers are checked against the settings classes, and the
-image entrypoint's pod-ordinal -> prosumer index rule is run for real.
+settings the chart gives the flexsim containers are checked against the settings classes, the
+image entrypoint's pod-ordinal -> prosumer index rule is run for real, and the console's readiness
+probe is asked of the console's own web application.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pydantic_settings import BaseSettings
 from aggregator.settings import AggregatorSettings
 from base.errors import ConfigError
 from base.settings_env import env_name
+from console.settings import ConsoleSettings
 from contracts.settings import ChainSettings
 from grid_operator.settings import GridSettings
 from prosumer.settings import ProsumerSettings
@@ -40,6 +42,7 @@ SETTINGS_CLASSES: dict[str, type[BaseSettings]] = {
     "PROSUMER_": ProsumerSettings,
     "GRID_": GridSettings,
     "CHAIN_": ChainSettings,
+    "CONSOLE_": ConsoleSettings,
 }
 VOLTA = {
     "chain": {
@@ -67,6 +70,14 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "run": {"persistence": {"enabled": False}},
     },
     "no-run": {"run": {"enabled": False}, "aggregator": {"settings": {"AGGREGATOR_LOG_FORMAT": "json"}}},
+    "no-console": {"console": {"enabled": False}},
+    "console-exposed": {
+        "console": {
+            "existingSecret": "my-console",
+            "service": {"type": "LoadBalancer", "port": 443},
+            "settings": {"CONSOLE_POLL_S": "1"},
+        }
+    },
 }
 
 
@@ -150,15 +161,19 @@ def unknown_settings(names: set[str]) -> list[str]:
 
 @pytest.mark.parametrize("case", sorted(VALUE_SETS))
 def test_settings_are_named_by_the_settings_classes(case: str) -> None:
-    """Every AGGREGATOR_/PROSUMER_/GRID_/CHAIN_ variable the chart sets is a field of its class."""
+    """Every AGGREGATOR_/PROSUMER_/GRID_/CHAIN_/CONSOLE_ variable the chart sets is a field of its class."""
     names = settings_set(render(VALUE_SETS[case]))
     assert len(names) >= 15, f"only {sorted(names)}: the chart lost its settings?"
     assert unknown_settings(names) == []
+    if VALUE_SETS[case].get("console", {}).get("enabled", True):
+        assert {"CONSOLE_HOST", "CONSOLE_PORT", "CONSOLE_TOKEN", "CHAIN_FUNDER_KEY"} <= names
 
 
 def test_a_misspelt_setting_is_caught() -> None:
     objects = render({"prosumers": {"settings": {"PROSUMER_READING_INTERVAL": "2"}}})
     assert unknown_settings(settings_set(objects)) == ["PROSUMER_READING_INTERVAL"]
+    objects = render({"console": {"settings": {"CONSOLE_POLL_SECONDS": "1"}}})
+    assert unknown_settings(settings_set(objects)) == ["CONSOLE_POLL_SECONDS"]
 
 
 def test_the_default_run_is_all_in_the_cluster() -> None:
@@ -215,6 +230,146 @@ def test_volta_uses_the_external_chain_and_given_keys() -> None:
     assert env["PROSUMER_FUNDER_KEY"]["secretKeyRef"]["name"] == "volta-keys"
 
 
+# ------------------------------------------------------------------------------------- the console
+
+
+def console_container(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    pod = by_kind(objects, "Deployment", "sim-flexsim-console")["spec"]["template"]["spec"]
+    (main,) = pod["containers"]
+    return main
+
+
+def test_the_console_is_rendered_with_its_service() -> None:
+    objects = render({})
+    console = by_kind(objects, "Deployment", "sim-flexsim-console")
+    assert console["spec"]["replicas"] == 1 and console["spec"]["strategy"]["type"] == "Recreate"
+    pod = console["spec"]["template"]["spec"]
+    # the manifest and run.env (the run's clock, the enrolment credential) from the aggregator pod's
+    # `files` server, as the prosumer pods get them
+    (fetch,) = pod["initContainers"]
+    assert fetch["name"] == "fetch-shared"
+    assert "http://sim-flexsim-aggregator:8080/deployment/manifest.json" in fetch["command"]
+    assert "http://sim-flexsim-aggregator:8080/run.env" in fetch["command"]
+    main = console_container(objects)
+    assert main["args"][:2] == ["console", "--attach"]
+    assert "--aggregator-url=http://sim-flexsim-aggregator:8000" in main["args"]
+    assert "--rpc-url=http://sim-flexsim-chain:8545" in main["args"]
+    assert "--manifest=/shared/deployment/manifest.json" in main["args"]
+    env = env_of(main)
+    assert env["CONSOLE_HOST"] == "0.0.0.0"  # inside the pod; the Service keeps it in the cluster
+    (port,) = main["ports"]
+    assert env["CONSOLE_PORT"] == str(port["containerPort"]) == "8090"
+    assert main["readinessProbe"]["httpGet"]["port"] == port["name"]
+
+    service = by_kind(objects, "Service", "sim-flexsim-console")
+    assert service["spec"]["type"] == "ClusterIP"  # never published by default: it controls the fleet
+    (svc_port,) = service["spec"]["ports"]
+    assert svc_port["port"] == 8090 and svc_port["targetPort"] == port["name"]
+    labels = console["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert labels["app.kubernetes.io/component"] == "console"
+
+
+def test_the_console_credentials_come_from_secrets_never_a_configmap() -> None:
+    objects = render({})
+    env = env_of(console_container(objects))
+    assert env["CONSOLE_TOKEN"] == {"secretKeyRef": {"name": "sim-flexsim-console", "key": "console-token"}}
+    for name, key in (("AGGREGATOR_GRID_TOKEN", "grid-token"), ("AGGREGATOR_ADMIN_TOKEN", "admin-token")):
+        assert env[name] == {"secretKeyRef": {"name": "sim-flexsim-credentials", "key": key}}
+    funder = {"secretKeyRef": {"name": "sim-flexsim-keys", "key": "console-funder-key"}}
+    assert env["CHAIN_FUNDER_KEY"] == funder
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in objects if o["kind"] == "Secret"}
+    assert len(secrets["sim-flexsim-console"]["console-token"]) >= 32  # generated
+    keys = secrets["sim-flexsim-keys"]
+    others = (keys["funder-key"], keys["deployer-key"], keys["aggregator-key"])
+    assert keys["console-funder-key"] not in others
+    for config in (o for o in objects if o["kind"] == "ConfigMap"):
+        assert not [n for n in config["data"] if n.endswith(("_TOKEN", "_KEY"))], config["metadata"]["name"]
+    # given values and an existing Secret
+    given = render({"console": {"token": "c" * 40}, "keys": {"consoleFunder": "0x" + "22" * 32}})
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in given if o["kind"] == "Secret"}
+    assert secrets["sim-flexsim-console"]["console-token"] == "c" * 40
+    assert secrets["sim-flexsim-keys"]["console-funder-key"] == "0x" + "22" * 32
+    exposed = render(VALUE_SETS["console-exposed"])
+    assert "sim-flexsim-console" not in {o["metadata"]["name"] for o in exposed if o["kind"] == "Secret"}
+    env = env_of(console_container(exposed))
+    assert env["CONSOLE_TOKEN"]["secretKeyRef"]["name"] == "my-console" and env["CONSOLE_POLL_S"] == "1"
+    assert by_kind(exposed, "Service", "sim-flexsim-console")["spec"]["type"] == "LoadBalancer"
+    # on Volta the keys Secret is the user's: the console's funder is read from it too
+    env = env_of(console_container(render(VOLTA)))
+    assert env["CHAIN_FUNDER_KEY"]["secretKeyRef"] == {"name": "volta-keys", "key": "console-funder-key"}
+
+
+def notes(values: dict[str, Any]) -> str:
+    """The NOTES.txt `helm install` prints with `values`."""
+    with helm.Chart.load(str(CHART)) as chart:
+        files = chart.render(values, name="sim", namespace="flexsim", is_install=True)
+    return next(text for name, text in files.items() if name.endswith("NOTES.txt"))
+
+
+def test_the_console_is_omitted_when_disabled() -> None:
+    objects = render({"console": {"enabled": False}})
+    assert not [o for o in objects if "console" in o["metadata"]["name"]]
+    keys = by_kind(objects, "Secret", "sim-flexsim-keys")["stringData"]
+    assert set(keys) == {"deployer-key", "aggregator-key", "funder-key"}
+    assert "console" not in notes({"console": {"enabled": False}})
+    text = notes({})
+    assert "port-forward svc/sim-flexsim-console 8090:8090" in text
+    assert "get secret sim-flexsim-console -o jsonpath='{.data.console-token}'" in text
+
+
+def test_the_console_pod_gives_attach_all_it_needs(tmp_path: Path) -> None:
+    """The console container's command line and environment (its Secrets and ConfigMap resolved from
+    the rendered objects), run by the real CLI with nothing else in its environment: every check of
+    `flexsim console --attach` passes up to the manifest, which only the pod's init container fetches."""
+    objects = render({})
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in objects if o["kind"] == "Secret"}
+    main = console_container(objects)
+    env = dict(by_kind(objects, "ConfigMap", "sim-flexsim-settings")["data"])
+    for name, value in env_of(main).items():
+        if isinstance(value, dict):
+            ref = value["secretKeyRef"]
+            value = secrets[ref["name"]][ref["key"]]
+        env[name] = value
+
+    def attach(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flexsim.cli", *main["args"]],
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ["PATH"], "HOME": str(tmp_path), **env},
+            cwd=tmp_path,
+            timeout=120,
+        )
+
+    done = attach(env)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "flexsim: error: no deployment manifest at /shared/deployment/manifest.json: "
+        "run `flexsim deploy` first"
+    )
+    without = attach({k: v for k, v in env.items() if k != "AGGREGATOR_ADMIN_TOKEN"})
+    assert "the console needs the aggregator's credentials" in without.stderr
+
+
+def test_the_console_readiness_probe_answers_without_the_token(tmp_path: Path) -> None:
+    """The probe's path is one the console's own application serves without its token (a probe has
+    none), while its page stays closed."""
+    from fastapi.testclient import TestClient
+
+    from console.app import create_app
+    from console.controls import ActionLog
+    from console.hub import Hub
+    from tests.console.test_app import Fleet, NoFeed
+
+    probe = console_container(render({}))["readinessProbe"]["httpGet"]
+    hub = Hub(NoFeed(), lambda: {}, 0.1)  # type: ignore[arg-type]
+    app = create_app("t" * 43, hub, Fleet(), None, ActionLog(tmp_path / "a.json"))  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        assert client.get(probe["path"]).status_code == 200
+        assert client.get("/").status_code == 401
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -224,6 +379,12 @@ def test_volta_uses_the_external_chain_and_given_keys() -> None:
         ({"prosumer": {"replicas": 3}}, "additional properties 'prosumer' not allowed"),
         ({"credentials": {"gridToken": "short"}}, "/credentials/gridToken"),
         ({"postgresql": {"enabled": False}}, "set database.url"),
+        ({"console": {"token": "short"}}, "/console/token"),
+        ({"console": {"service": {"type": "Ingress"}}}, "/console/service/type"),
+        ({"keys": {"consoleFunder": ""}}, "keys.consoleFunder"),
+        # a credential is never a plain setting: it would land in the pod spec or the ConfigMap
+        ({"console": {"settings": {"CONSOLE_TOKEN": "x" * 40}}}, "CONSOLE_TOKEN is a credential"),
+        ({"settings": {"AGGREGATOR_ADMIN_TOKEN": "x" * 40}}, "AGGREGATOR_ADMIN_TOKEN is a credential"),
     ],
 )
 def test_incomplete_values_say_what_to_set(values: dict[str, Any], message: str) -> None:

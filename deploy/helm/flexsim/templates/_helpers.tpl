@@ -53,6 +53,10 @@ http://{{ include "flexsim.fullname" . }}-aggregator:8080
 {{- .Values.credentials.existingSecret | default (printf "%s-credentials" (include "flexsim.fullname" .)) -}}
 {{- end -}}
 
+{{- define "flexsim.consoleSecret" -}}
+{{- .Values.console.existingSecret | default (printf "%s-console" (include "flexsim.fullname" .)) -}}
+{{- end -}}
+
 {{/* The database URL as an env entry (AGGREGATOR_DATABASE_URL), after FLEXSIM_POSTGRES_PASSWORD. */}}
 {{- define "flexsim.databaseEnv" -}}
 {{- if .Values.postgresql.enabled }}
@@ -75,9 +79,17 @@ http://{{ include "flexsim.fullname" . }}-aggregator:8080
 {{- end }}
 {{- end -}}
 
-{{/* env entries of a settings map (NAME: value), sorted. */}}
+{{/* Refuses a credential (a *_TOKEN or *_KEY setting) in a settings map: those come from Secrets. */}}
+{{- define "flexsim.noCredential" -}}
+{{- if regexMatch "_(TOKEN|KEY)$" . -}}
+{{- fail (printf "%s is a credential: the chart gives it from a Secret (keys.*, credentials.*, console.token or their existingSecret), never as a plain setting" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* env entries of a settings map (NAME: value), sorted; never a credential. */}}
 {{- define "flexsim.settingsEnv" -}}
 {{- range $name, $value := . }}
+{{- include "flexsim.noCredential" $name }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
 {{- end }}
