@@ -12,6 +12,7 @@ from aggregator.context import RequestControl, Service
 from aggregator.control import ChainRequestControl
 from aggregator.dispatch import Dispatcher
 from aggregator.planning import DispatchPolicy
+from aggregator.booking import BookingPolicy
 from aggregator.relay import AnswerRelay
 from aggregator.requests_repo import RequestQueue
 from aggregator.settings import AggregatorSettings
@@ -29,6 +30,9 @@ def policy_from(settings: AggregatorSettings) -> DispatchPolicy:
         acceptance_share=settings.acceptance_share,
         baseline_margin_s=settings.baseline_margin_s,
         settle_batch=settings.settle_batch,
+        booking=BookingPolicy(
+            enabled=settings.overbook, window=settings.overbook_window, prior_wh=settings.overbook_prior_wh
+        ),
     )
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aggregator.anchoring import anchor_settlement
+from aggregator.booking import Settled, booked_w, delivery_ratio
 from aggregator.planning import DispatchPolicy, batches, plan, settle_after
 from aggregator.settlement import measurement_span, settle
 from aggregator.tables import FlexRequest
@@ -148,7 +149,7 @@ class Dispatcher:
             ctx.requests.mark(request_id, RequestState.SELECTING)
             self._select(info)
         else:
-            self._top_up(self.d.market.request(info.request_id))
+            self._top_up(self.d.market.request(info.request_id), self._booking(ctx, info))
         ctx.requests.mark(request_id, RequestState.DELIVERING)
         speed = ctx.clock.clock.speed
         if not self._wait_until(ctx, request_id, settle_after(info.end, speed, self.policy)):
@@ -246,20 +247,38 @@ class Dispatcher:
             self.d.market.select(self.sender, info.request_id, [], [])
         log.info("request %s: %d selected, %d displaced", info.request_id, len(chosen), len(displaced))
 
-    def _top_up(self, info: RequestInfo) -> None:
-        """The fair top-up round (R7): when prosumers declined, re-offers the uncovered power to the
-        accepters in proportion to their room, before the window starts. Resumable: the round's total
-        room is the same every time, and accepters already topped up are not submitted again."""
+    def _booking(self, ctx: AppContext, info: RequestInfo) -> int:
+        """What the fair top-up round aims to commit: the power, over-booked by the fleet's record of
+        delivered / committed over earlier settled fair requests (aggregator/booking.py)."""
+        earlier = [
+            r for r in reversed(ctx.requests.list(status=RequestState.SETTLED.value, limit=200))
+            if Strategy.parse(r.strategy) == Strategy.FAIR and r.chain_request_id != info.request_id
+        ]  # fmt: skip
+        record = [Settled(float(r.committed_wh or 0), float(r.delivered_wh or 0)) for r in earlier]
+        ratio = delivery_ratio(record, self.policy.booking)
+        booked = booked_w(info.power_w, ratio, self.policy.booking)
+        log.info("request %s: fleet delivery ratio %.3f over %d settled requests: booking %d W for %d W",
+                 info.request_id, ratio, len(record), booked, info.power_w)  # fmt: skip
+        return booked
+
+    def _top_up(self, info: RequestInfo, booked: int) -> None:
+        """The fair top-up round (R7): re-offers what the round aims at beyond the commitments (the
+        power the decliners left uncovered, plus the over-booking `booked - power`) to the accepters in
+        proportion to their room, before the window starts. Resumable: the round's total room and
+        booking are the same every time (read back from the chain once begun), and accepters already
+        topped up are not submitted again."""
         round_ = self.d.market.top_up_of(info.request_id)
         begun = round_.counted > 0
-        if not begun and (info.committed_w >= info.power_w or info.joined == 0):
-            return  # covered (nobody declined, or the shares fill it): nothing to re-offer
+        if begun:
+            booked = round_.booked_w
+        if not begun and (info.committed_w >= booked or info.joined == 0):
+            return  # covered (nobody declined, nothing over-booked, or the shares fill it)
         accepted = self._participants(info)
         commitments = {p: self.d.market.commitment_of(info.request_id, p) for p in accepted}
         total_room = sum(c.room_w for c in commitments.values())
         if not begun and total_room == 0:
             log.info("request %s: %d W uncovered, no accepter has room", info.request_id,
-                     info.power_w - info.committed_w)  # fmt: skip
+                     booked - info.committed_w)  # fmt: skip
             return
         if self._wall() >= info.start - self.block_time_s:
             if begun:
@@ -270,11 +289,11 @@ class Dispatcher:
             return
         todo = [p for p, c in commitments.items() if c.response == Response.ACCEPTED]
         for batch in batches(todo, self.policy.top_up_batch):
-            self.d.market.top_up(self.sender, info.request_id, total_room, batch)
+            self.d.market.top_up(self.sender, info.request_id, total_room, batch, booked_w=booked)
         after = self.d.market.request(info.request_id)
-        log.info("request %s: top-up of %d W among %d accepters (room %d W): %d of %d W committed",
-                 info.request_id, after.committed_w - info.committed_w, len(todo), total_room,
-                 after.committed_w, info.power_w)  # fmt: skip
+        log.info("request %s: top-up of %d W among %d accepters (room %d W): %d W committed for %d W "
+                 "requested (booked %d W)", info.request_id, after.committed_w - info.committed_w, len(todo),
+                 total_room, after.committed_w, info.power_w, booked)  # fmt: skip
 
     def _participants(self, info: RequestInfo) -> list[str]:
         name = "Accepted" if info.strategy == Strategy.FAIR else "Selected"
