@@ -7,12 +7,12 @@ import logging
 
 from fastapi import FastAPI
 
+from aggregator.booking import BookingPolicy
 from aggregator.chainsync import ChainSync
 from aggregator.context import RequestControl, Service
 from aggregator.control import ChainRequestControl
 from aggregator.dispatch import Dispatcher
 from aggregator.planning import DispatchPolicy
-from aggregator.booking import BookingPolicy
 from aggregator.relay import AnswerRelay
 from aggregator.requests_repo import RequestQueue
 from aggregator.settings import AggregatorSettings
