@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 MAX_OVERBOOK_DIVISOR = 4  # the contract's bound: booked <= power + power / 4
 
@@ -37,6 +38,25 @@ class Settled:
 
     committed_wh: float
     delivered_wh: float
+
+
+class SettledRow(Protocol):
+    """What the record needs of a settled request (`aggregator.tables.FlexRequest`)."""
+
+    strategy: str
+    chain_request_id: int | None
+    committed_wh: int | None
+    delivered_wh: int | None
+
+
+def record_of(rows: Iterable[SettledRow], strategy: str, current_chain_id: int) -> list[Settled]:
+    """The record of settled requests of `strategy` other than the current one, in the order given
+    (oldest first); a result not read yet counts as nothing committed."""
+    return [
+        Settled(float(r.committed_wh or 0), float(r.delivered_wh or 0))
+        for r in rows
+        if str(r.strategy).lower() == strategy and r.chain_request_id != current_chain_id
+    ]
 
 
 def delivery_ratio(record: Iterable[Settled], policy: BookingPolicy) -> float:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aggregator.anchoring import anchor_settlement
-from aggregator.booking import Settled, booked_w, delivery_ratio
+from aggregator.booking import booked_w, delivery_ratio, record_of
 from aggregator.planning import DispatchPolicy, batches, plan, settle_after
 from aggregator.settlement import measurement_span, settle
 from aggregator.tables import FlexRequest
@@ -250,11 +250,8 @@ class Dispatcher:
     def _booking(self, ctx: AppContext, info: RequestInfo) -> int:
         """What the fair top-up round aims to commit: the power, over-booked by the fleet's record of
         delivered / committed over earlier settled fair requests (aggregator/booking.py)."""
-        earlier = [
-            r for r in reversed(ctx.requests.list(status=RequestState.SETTLED.value, limit=200))
-            if Strategy.parse(r.strategy) == Strategy.FAIR and r.chain_request_id != info.request_id
-        ]  # fmt: skip
-        record = [Settled(float(r.committed_wh or 0), float(r.delivered_wh or 0)) for r in earlier]
+        settled = reversed(ctx.requests.list(status=RequestState.SETTLED.value, limit=200))  # oldest first
+        record = record_of(settled, Strategy.FAIR.label, info.request_id)
         ratio = delivery_ratio(record, self.policy.booking)
         booked = booked_w(info.power_w, ratio, self.policy.booking)
         log.info("request %s: fleet delivery ratio %.3f over %d settled requests: booking %d W for %d W",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from aggregator.booking import BookingPolicy, Settled, booked_w, delivery_ratio
+from aggregator.booking import BookingPolicy, Settled, booked_w, delivery_ratio, record_of
 
 NO_PRIOR = BookingPolicy(prior_wh=0.0)
 
@@ -56,3 +58,17 @@ def test_booking_can_be_switched_off() -> None:
 def test_booking_needs_a_power() -> None:
     with pytest.raises(ValueError, match="positive"):
         booked_w(0, 0.9, BookingPolicy())
+
+
+@dataclass
+class Row:
+    strategy: str
+    chain_request_id: int | None
+    committed_wh: int | None
+    delivered_wh: int | None
+
+
+def test_the_record_is_the_strategys_other_settled_requests_in_order() -> None:
+    rows = [Row("fair", 1, 400, 300), Row("reputation", 2, 500, 500), Row("fair", 3, None, None),
+            Row("fair", 4, 900, 800)]  # fmt: skip
+    assert record_of(rows, "fair", current_chain_id=4) == [Settled(400, 300), Settled(0, 0)]
