@@ -30,7 +30,7 @@ from aggregator.tables import FlexRequest
 from aggregator.wire_market import FINAL_STATES, RequestState
 from base.errors import FlexsimError
 from contracts.deployment import Deployment
-from contracts.errors import AlreadyStarted, ChainError
+from contracts.errors import AcceptanceStillOpen, AlreadyStarted, ChainError
 from contracts.sender import Sender
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy
 from domain.market_rules import Candidate, select
@@ -147,9 +147,10 @@ class Dispatcher:
             return
         if info.strategy == Strategy.REPUTATION:
             ctx.requests.mark(request_id, RequestState.SELECTING)
-            self._select(info)
+            self._after_deadline(info, lambda: self._select(info))
         else:
-            self._top_up(self.d.market.request(info.request_id), self._booking(ctx, info))
+            booked = self._booking(ctx, info)
+            self._after_deadline(info, lambda: self._top_up(self.d.market.request(info.request_id), booked))
         ctx.requests.mark(request_id, RequestState.DELIVERING)
         speed = ctx.clock.clock.speed
         if not self._wait_until(ctx, request_id, settle_after(info.end, speed, self.policy)):
@@ -246,6 +247,22 @@ class Dispatcher:
         if not candidates:  # nobody applied: an empty selection completes it
             self.d.market.select(self.sender, info.request_id, [], [])
         log.info("request %s: %d selected, %d displaced", info.request_id, len(chosen), len(displaced))
+
+    def _after_deadline(self, info: RequestInfo, stage: Callable[[], None]) -> None:
+        """Runs a stage the contract allows only after the deadline (selection, top-up). On a chain that
+        mines on demand the block the stage is checked against can still carry a timestamp at or before
+        the deadline although the wall clock is past it (a busy machine): the stage is tried again,
+        a poll later, until a block before the start."""
+        while True:
+            try:
+                stage()
+                return
+            except AcceptanceStillOpen:
+                if self._wall() >= info.start - 2 * self.block_time_s:
+                    raise
+                log.warning("request %s: the chain's clock is not past the deadline yet: trying again",
+                            info.request_id)  # fmt: skip
+                self._sleep(max(self.policy.poll_s, 0.5))
 
     def _booking(self, ctx: AppContext, info: RequestInfo) -> int:
         """What the fair top-up round aims to commit: the power, over-booked by the fleet's record of
