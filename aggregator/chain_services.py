@@ -7,6 +7,7 @@ import logging
 
 from fastapi import FastAPI
 
+from aggregator.booking import BookingPolicy
 from aggregator.chainsync import ChainSync
 from aggregator.context import RequestControl, Service
 from aggregator.control import ChainRequestControl
@@ -29,6 +30,9 @@ def policy_from(settings: AggregatorSettings) -> DispatchPolicy:
         acceptance_share=settings.acceptance_share,
         baseline_margin_s=settings.baseline_margin_s,
         settle_batch=settings.settle_batch,
+        booking=BookingPolicy(
+            enabled=settings.overbook, window=settings.overbook_window, prior_wh=settings.overbook_prior_wh
+        ),
     )
 
 

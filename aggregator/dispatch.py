@@ -23,13 +23,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aggregator.anchoring import recover_anchor
+from aggregator.booking import booked_w, delivery_ratio, record_of
 from aggregator.planning import DispatchPolicy, batches, plan, settle_after
 from aggregator.settlement import measurement_span, settle
 from aggregator.tables import FlexRequest
 from aggregator.wire_market import FINAL_STATES, RequestState
 from base.errors import FlexsimError
 from contracts.deployment import Deployment
-from contracts.errors import AlreadyStarted, ChainError
+from contracts.errors import AcceptanceStillOpen, AlreadyStarted, ChainError
 from contracts.sender import Sender
 from contracts.types import Direction, RequestInfo, RequestStatus, Response, Strategy
 from domain.market_rules import Candidate, select
@@ -146,9 +147,10 @@ class Dispatcher:
             return
         if info.strategy == Strategy.REPUTATION:
             ctx.requests.mark(request_id, RequestState.SELECTING)
-            self._select(info)
+            self._after_deadline(info, lambda: self._select(info))
         else:
-            self._top_up(self.d.market.request(info.request_id))
+            booked = self._booking(ctx, info)
+            self._after_deadline(info, lambda: self._top_up(self.d.market.request(info.request_id), booked))
         ctx.requests.mark(request_id, RequestState.DELIVERING)
         speed = ctx.clock.clock.speed
         if not self._wait_until(ctx, request_id, settle_after(info.end, speed, self.policy)):
@@ -247,20 +249,51 @@ class Dispatcher:
             self.d.market.select(self.sender, info.request_id, [], [])
         log.info("request %s: %d selected, %d displaced", info.request_id, len(chosen), len(displaced))
 
-    def _top_up(self, info: RequestInfo) -> None:
-        """The fair top-up round (R7): when prosumers declined, re-offers the uncovered power to the
-        accepters in proportion to their room, before the window starts. Resumable: the round's total
-        room is the same every time, and accepters already topped up are not submitted again."""
+    def _after_deadline(self, info: RequestInfo, stage: Callable[[], None]) -> None:
+        """Runs a stage the contract allows only after the deadline (selection, top-up). On a chain that
+        mines on demand the block the stage is checked against can still carry a timestamp at or before
+        the deadline although the wall clock is past it (a busy machine): the stage is tried again,
+        a poll later, until a block before the start."""
+        while True:
+            try:
+                stage()
+                return
+            except AcceptanceStillOpen:
+                if self._wall() >= info.start - 2 * self.block_time_s:
+                    raise
+                log.warning("request %s: the chain's clock is not past the deadline yet: trying again",
+                            info.request_id)  # fmt: skip
+                self._sleep(max(self.policy.poll_s, 0.5))
+
+    def _booking(self, ctx: AppContext, info: RequestInfo) -> int:
+        """What the fair top-up round aims to commit: the power, over-booked by the fleet's record of
+        delivered / committed over earlier settled fair requests (aggregator/booking.py)."""
+        settled = reversed(ctx.requests.list(status=RequestState.SETTLED.value, limit=200))  # oldest first
+        record = record_of(settled, Strategy.FAIR.label, info.request_id)
+        ratio = delivery_ratio(record, self.policy.booking)
+        booked = booked_w(info.power_w, ratio, self.policy.booking)
+        log.info("request %s: fleet delivery ratio %.3f over %d settled requests: booking %d W for %d W",
+                 info.request_id, ratio, len(record), booked, info.power_w)  # fmt: skip
+        return booked
+
+    def _top_up(self, info: RequestInfo, booked: int) -> None:
+        """The fair top-up round (R7): re-offers what the round aims at beyond the commitments (the
+        power the decliners left uncovered, plus the over-booking `booked - power`) to the accepters in
+        proportion to their room, before the window starts. Resumable: the round's total room and
+        booking are the same every time (read back from the chain once begun), and accepters already
+        topped up are not submitted again."""
         round_ = self.d.market.top_up_of(info.request_id)
         begun = round_.counted > 0
-        if not begun and (info.committed_w >= info.power_w or info.joined == 0):
-            return  # covered (nobody declined, or the shares fill it): nothing to re-offer
+        if begun:
+            booked = round_.booked_w
+        if not begun and (info.committed_w >= booked or info.joined == 0):
+            return  # covered (nobody declined, nothing over-booked, or the shares fill it)
         accepted = self._participants(info)
         commitments = {p: self.d.market.commitment_of(info.request_id, p) for p in accepted}
         total_room = sum(c.room_w for c in commitments.values())
         if not begun and total_room == 0:
             log.info("request %s: %d W uncovered, no accepter has room", info.request_id,
-                     info.power_w - info.committed_w)  # fmt: skip
+                     booked - info.committed_w)  # fmt: skip
             return
         if self._wall() >= info.start - self.block_time_s:
             if begun:
@@ -271,11 +304,11 @@ class Dispatcher:
             return
         todo = [p for p, c in commitments.items() if c.response == Response.ACCEPTED]
         for batch in batches(todo, self.policy.top_up_batch):
-            self.d.market.top_up(self.sender, info.request_id, total_room, batch)
+            self.d.market.top_up(self.sender, info.request_id, total_room, batch, booked_w=booked)
         after = self.d.market.request(info.request_id)
-        log.info("request %s: top-up of %d W among %d accepters (room %d W): %d of %d W committed",
-                 info.request_id, after.committed_w - info.committed_w, len(todo), total_room,
-                 after.committed_w, info.power_w)  # fmt: skip
+        log.info("request %s: top-up of %d W among %d accepters (room %d W): %d W committed for %d W "
+                 "requested (booked %d W)", info.request_id, after.committed_w - info.committed_w, len(todo),
+                 total_room, after.committed_w, info.power_w, booked)  # fmt: skip
 
     def _participants(self, info: RequestInfo) -> list[str]:
         name = "Accepted" if info.strategy == Strategy.FAIR else "Selected"

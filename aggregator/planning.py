@@ -13,8 +13,9 @@ Every phase lasts at least a few blocks, so the transactions it needs fit in it 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from aggregator.booking import BookingPolicy
 from domain.delivery import BASELINE_MARGIN_S
 
 
@@ -37,6 +38,7 @@ class DispatchPolicy:
     settle_batch: int = 200  # deliveries per recordDeliveries transaction (233 fit 80% of 8M gas)
     select_batch: int = 400  # candidates per select transaction (~9.4k gas each)
     top_up_batch: int = 400  # accepters per topUp transaction (fair; see `flexsim bench gas`)
+    booking: BookingPolicy = field(default_factory=BookingPolicy)  # fair over-booking (aggregator/booking.py)
     poll_s: float = 0.25
 
 

@@ -113,6 +113,20 @@ class AggregatorSettings(BaseSettings):
         900.0, gt=0, description="Simulated seconds before and after a window used for the baseline (R6)."
     )
     settle_batch: int = Field(200, ge=1, le=233, description="Deliveries per settlement transaction.")
+    overbook: bool = Field(
+        True,
+        description="Fair: the top-up round books power / (the fleet's delivered / committed ratio), at "
+        "most +25 % (aggregator/booking.py, docs/aggregator.md). false: it aims at the power.",
+    )
+    overbook_window: int = Field(
+        20, ge=1, description="Over-booking: the latest settled requests whose delivery ratio counts."
+    )
+    overbook_prior_wh: float = Field(
+        200.0,
+        ge=0,
+        description="Over-booking: committed energy (Wh) the prior 'delivers what it commits' weighs "
+        "against the record.",
+    )
     openadr_min_lead_s: int = Field(
         300,
         ge=0,

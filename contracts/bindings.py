@@ -213,9 +213,17 @@ class MarketBinding(_Binding):
         """Accepts, taking part in a top-up only up to `max_w` in all (at least the share)."""
         return self._tx(sender, "acceptUpTo", request_id, max_w)
 
-    def top_up(self, sender: Sender, request_id: int, total_room_w: int, prosumers: Sequence[str]) -> Receipt:
-        """One batch of the fair top-up round; every batch declares the same `total_room_w`."""
-        return self._tx(sender, "topUp", request_id, total_room_w, [_cs(p) for p in prosumers])
+    def top_up(
+        self,
+        sender: Sender,
+        request_id: int,
+        total_room_w: int,
+        prosumers: Sequence[str],
+        booked_w: int = 0,
+    ) -> Receipt:
+        """One batch of the fair top-up round; every batch declares the same `total_room_w` and
+        `booked_w` (the round's target for the total commitment; 0: the request's power)."""
+        return self._tx(sender, "topUp", request_id, total_room_w, booked_w, [_cs(p) for p in prosumers])
 
     def decline(self, sender: Sender, request_id: int, reason: int) -> Receipt:
         """Declines with half the priority fee: in a block too small for every answer to a request,

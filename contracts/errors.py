@@ -256,6 +256,10 @@ class TopUpRoomChanged(_Named):
     """Every call of one top-up round must declare the same total room."""
 
 
+class BookingOutOfBounds(_Named):
+    """A top-up round books between the power and a quarter more, the same on every call."""
+
+
 class TopUpRoomMismatch(_Named):
     """The rooms topped up do not add up to the declared total room."""
 

@@ -92,6 +92,7 @@ class TopUpRound:
     declared_room_w: int
     summed_room_w: int
     extra_w: int
+    booked_w: int  # the round's target for the total commitment (power, or more when over-booked)
 
 
 @dataclass(frozen=True)

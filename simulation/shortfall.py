@@ -9,7 +9,8 @@ Per request, from the chain's events, `requested - delivered` is split exactly i
   (`declined: <reason>`), each decline weighted by what its prosumer could have offered
   (`min(flexibility, 25 % of capacity)` in the request's direction, from its registered terms), up to
   the gap; what the declines cannot explain is `not covered` (the fleet's offers did not reach it, or
-  prosumers did not answer in time);
+  prosumers did not answer in time); when the aggregator over-booked (committed more than requested,
+  aggregator/booking.py), the excess is `over-booked` (negative);
 - the delivery gap `committed - delivered`, per participant: `outage in the window` (its outage
   schedule overlaps the window), `over-promised` and `careless` (its traits, `domain.realism`),
   otherwise `imperfections` (control delay, ramp limits, forecast and meter errors, the weather); a
@@ -36,6 +37,7 @@ from domain.vocabulary import DeclineReason, Direction
 NOT_SETTLED = "not settled"
 REFUSED = "refused"
 NOT_COVERED = "not covered"
+OVER_BOOKED = "over-booked"
 OUTAGE = "outage in the window"
 OVER_PROMISED = "over-promised"
 CARELESS = "careless"
@@ -137,7 +139,7 @@ def _commitment_gap(
 ) -> None:
     gap = s.requested_wh - s.committed_wh
     if gap <= 0:
-        s.add(NOT_COVERED, gap)  # committed more than requested (a top-up's rounding): negative
+        s.add(OVER_BOOKED, gap)  # committed more than requested (the aggregator over-booked): negative
         return
     weights: dict[str, float] = defaultdict(float)
     for who, reason in declines:

@@ -43,7 +43,7 @@ interface IFlexibilityMarket {
         uint32 openedBlock;
         uint40 totalFlexW; // snapshot of total contracted flexibility in `direction` (capped at 2^40 - 1)
         uint32 joined; // accepted (fair) or applied (reputation)
-        uint32 committedW; // sum of committed power, never above powerW
+        uint32 committedW; // sum of committed power, never above powerW (fair: its booking, <= 5/4 powerW)
     }
 
     struct Schedule {
@@ -76,6 +76,7 @@ interface IFlexibilityMarket {
         uint64 declaredRoomW; // the sum of every accepter's room, as the aggregator declares it
         uint64 summedRoomW; // the sum of the rooms topped up so far (must reach the declared sum)
         uint32 extraW; // committed in the top-up so far
+        uint32 bookedW; // what the round aims to commit in total: power, or more when over-booked (<= 5/4 power)
     }
 
     /// @notice The aggregate result of a request (rule R10).
@@ -135,6 +136,9 @@ interface IFlexibilityMarket {
     error NotToppable(uint256 requestId, address prosumer);
     /// @notice Every call of one top-up round must declare the same total room.
     error TopUpRoomChanged(uint256 requestId, uint256 declaredW, uint256 givenW);
+    /// @notice The booking of a top-up round is below the power or above it by more than a quarter
+    /// (`MAX_OVERBOOK_DIVISOR`), or differs from the one its first call declared.
+    error BookingOutOfBounds(uint256 requestId, uint256 powerW, uint256 bookedW);
     /// @notice The rooms topped up add up to more than the declared total, or (once every accepter is
     /// topped up) to another amount.
     error TopUpRoomMismatch(uint256 requestId, uint256 declaredW, uint256 summedW);
@@ -269,10 +273,17 @@ interface IFlexibilityMarket {
     /// every call declares the same total room, which the contract checks against the sum of the rooms
     /// once every accepter is topped up (no accepter is left out, none twice, and the extras never add
     /// up to more than the gap). Settlement then waits for the round to complete. Only the aggregator.
+    /// Over-booking: the round aims at `bookedW` (power, or up to a quarter more, `MAX_OVERBOOK_DIVISOR`)
+    /// instead of the power, so the gap is `bookedW - committed`. The aggregator books more when its
+    /// fleet delivered less than it committed in earlier requests (docs/aggregator.md); what is requested,
+    /// judged and reported stays the power; each accepter still commits at most its offer, and is
+    /// measured and paid on what it committed.
     /// @param requestId the fair request
     /// @param totalRoomW the sum of every accepter's room (`commitmentOf(...).roomW`)
+    /// @param bookedW the round's target for the total commitment; 0 is the power (no over-booking);
+    /// every call of the round declares the same
     /// @param prosumers accepters not yet topped up
-    function topUp(uint256 requestId, uint64 totalRoomW, address[] calldata prosumers) external;
+    function topUp(uint256 requestId, uint64 totalRoomW, uint32 bookedW, address[] calldata prosumers) external;
 
     /// @notice A fair request's top-up round so far.
     /// @param requestId the request

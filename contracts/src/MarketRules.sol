@@ -9,6 +9,8 @@ library MarketRules {
     uint256 internal constant TOLERANCE_DIVISOR = 10;
     /// @notice R7: a modulation never exceeds 1/4 (25 %) of the DER's capacity.
     uint256 internal constant MAX_SHARE_DIVISOR = 4;
+    /// @notice A fair top-up round books at most power + power / 4 (over-booking, `TopUp`).
+    uint256 internal constant MAX_OVERBOOK_DIVISOR = 4;
 
     /// @notice A candidate's ranking key (R8).
     struct RankKey {

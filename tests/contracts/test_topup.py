@@ -170,3 +170,44 @@ def test_accept_up_to_limits_the_room(deployment, aggregator, clock, members):
     market.accept_up_to(b, rid, 10**9)  # a limit above the offer: the offer caps the room
     share_b = reference.fair_share(POWER, FLEX[1], TOTAL, 8_000)
     assert market.commitment_of(rid, b.address).room_w == reference.room(share_b, FLEX[1], 8_000)
+
+
+def test_an_over_booked_round_re_offers_the_gap_and_the_over_booking(
+    deployment, aggregator, clock, members, answered
+):
+    """Over-booking (aggregator/booking.py): the round aims at `booked` > power, so it re-offers
+    `booked - committed`; nobody gets more than its room, and the request stays the power."""
+    market = deployment.market
+    rid, s = answered
+    shares, rooms, _, _ = expected()
+    booked = POWER + POWER // 10
+    gap = booked - sum(shares)
+    extras = [reference.top_up(gap, r, sum(rooms)) for r in rooms]
+    addresses = [m.address for m in members[:3]]
+    market.top_up(aggregator, rid, sum(rooms), addresses, booked_w=booked)
+    round_ = market.top_up_of(rid)
+    assert (round_.gap_w, round_.booked_w, round_.extra_w) == (gap, booked, sum(extras))
+    assert all(x <= r for x, r in zip(extras, rooms, strict=True))
+    committed = sum(shares) + sum(extras)
+    assert POWER < committed <= booked
+    assert market.request(rid).committed_w == committed
+    settle(deployment, aggregator, clock, rid, s, {a: 0 for a in addresses})
+    assert market.result(rid).requested_wh == POWER  # one hour: W = Wh; the request is unchanged
+
+
+def test_a_booking_is_between_the_power_and_a_quarter_more_and_the_same_on_every_call(
+    deployment, aggregator, members, answered
+):
+    market = deployment.market
+    rid, _ = answered
+    _, rooms, _, _ = expected()
+    a, b, c = (m.address for m in members[:3])
+    with reverts(errors.BookingOutOfBounds, rid, POWER, POWER - 1):
+        market.top_up(aggregator, rid, sum(rooms), [a], booked_w=POWER - 1)
+    with reverts(errors.BookingOutOfBounds, rid, POWER, POWER + POWER // 4 + 1):
+        market.top_up(aggregator, rid, sum(rooms), [a], booked_w=POWER + POWER // 4 + 1)
+    market.top_up(aggregator, rid, sum(rooms), [a], booked_w=POWER + POWER // 4)
+    with reverts(errors.BookingOutOfBounds, rid, POWER, POWER):
+        market.top_up(aggregator, rid, sum(rooms), [b, c])  # 0: the power, not the round's booking
+    market.top_up(aggregator, rid, sum(rooms), [b, c], booked_w=POWER + POWER // 4)
+    assert market.top_up_of(rid).booked_w == POWER + POWER // 4

@@ -70,3 +70,19 @@ def test_a_gap_the_declines_cannot_explain_is_not_covered() -> None:
     fewer = [e for e in few if e[0] != "Declined"]
     one, _ = shortfalls(fewer, known, lambda epoch: datetime.fromtimestamp(epoch, UTC))
     assert one.undelivered_wh["not covered"] == 2000.0
+
+
+def test_an_over_booked_commitment_counts_negative_and_the_split_stays_exact() -> None:
+    """Over-booking (aggregator/booking.py): 1200 Wh committed for 1000 requested, 950 delivered."""
+    booked: list[tuple[str, dict[str, object]]] = [
+        ("Registered", {"prosumer": "A", "terms": terms(8000, 2000)}),
+        ("Registered", {"prosumer": "B", "terms": terms(8000, 2000)}),
+        ("FlexibilityRequested", {"requestId": 1, "direction": 0, "powerW": 1000, "durationS": 3600,
+                                  "start": 100, "end": 3700}),
+        ("DeliveryRecorded", {"requestId": 1, "prosumer": "A", "committedW": 600, "deliveredWh": 600}),
+        ("DeliveryRecorded", {"requestId": 1, "prosumer": "B", "committedW": 600, "deliveredWh": 350}),
+        ("RequestSettled", {"requestId": 1, "requestedWh": 1000, "committedWh": 1200, "deliveredWh": 950}),
+    ]  # fmt: skip
+    (one,) = shortfalls(booked, known, lambda epoch: datetime.fromtimestamp(epoch, UTC))
+    assert one.undelivered_wh == {"over-booked": -200.0, "careless": 250.0}
+    assert sum(one.undelivered_wh.values()) == pytest.approx(one.requested_wh - one.delivered_wh)
