@@ -139,6 +139,17 @@ class Chain:
                 session.close()
             except Exception:  # closing what is already broken
                 pass
+        close = getattr(self.w3.provider, "close", None)  # contracts.plain_provider: its one connection
+        if close is not None:
+            close()
+
+    def use_plain_http(self) -> None:
+        """Sends this chain's requests over one keep-alive `http.client` connection instead of web3's
+        `requests` session (`contracts.plain_provider`); what a fleet's prosumers use."""
+        from contracts.plain_provider import PlainHTTPProvider
+
+        self.disconnect()
+        self.w3.provider = PlainHTTPProvider(self.rpc_url, self.request_timeout_s)
 
     @classmethod
     def from_settings(

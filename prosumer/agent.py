@@ -32,8 +32,8 @@ import numpy as np
 from eth_account import Account
 
 from contracts.deployment import Deployment
-from contracts.settings import ChainSettings
 from contracts.errors import ContractRevert, RpcUnavailable, TransactionFailed
+from contracts.settings import ChainSettings
 from domain.clock import SimClock
 from domain.der import make_der, warm_up
 from domain.outages import Outage, OutageModel, sample_outages
@@ -175,7 +175,9 @@ class Agent:
         traits = draw_traits(s.realism, entry.kind, entry.terms.capacity_w, entry.rng(Stream.TRAITS))
         der = make_der(entry, self.profiles or Profiles(s.profile_cache_dir), outages, s.realism, traits)
         warm_up(der, clock.sim_time(self._wall()), entry.rng(Stream.WARM_UP))
-        chain = self._patiently("connecting to the chain", lambda: ChainSide.connect(s, key, self.deployment, self.chain_settings))
+        chain = self._patiently(
+            "connecting to the chain", lambda: ChainSide.connect(s, key, self.deployment, self.chain_settings)
+        )
         owner = f"{chain.address}@{chain.d.registry.address}"  # the counter belongs to this DER contract
         meter = Meter(
             der, clock, entry.rng(Stream.RUNTIME), load_energy(s.meter_file(), owner), entry.rng(Stream.METER)

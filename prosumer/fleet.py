@@ -106,6 +106,7 @@ def preload_deployment(settings: ProsumerSettings, chain_settings: ChainSettings
         log.warning("contracts not preloaded (%s): each prosumer binds its own", exc)
         return None
     market_decoder(d.market)
+    d.chain.use_plain_http()  # the uplink's http.client, not requests: less code touched in each child
     from prosumer.warm import warm_chain
 
     started = time.monotonic()

@@ -2,7 +2,7 @@
 
 What a library builds lazily the first time a path runs (web3's request formatters and middleware
 wrappers, eth_abi's encoder and decoder caches, eth_account's transaction classes and the curve's
-tables, the EIP-712 machinery, httpx's and http.client's first request) would otherwise be built by
+tables, the EIP-712 machinery, http.client's first request) would otherwise be built by
 every child for itself: measured on the fleet benchmark, a prosumer's funds check and registration
 alone added 12 MB of private memory to it. Built once in the parent, it is shared copy-on-write.
 
@@ -54,17 +54,32 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
         ("commitment", lambda: d.market.commitment_of(1, me)),
         ("nonce", lambda: chain.w3.eth.get_transaction_count(me, "pending")),
         ("estimate", lambda: sender.estimate(register())),
-        ("sign", lambda: sender.account.sign_transaction(
-            register().build_transaction({"from": me, "value": 0, "gas": 500_000, "chainId": chain.chain_id,
-                                        "nonce": 0, **chain.fee_fields()}))),  # fmt: skip
+        (
+            "sign",
+            lambda: sender.account.sign_transaction(
+                register().build_transaction(
+                    {
+                        "from": me,
+                        "value": 0,
+                        "gas": 500_000,
+                        "chainId": chain.chain_id,
+                        "nonce": 0,
+                        **chain.fee_fields(),
+                    }
+                )
+            ),
+        ),  # fmt: skip
         ("receipt", lambda: chain.w3.eth.get_transaction_receipt(ZERO_HASH)),
         ("login signature", lambda: Account.sign_message(encode_defunct(text="warm"), THROWAWAY_KEY)),
-        ("answer signature", lambda: sign_answer(
-            THROWAWAY_KEY, chain.chain_id, d.market.address, 1, AnswerAction.ACCEPT_UP_TO, 1)),  # fmt: skip
+        (
+            "answer signature",
+            lambda: sign_answer(
+                THROWAWAY_KEY, chain.chain_id, d.market.address, 1, AnswerAction.ACCEPT_UP_TO, 1
+            ),
+        ),  # fmt: skip
     ]
     if aggregator_url:
-        steps += [("aggregator over httpx", lambda: _httpx_get(aggregator_url)),
-                  ("aggregator over http.client", lambda: _plain_get(aggregator_url))]  # fmt: skip
+        steps.append(("aggregator over http.client", lambda: _plain_get(aggregator_url)))
     done = 0
     for what, step in steps:
         try:
@@ -74,15 +89,6 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
             log.debug("warm-up step %s: %s", what, exc)
             done += 1 if what in ("estimate", "receipt") else 0
     return done
-
-
-def _httpx_get(url: str) -> None:
-    import httpx
-
-    from prosumer.net import tls_context
-
-    with httpx.Client(base_url=url, timeout=5.0, verify=tls_context()) as client:
-        client.get("/health")
 
 
 def _plain_get(url: str) -> None:
