@@ -59,7 +59,7 @@ from domain.profiles import Profiles
 from domain.vocabulary import SourceKind
 from prosumer.agent import Agent
 from prosumer.identity import parse_key
-from prosumer.logs import configure_logging
+from prosumer.logs import rename_logging
 from prosumer.memory import private_kb
 from prosumer.settings import ProsumerSettings
 
@@ -380,7 +380,7 @@ def _child(
             path = opts.log_dir / f"prosumer-{index:04d}.log"
             _replace_fd(1, str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             _replace_fd(2, str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        configure_logging(f"prosumer-{index}")
+        rename_logging(f"prosumer-{index}")
         log.info("memory: %s kB private after the fork", forked_kb)
         update: dict[str, object] = {"index": index}
         if key is not None:
