@@ -7,8 +7,15 @@ what every one of them needs is loaded once, in the parent, before it forks:
   prosumer would import lazily: `warm_imports`), and the one TLS context its HTTP clients share;
 - the population entries and the yearly PV and load profiles (read from the `.npz` cache, computed
   there on a miss), so the children share the profile arrays instead of each loading its own copy;
+- the contracts bound once, the `CHAIN_*` settings read once, and the prosumer's setup paths run once
+  against the chain and the aggregator with a throwaway account (`prosumer.warm`), its chain requests
+  on the uplink's `http.client` (`Chain.use_plain_http`); its sockets are closed before any fork;
 - then `gc.collect()` and `gc.freeze()`: the collector never walks (and so never writes to) the
   parent's objects in a child, which keeps their memory pages shared copy-on-write.
+
+A child's private memory is mostly the shared pages it writes to (reference counts of every object
+the code it runs touches), so the less distinct code a child runs, the less it costs; each child logs
+its private memory after the fork, once set up and after 60 readings (`prosumer.memory`).
 
 Each child builds its DER from the shared profiles and opens its connections after the fork (no
 socket is shared). The parent forwards SIGTERM / SIGINT to its children, reaps them, and exits 0
