@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from hexbytes import HexBytes
 
 from contracts.consent import Consent
 from contracts.deployment import Deployment
@@ -30,7 +32,7 @@ from domain.vocabulary import AnswerAction, SourceKind
 log = logging.getLogger(__name__)
 
 THROWAWAY_KEY = "0x" + "11" * 32  # a well-known key: never funded, never sends anything
-ZERO_HASH = "0x" + "00" * 32
+ZERO_HASH = HexBytes(bytes(32))
 
 
 def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
@@ -43,7 +45,7 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
     me = sender.address
     terms = Terms(SourceKind.SOLAR, 5_000, 10_000, 1_000, 1_000, 3_600, 1, 1)
 
-    def register() -> object:
+    def register() -> Any:  # a web3 ContractFunction
         return d.registry.contract.functions.register(terms.as_tuple(), 2**39, Consent.NONE.as_tuple())
 
     steps: list[tuple[str, Callable[[], object]]] = [
@@ -68,7 +70,7 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
                     }
                 )
             ),
-        ),  # fmt: skip
+        ),
         ("receipt", lambda: chain.w3.eth.get_transaction_receipt(ZERO_HASH)),
         ("login signature", lambda: Account.sign_message(encode_defunct(text="warm"), THROWAWAY_KEY)),
         (
@@ -76,7 +78,7 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
             lambda: sign_answer(
                 THROWAWAY_KEY, chain.chain_id, d.market.address, 1, AnswerAction.ACCEPT_UP_TO, 1
             ),
-        ),  # fmt: skip
+        ),
     ]
     if aggregator_url:
         steps.append(("aggregator over http.client", lambda: _plain_get(aggregator_url)))
