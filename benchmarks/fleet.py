@@ -336,9 +336,9 @@ def _period(
             reading_interval_s=opts.interval_s,
             measured_s=round(t1 - t0, 1),
             startup_s=round(startup_s, 1),
-            fleet="python -m prosumer fleet: one preloaded parent (imports, population, profiles; "
-            "gc.freeze) forks one process per prosumer, each with its own account, chain connection "
-            "and HTTP client",
+            fleet="python -m prosumer fleet: one preloaded parent (imports, population, profiles, "
+            "contracts, setup paths warmed; gc.freeze) forks one process per prosumer, each with its "
+            "own account, chain connection and HTTP client",
             fleet_exit_code=fleet_exit,
         ),
         memory_mb=FleetMemory(

@@ -33,6 +33,7 @@ from eth_account import Account
 
 from contracts.deployment import Deployment
 from contracts.errors import ContractRevert, RpcUnavailable, TransactionFailed
+from contracts.settings import ChainSettings
 from domain.clock import SimClock
 from domain.der import make_der, warm_up
 from domain.outages import Outage, OutageModel, sample_outages
@@ -44,6 +45,7 @@ from prosumer.commands import CommandInbox, clock_from, last_clock, outage_from,
 from prosumer.enrolment import ConsentUnavailable
 from prosumer.evidence import EvidenceKeeper
 from prosumer.identity import load_or_create_key, parse_key
+from prosumer.memory import private_kb
 from prosumer.meter import Meter, next_reading_time
 from prosumer.settings import ProsumerSettings
 from prosumer.uplink import ReadingBuffer, Uplink
@@ -56,6 +58,7 @@ SAVE_EVERY_S = 30.0
 REMOVE_TIMEOUT_S = 60.0
 SETUP_BACKOFF_START_S = 1.0
 SETUP_BACKOFF_MAX_S = 30.0
+MEMORY_LOG_AFTER = 60  # readings after which the process logs its private memory once more
 T = TypeVar("T")
 
 
@@ -110,8 +113,10 @@ class Agent:
         entry: PopulationEntry | None = None,
         wall: Callable[[], float] = time.time,
         deployment: Deployment | None = None,
+        chain_settings: ChainSettings | None = None,
     ) -> None:
         self.settings = settings
+        self.chain_settings = chain_settings  # a fleet's parent read them before it forked
         self.profiles = profiles
         self.deployment = deployment  # bound by a fleet's parent before it forked (ChainSide.connect)
         self.entry = entry or (
@@ -170,7 +175,9 @@ class Agent:
         traits = draw_traits(s.realism, entry.kind, entry.terms.capacity_w, entry.rng(Stream.TRAITS))
         der = make_der(entry, self.profiles or Profiles(s.profile_cache_dir), outages, s.realism, traits)
         warm_up(der, clock.sim_time(self._wall()), entry.rng(Stream.WARM_UP))
-        chain = self._patiently("connecting to the chain", lambda: ChainSide.connect(s, key, self.deployment))
+        chain = self._patiently(
+            "connecting to the chain", lambda: ChainSide.connect(s, key, self.deployment, self.chain_settings)
+        )
         owner = f"{chain.address}@{chain.d.registry.address}"  # the counter belongs to this DER contract
         meter = Meter(
             der, clock, entry.rng(Stream.RUNTIME), load_energy(s.meter_file(), owner), entry.rng(Stream.METER)
@@ -209,6 +216,7 @@ class Agent:
         )
         gc.collect()
         gc.freeze()  # its setup objects (contracts, ABI codecs, clients) stay out of every later collection
+        log.info("memory: %s kB private once set up", private_kb())
         uplink.start()
         self.worker.start()
         try:
@@ -247,6 +255,7 @@ class Agent:
         interval = self.settings.reading_interval_s
         planned = self._wall()
         saved = planned
+        taken = 0
         while not self.stop_event.is_set():
             now = self._wall()
             if now < planned:
@@ -256,6 +265,9 @@ class Agent:
             nxt = next_reading_time(planned, now, interval, meter.edges())
             buffer.put(meter.read(planned, nxt))
             planned = nxt
+            taken += 1
+            if taken == MEMORY_LOG_AFTER:
+                log.info("memory: %s kB private after %d readings", private_kb(), taken)
             if now - saved >= SAVE_EVERY_S:
                 save_energy(self.settings.meter_file(), meter.energy_wh, owner)
                 saved = now

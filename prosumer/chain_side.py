@@ -51,18 +51,26 @@ class ChainSide:
         self._wall = wall
 
     @classmethod
-    def connect(cls, settings: ProsumerSettings, key: str, preloaded: Deployment | None = None) -> ChainSide:
+    def connect(
+        cls,
+        settings: ProsumerSettings,
+        key: str,
+        preloaded: Deployment | None = None,
+        chain_settings: ChainSettings | None = None,
+    ) -> ChainSide:
         """Connects to the chain named by the settings and binds the manifest's contracts; consents come
         from the aggregator named by the settings. `preloaded`: the contracts as a fleet's parent bound
-        them before it forked; this process opens its own connection for them (`Chain.reconnect`)."""
+        them before it forked; this process opens its own connection for them (`Chain.reconnect`).
+        `chain_settings`: the `CHAIN_*` settings as that parent read them (reading the environment
+        through pydantic-settings again dirtied 1.4 MB of a child's shared pages)."""
         from prosumer.enrolment import ConsentClient
 
-        chain_settings = ChainSettings()
+        cs = chain_settings or ChainSettings()
         if preloaded is not None:
             d = preloaded
-            d.chain.reconnect()
+            d.chain.disconnect()  # the parent closed its sockets before the fork; closing again is cheap
         else:
-            d = Deployment.load(settings.manifest, chain_settings, rpc_url=settings.rpc_url)
+            d = Deployment.load(settings.manifest, cs, rpc_url=settings.rpc_url)
         token = settings.enrolment_token
         consents = ConsentClient(
             settings.aggregator_url,
@@ -70,7 +78,7 @@ class ChainSide:
             None if token is None else token.get_secret_value(),
             settings.http_timeout_s,
         )
-        ws_url = settings.ws_url or chain_settings.ws_url
+        ws_url = settings.ws_url or cs.ws_url
         return cls(d, Sender(d.chain, key), settings, consents, ws_url=ws_url)
 
     # ------------------------------------------------------------------ gas (R14)

@@ -7,8 +7,15 @@ what every one of them needs is loaded once, in the parent, before it forks:
   prosumer would import lazily: `warm_imports`), and the one TLS context its HTTP clients share;
 - the population entries and the yearly PV and load profiles (read from the `.npz` cache, computed
   there on a miss), so the children share the profile arrays instead of each loading its own copy;
+- the contracts bound once, the `CHAIN_*` settings read once, and the prosumer's setup paths run once
+  against the chain and the aggregator with a throwaway account (`prosumer.warm`), its chain requests
+  on the uplink's `http.client` (`Chain.use_plain_http`); its sockets are closed before any fork;
 - then `gc.collect()` and `gc.freeze()`: the collector never walks (and so never writes to) the
   parent's objects in a child, which keeps their memory pages shared copy-on-write.
+
+A child's private memory is mostly the shared pages it writes to (reference counts of every object
+the code it runs touches), so the less distinct code a child runs, the less it costs; each child logs
+its private memory after the fork, once set up and after 60 readings (`prosumer.memory`).
 
 Each child builds its DER from the shared profiles and opens its connections after the fork (no
 socket is shared). The parent forwards SIGTERM / SIGINT to its children, reaps them, and exits 0
@@ -51,6 +58,7 @@ from pydantic import SecretStr
 from base.errors import ConfigError, FlexsimError
 from base.signals import die_with
 from contracts.deployment import Deployment
+from contracts.settings import ChainSettings
 from domain.der import make_der
 from domain.errors import ParameterError
 from domain.population import PopulationEntry, entry_of_kind, sample_entry
@@ -58,7 +66,8 @@ from domain.profiles import Profiles
 from domain.vocabulary import SourceKind
 from prosumer.agent import Agent
 from prosumer.identity import parse_key
-from prosumer.logs import configure_logging
+from prosumer.logs import rename_logging
+from prosumer.memory import private_kb
 from prosumer.settings import ProsumerSettings
 
 log = logging.getLogger(__name__)
@@ -91,21 +100,26 @@ def warm_imports() -> None:
     tls_context()
 
 
-def preload_deployment(settings: ProsumerSettings) -> Deployment | None:
+def preload_deployment(settings: ProsumerSettings, chain_settings: ChainSettings) -> Deployment | None:
     """The contracts bound once, in the parent (web3 builds a class per ABI entry: a few MB each
     child would otherwise build for itself), and the market's event decoder. The parent's connection
     is closed before any fork; each child opens its own. None (each child loads its own) when the
     chain cannot be reached now."""
-    from contracts.settings import ChainSettings
     from prosumer.events import market_decoder
 
     try:
-        d = Deployment.load(settings.manifest, ChainSettings(), rpc_url=settings.rpc_url)
+        d = Deployment.load(settings.manifest, chain_settings, rpc_url=settings.rpc_url)
     except FlexsimError as exc:
         log.warning("contracts not preloaded (%s): each prosumer binds its own", exc)
         return None
     market_decoder(d.market)
-    d.chain.reconnect()  # nothing of the parent's connection goes to the children
+    d.chain.use_plain_http()  # the uplink's http.client, not requests: less code touched in each child
+    from prosumer.warm import warm_chain
+
+    started = time.monotonic()
+    done = warm_chain(d, settings.aggregator_url)
+    log.info("setup paths warmed in the parent (%d steps, %.1f s)", done, time.monotonic() - started)
+    d.chain.disconnect()  # nothing of the parent's connection goes to the children
     return d
 
 
@@ -201,6 +215,7 @@ class _Fleet:
     stopping: bool = False
     failed: int = 0
     deployment: Deployment | None = None
+    chain_settings: ChainSettings | None = None
 
     def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         self.stopping = True
@@ -236,7 +251,7 @@ class _Fleet:
                 os._exit(
                     _child(
                         self.settings, i, self.profiles, self.entries[i], self.keys.get(i), self.opts,
-                        self.deployment,
+                        self.deployment, self.chain_settings,
                     )
                 )  # fmt: skip
             self.children[pid] = i
@@ -303,7 +318,8 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
     keys = load_keys(opts.keys_file, indices) if opts.keys_file else {}
     warm_imports()
     fleet = _Fleet(settings, opts, Profiles(settings.profile_cache_dir), {}, keys, set(indices))
-    fleet.deployment = preload_deployment(settings)
+    fleet.chain_settings = ChainSettings()  # read once here: each child shares them
+    fleet.deployment = preload_deployment(settings, fleet.chain_settings)
     fleet.load([] if opts.on_command else indices)  # on command: each step loads its own prosumers
     signal.signal(signal.SIGTERM, fleet.stop)
     signal.signal(signal.SIGINT, fleet.stop)
@@ -359,8 +375,10 @@ def _child(
     key: str | None,
     opts: FleetOptions,
     deployment: Deployment | None = None,
+    chain_settings: ChainSettings | None = None,
 ) -> int:
     code = 1
+    forked_kb = private_kb()
     try:
         die_with(os.getppid())
         if opts.on_command:  # the parent's command pipe is not the child's to read
@@ -369,12 +387,17 @@ def _child(
             path = opts.log_dir / f"prosumer-{index:04d}.log"
             _replace_fd(1, str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             _replace_fd(2, str(path), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-        configure_logging(f"prosumer-{index}")
+        rename_logging(f"prosumer-{index}")
+        log.info("memory: %s kB private after the fork", forked_kb)
         update: dict[str, object] = {"index": index}
         if key is not None:
             update["key"] = SecretStr(key)
         agent = Agent(
-            settings.model_copy(update=update), profiles=profiles, entry=entry, deployment=deployment
+            settings.model_copy(update=update),
+            profiles=profiles,
+            entry=entry,
+            deployment=deployment,
+            chain_settings=chain_settings,
         )
         agent.install_signals()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)  # a signal sent meanwhile arrives now
