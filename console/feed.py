@@ -28,6 +28,11 @@ KEEP_BLOCKS = 40
 CLOCK_EVERY_S = 2.0  # the clock changes only by an admin call (the console's own, which polls at once)
 REQUESTS_EVERY_S = 1.0  # the request list; every round while a request is live
 POINT_EVERY_S = 1.0  # one point of the chart a second: the page redraws it no more often
+# The registry's events (DERs added, removed, renegotiated, paid) and the node's pending transactions
+# once a second (at once after an action): the costliest calls of a round (`eth_getLogs` and its
+# decoding), while the head block and the latest readings are read every round.
+REGISTRY_EVERY_S = 1.0
+POOL_EVERY_S = 1.0
 
 
 @dataclass
@@ -125,8 +130,9 @@ class Feed:
         self._try("readings", self._readings)
         if self.live_request or self._is_due("requests", REQUESTS_EVERY_S, force):
             self._try("requests", self._requests)
-        self._try("chain", self._chain)
-        self._try("registry", self._registry)
+        self._try("chain", lambda: self._chain(self._is_due("pool", POOL_EVERY_S, force)))
+        if self._is_due("registry", REGISTRY_EVERY_S, force):
+            self._try("registry", self._registry)
         s.polled_at = time.time()
         return s
 
@@ -187,7 +193,7 @@ class Feed:
         s.requests = [self.agg.request(r.id) if _live(r) or r.id == _last_id(listed) else r for r in listed]
         self.live_request = any(_live(r) for r in listed)
 
-    def _chain(self) -> None:
+    def _chain(self, pool: bool = True) -> None:
         w3 = self.d.chain.w3
         head = int(w3.eth.block_number)
         s = self.state
@@ -200,6 +206,8 @@ class Feed:
         s.blocks = s.blocks[-KEEP_BLOCKS:]
         self._last_block = head
         s.head = head
+        if not pool:
+            return
         try:
             status = w3.provider.make_request("txpool_status", [])  # type: ignore[arg-type]
             res = status.get("result") or {}
