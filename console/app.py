@@ -45,7 +45,7 @@ ASSETS = {
     "uPlot.iife.min.js": ("uplot", "dist/uPlot.iife.min.js"),
     "uPlot.min.css": ("uplot", "dist/uPlot.min.css"),
 }
-STREAM_TICK_S = 0.05
+STREAM_TICK_S = 0.1
 
 
 def asset_path(name: str) -> Path:

@@ -55,9 +55,11 @@
     redraw();
   }
 
-  // The prosumers' table changes a few times a second (every new reading): only the rows that changed
-  // are replaced, with no htmx swap (its settle classes restyle the whole table), so an open page costs
-  // the browser, and the machine the aggregator shares, little.
+  // The fragments are set straight from their events, with no htmx swap (its swapping and settling
+  // classes restyle the element twice per message), and the prosumers' table, which changes with every
+  // new reading, only in the cells that changed: an open page costs the browser, and the machine the
+  // aggregator may share, little. (The fragments carry no hx- attributes: the row buttons are handled
+  // by the click listener below.)
   const rowHtml = new Map();  // data-address -> the row's last HTML
   function patchRows(html) {
     const body = document.getElementById("prosumer-rows");
@@ -112,8 +114,13 @@
     source.flexsimChart = true;
     for (const name of ["history", "power"]) source.addEventListener(name, m => add(JSON.parse(m.data)));
     source.addEventListener("prosumers", m => { patchRows(m.data); noteSeen(); });
+    document.querySelectorAll("[data-fragment]").forEach(el => {
+      source.addEventListener(el.getAttribute("data-fragment"), m => {
+        if (el.innerHTML !== m.data) el.innerHTML = m.data;
+        noteSeen();
+      });
+    });
   });
-  document.body.addEventListener("htmx:sseMessage", noteSeen);
   document.body.addEventListener("htmx:afterSettle", noteSeen);
 
   document.addEventListener("click", ev => {
