@@ -1,7 +1,8 @@
 """What the page shows, as plain data (`State`), and its HTML fragments: pure functions, no I/O.
 
 Every fragment is a small piece of HTML the page sets in place when it changes (an event `<name>` of
-HTMX's server-sent events connection, into the element `data-fragment="<name>"`; `console.js`). Values are escaped here; nothing from the wire reaches the page raw.
+HTMX's server-sent events connection, into the element `data-fragment="<name>"`; `console.js`).
+Values are escaped here; nothing from the wire reaches the page raw.
 Elements carry `data-seen` keys (`reading:<address>:<seq>`, `block:<n>`, `request:<id>:<status>`)
 so the page can note when each first appeared (the console benchmark's latency).
 """
