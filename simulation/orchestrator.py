@@ -380,12 +380,8 @@ def _play_watched(
                 )
             fleet.check()
             if now - last_note >= 10:
-                sim_h = max(0.0, (now - run.real_start) * scenario.speed / 3600)
                 removed = sum(1 for e in fleet.events if e.kind == "remove")
-                progress(
-                    f"simulated {sim_h:5.2f} h of {scenario.duration_s / 3600:.2f}; "
-                    f"{fleet.running()} prosumers running, {removed} removed"
-                )
+                progress(_note(scenario, now - run.real_start, fleet.running(), removed))
                 last_note = now
             if now > end + SETTLE_GRACE_S + scenario.real_duration_s:
                 progress("the grid operator is still waiting for settlements; stopping")
@@ -397,6 +393,17 @@ def _play_watched(
         fleet.write(run.out / "prosumers.json")
     if grid.process.returncode not in (0, None):
         progress(f"grid operator exited with {grid.process.returncode}: {grid.tail(3)}")
+
+
+def _note(scenario: Scenario, real_elapsed_s: float, running: int, removed: int) -> str:
+    """The progress line: the simulated time, or, past the scenario's end, the wait for settlements."""
+    fleet = f"{running} prosumers running, {removed} removed"
+    hours = scenario.duration_s / 3600
+    sim_h = max(0.0, real_elapsed_s * scenario.speed / 3600)
+    if sim_h <= hours:
+        return f"simulated {sim_h:5.2f} h of {hours:.2f}; {fleet}"
+    past_s = real_elapsed_s - scenario.real_duration_s
+    return f"simulated {hours:.2f} h of {hours:.2f}; waiting {past_s:.0f} s for the last settlements; {fleet}"
 
 
 def saved_clock(scenario: Scenario, run: StrategyRun) -> saved_run.SavedClock:
