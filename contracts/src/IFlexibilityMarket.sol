@@ -7,7 +7,8 @@ import {Direction, Strategy, SignedAnswer} from "./FlexTypes.sol";
 /// @notice One request is open at a time. The aggregator opens it; prosumers answer until its
 /// deadline (fair: `accept` or `decline`; reputation: `applyFor` or `decline`); under the reputation
 /// strategy the aggregator then submits the ranking (`select`); after the window it records each
-/// participant's measured delivery (`recordDeliveries`) and `finalise`s. A request that cannot be
+/// participant's measured delivery (`recordDeliveries`) and finalises the request with its settlement
+/// anchored (`finaliseAnchored`; plain `finalise` only without participants). A request that cannot be
 /// finished is cancelled before its start or closed after its window plus a grace (`closeRequest`),
 /// so the market can always move on.
 interface IFlexibilityMarket {
