@@ -68,7 +68,8 @@ def finalise_anchored(
 ) -> Receipt:
     """Finalises the request whose deliveries are all recorded and mined, anchoring its settlement root
     in the same transaction (`finaliseAnchored`); a request without a recorded delivery is finalised
-    plainly. Keeps the leaves and the span in the database."""
+    plainly (the market refuses plain `finalise` of one with deliveries: `AnchorRequired`). Keeps the
+    leaves and the span in the database."""
     rid = info.request_id
     tree = settlement_tree(ctx, d, info, participants, policy.root_wait_s, policy.poll_s)
     if tree is None:

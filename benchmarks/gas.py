@@ -37,7 +37,7 @@ from benchmarks.gas_result import (
 from benchmarks.machine import machine_info
 from benchmarks.options import GasOptions as Options
 from benchmarks.targets import AtMost
-from contracts.anchor import merkle_proof, merkle_root, settlement_leaf, sign_root
+from contracts.anchor import merkle_proof, merkle_root, settlement_leaf, settlement_leaves, sign_root
 from contracts.answers import SignedAnswer, sign_answer
 from contracts.anvil import AnvilConfig, advance_time, chain_time, dev_keys, start_anvil
 from contracts.chain import Chain
@@ -66,10 +66,11 @@ TARGETS = {
 TARGET_FIGURES = {"anchor": "anchor_extra", "dispute_depth16": "dispute_depth16_execution"}
 """Targets measured on another figure than their name. The anchor rides in the finalising transaction
 (`finaliseAnchored`), so the gas it adds per request is a whole-transaction difference:
-`gas.anchor_extra` = `gas.finalise_anchored` - `gas.finalise_unanchored`, both finalising the same
-request from the same chain state. A dispute is a transaction of its own, so its target is checked
-against its execution gas (gasUsed less the 21,000 + calldata any transaction pays);
-`gas.dispute_depth16` reports the whole transaction."""
+`gas.anchor_extra` = `gas.finalise_anchored` - `gas.finalise_unanchored`. Plain `finalise` refuses a
+request with recorded deliveries (`AnchorRequired`), so the baseline finalises a request of the same
+strategy without participants, which runs the same code up to the anchor (see `_anchor_ops`). A
+dispute is a transaction of its own, so its target is checked against its execution gas (gasUsed less
+the 21,000 + calldata any transaction pays); `gas.dispute_depth16` reports the whole transaction."""
 DISPUTE_DEPTH = 16
 MIN_BATCH = 200
 RELAY_ANSWERS = 1_000
@@ -231,7 +232,7 @@ def _fair_round(b: Bench, say: Callable[[str], None]) -> dict[str, Any]:
     )
     rest = participants[MIN_BATCH:]
     market.record_deliveries(b.aggregator, rid, rest, [market.commitment_of(rid, a).power_w for a in rest])
-    final = market.finalise(b.aggregator, rid)
+    final = _finalise_anchored(b, rid, {a: market.commitment_of(rid, a).delivered_wh for a in participants})
     rid2, _ = b.open(Strategy.FAIR, 1_000)
     declined = market.decline(decliner, rid2, 1).gas_used
     market.cancel_request(b.aggregator, rid2)
@@ -296,13 +297,23 @@ def _reputation_round(b: Bench, say: Callable[[str], None]) -> dict[str, Any]:
     }
 
 
-def _anchor_ops(b: Bench, rid: int, participants: list[Sender], say: Callable[[str], None]) -> dict[str, Any]:
-    """Finalising the recorded reputation request with and without its anchor, then disputes with
-    proofs of depth 16.
+def _finalise_anchored(b: Bench, rid: int, deliveries: dict[str, int]) -> Receipt:
+    """Finalises a recorded request with the settlement root over its deliveries (zero readings roots:
+    the benchmark's prosumers sign none), as the aggregator does."""
+    leaves = settlement_leaves(rid, deliveries)
+    return b.d.market.finalise_anchored(b.aggregator, rid, merkle_root(leaves), len(leaves))
 
-    The anchor's gas is measured as a difference of whole transactions on the same chain state: the
-    request is finalised plainly (`finalise`), the chain is reverted to the snapshot taken before, and
-    the same request is finalised with its settlement root (`finaliseAnchored`), which stays.
+
+def _anchor_ops(b: Bench, rid: int, participants: list[Sender], say: Callable[[str], None]) -> dict[str, Any]:
+    """Finalising the recorded reputation request with its anchor, a reputation request without
+    participants plainly, then disputes with proofs of depth 16.
+
+    The anchor's gas is a difference of whole transactions. Plain `finalise` refuses a request with
+    recorded deliveries (`AnchorRequired`), so the baseline (`finalise_unanchored`) is a reputation
+    request that nobody applied to, finalised plainly after its window: the same code as finalising the
+    recorded request without its anchor (the same cold storage reads, the same two writes from non-zero
+    values, the same `RequestSettled` event; no loop depends on the participants), plus the few gas of
+    `finalise`'s own check that nothing was recorded.
 
     A depth-16 proof needs a tree of more than 2^15 leaves, more deliveries than a request records
     here: the anchored tree holds two participants' leaves padded with random hashes to 2^16 leaves
@@ -321,14 +332,6 @@ def _anchor_ops(b: Bench, rid: int, participants: list[Sender], say: Callable[[s
     ]
     leaves += [os.urandom(32) for _ in range(2**DISPUTE_DEPTH - len(leaves))]
     root = merkle_root(leaves)
-    snapshot = _rpc(b, "evm_snapshot")
-    plain = b.d.market.finalise(b.aggregator, rid)
-    if _rpc(b, "evm_revert", snapshot) is not True:
-        raise RuntimeError("anvil did not revert to the snapshot taken before finalise")
-    b.aggregator.resync_nonce()
-    b.chain.reset_fee_cache()
-    if b.d.market.settlement_root(rid) != bytes(32):
-        raise RuntimeError("the request is still finalised after the revert")
     anchored = b.d.market.finalise_anchored(b.aggregator, rid, root, len(participants))
     assert b.d.anchor.root_of(rid) == root
     proofs = [merkle_proof(leaves, i) for i in (0, 1)]
@@ -340,6 +343,10 @@ def _anchor_ops(b: Bench, rid: int, participants: list[Sender], say: Callable[[s
         b.aggregator, rid, other.address, recorded[other.address], anchored_root, proofs[1], signed
     )
     assert anchor.is_upheld(rid, victim) and anchor.is_upheld(rid, other.address)
+    empty, _ = b.open(Strategy.REPUTATION, 60 * 2_000)
+    b.advance(600 + 3_600)
+    plain = b.d.market.finalise(b.aggregator, empty)
+    assert b.d.market.result(empty).participants == 0
     return {
         "finalise_unanchored": plain.gas_used,
         "finalise_anchored": anchored.gas_used,
@@ -348,10 +355,6 @@ def _anchor_ops(b: Bench, rid: int, participants: list[Sender], say: Callable[[s
         "dispute_depth16_execution": delivery.gas_used - _intrinsic(b, delivery),
         "dispute_readings_root_depth16": by_root.gas_used,
     }
-
-
-def _rpc(b: Bench, method: str, *params: Any) -> Any:
-    return b.chain.w3.provider.make_request(method, list(params))["result"]  # type: ignore[arg-type]
 
 
 def _intrinsic(b: Bench, receipt: Receipt) -> int:
@@ -413,7 +416,7 @@ def _mine_delivery_batch(b: Bench, n: int) -> int:
     receipt = market.record_deliveries(
         b.aggregator, rid, batch, [market.commitment_of(rid, a).power_w for a in batch]
     )
-    market.finalise(b.aggregator, rid)
+    _finalise_anchored(b, rid, {a: market.commitment_of(rid, a).delivered_wh for a in batch})
     return receipt.gas_used
 
 

@@ -58,7 +58,10 @@ class GasFigures(Part):
     record_delivery_batch_150_total: int = Field(description="Recording a batch of 150 deliveries.")
     record_delivery_per_prosumer: int = Field(description="That batch per prosumer.")
     record_delivery_marginal_per_prosumer: int = Field(description="One more delivery in a batch.")
-    finalise: int = Field(description="Finalising a settled request.")
+    finalise: int = Field(
+        description="Finalising the recorded fair request of every prosumer, anchored (`finaliseAnchored`: "
+        "a request with recorded deliveries cannot be finalised without its anchor)."
+    )
     open_request_reputation: int = Field(description="Opening a reputation request.")
     apply: int = Field(description="A candidacy (median).")
     select_per_candidate: int = Field(description="Selection per ranked candidate (100 candidates).")
@@ -70,11 +73,12 @@ class GasFigures(Part):
     token_transfer_from: int = Field(description="A transferFrom.")
     token_redeem: int = Field(description="Redeeming (burning) tokens.")
     finalise_unanchored: int = Field(
-        description="Finalising the recorded reputation request without an anchor (`finalise`)."
+        description="Plain `finalise` of a reputation request without participants (the baseline: "
+        "plain `finalise` refuses a request with recorded deliveries)."
     )
     finalise_anchored: int = Field(
-        description="Finalising the same request from the same state with its settlement root "
-        "(`finaliseAnchored`: root stored and emitted)."
+        description="Finalising the recorded reputation request (60 participants) with its settlement "
+        "root (`finaliseAnchored`: root stored and emitted)."
     )
     anchor_extra: int = Field(
         description="Gas the anchor adds per request: finalise_anchored - finalise_unanchored (whole "
@@ -125,8 +129,8 @@ class GasTargets(Part):
     relay_answer_per_answer: AtMost = Field(description="Relayed answer gas per answer (batch of 250).")
     relay_blocks_for_1000_answers: AtMost = Field(description="8M-gas blocks for 1,000 relayed answers.")
     anchor: AtMost = Field(
-        description="Gas anchoring adds per request: finalise with the root less finalise without it, "
-        "whole transactions (gas.anchor_extra)."
+        description="Gas anchoring adds per request: finaliseAnchored less a plain finalise of a request "
+        "without participants (the same code up to the anchor), whole transactions (gas.anchor_extra)."
     )
     dispute_depth16: AtMost = Field(
         description="An upheld delivery dispute with a proof of depth 16, its execution "

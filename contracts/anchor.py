@@ -28,7 +28,7 @@ meaning "my `count` readings with timestampMs in [fromMs, toMs] hash to `root`".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,17 @@ def settlement_leaf(request_id: int, prosumer: str, delivered_wh: int, readings_
             [request_id, to_checksum_address(prosumer), delivered_wh, readings_root],
         )
     )
+
+
+def settlement_leaves(
+    request_id: int, deliveries: Mapping[str, int], readings_roots: Mapping[str, bytes] | None = None
+) -> list[bytes]:
+    """The leaves `finaliseAnchored` anchors: one per recorded delivery (prosumer -> Wh, as the market
+    recorded it), ordered by prosumer address in lower case, each carrying the prosumer's signed
+    readings root (zero for a prosumer without one in `readings_roots`)."""
+    roots = {p.lower(): r for p, r in (readings_roots or {}).items()}
+    ordered = sorted(deliveries.items(), key=lambda e: e[0].lower())
+    return [settlement_leaf(request_id, p, wh, roots.get(p.lower(), bytes(32))) for p, wh in ordered]
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:

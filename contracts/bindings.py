@@ -33,9 +33,8 @@ DECLINE_TIP_SHARE = 0.5
 """Share of the priority fee a `decline` pays (see `MarketBinding.decline`)."""
 
 FINALISE_GAS = 150_000
-"""Gas limit for a `finalise` sent before the deliveries it closes are mined: it uses about 44,000
-(`finaliseAnchored` about 25,000 more, `flexsim bench gas`) whatever the number of participants (no
-loop over them)."""
+"""Gas limit for a `finaliseAnchored` sent before the deliveries it closes are mined: it uses about
+69,000 (`flexsim bench gas`) whatever the number of participants (no loop over them)."""
 
 
 class _Binding:
@@ -278,12 +277,9 @@ class MarketBinding(_Binding):
         )
 
     def finalise(self, sender: Sender, request_id: int) -> Receipt:
+        """Plain `finalise`: only a request without participants. A request with recorded deliveries
+        reverts `AnchorRequired`: finalise it with `finalise_anchored`."""
         return self._tx(sender, "finalise", request_id)
-
-    def submit_finalise(self, sender: Sender, request_id: int, gas: int = FINALISE_GAS) -> str:
-        """`finalise` sent behind deliveries not mined yet: its gas cannot be estimated before they
-        are (it would revert), so it gets a fixed limit well above what it uses."""
-        return self._submit(sender, "finalise", request_id, gas=gas)
 
     def finalise_anchored(self, sender: Sender, request_id: int, root: bytes, leaf_count: int) -> Receipt:
         """`finalise`, anchoring the settlement root in the same transaction (docs/tamper-evidence.md)."""
@@ -292,7 +288,8 @@ class MarketBinding(_Binding):
     def submit_finalise_anchored(
         self, sender: Sender, request_id: int, root: bytes, leaf_count: int, gas: int = FINALISE_GAS
     ) -> str:
-        """`finaliseAnchored` with a fixed gas limit (see `submit_finalise`)."""
+        """`finaliseAnchored` sent behind deliveries not mined yet: its gas cannot be estimated before
+        they are (it would revert), so it gets a fixed limit well above what it uses."""
         return self._submit(sender, "finaliseAnchored", request_id, root, leaf_count, gas=gas)
 
     def settlement_root(self, request_id: int) -> bytes:

@@ -367,7 +367,13 @@ class UnsettledParticipants(_Named):
 # docs/tamper-evidence.md
 class EmptyAnchor(_Named):
     """`finaliseAnchored` needs a non-zero root and at least one leaf (finalise a request without
-    recorded deliveries with plain `finalise`)."""
+    participants with plain `finalise`)."""
+
+
+class AnchorRequired(_Named):
+    """Plain `finalise` of a request with recorded deliveries: call `finaliseAnchored(requestId, root,
+    leafCount)` with the settlement root over one leaf per recorded delivery
+    (`aggregator.anchoring.finalise_anchored` builds it; docs/tamper-evidence.md)."""
 
 
 class LeafCountMismatch(_Named):

@@ -38,7 +38,7 @@ STAGES = ("notified", "acceptances_recorded", "settlement_final")
 STAGE_FUNCTIONS = {
     "fair": ("accept",),
     "reputation": ("select",),
-    "settle": ("recordDeliveries", "finalise"),
+    "settle": ("recordDeliveries", "finalise", "finaliseAnchored"),
 }
 
 

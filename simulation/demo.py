@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from contracts.anchor import merkle_root, settlement_leaves
 from contracts.anvil import AnvilConfig, advance_time, chain_time, dev_keys, start_anvil
 from contracts.deploy import write_manifest
 from contracts.deployment import Deployment
@@ -85,7 +86,8 @@ def _open(d: Deployment, aggregator: Sender, strategy: Strategy, power_w: int) -
 
 
 def _settle(d: Deployment, aggregator: Sender, request_id: int, participants: list[Sender]) -> dict[str, Any]:
-    """Records each participant's delivery (its commitment times its DELIVERY factor) and finalises."""
+    """Records each participant's delivery (its commitment times its DELIVERY factor) and finalises,
+    anchored."""
     advance_time(d.chain.w3, 120 + 900)
     addresses, delivered = [], []
     for p in participants:
@@ -94,7 +96,11 @@ def _settle(d: Deployment, aggregator: Sender, request_id: int, participants: li
         addresses.append(p.address)
         delivered.append(round(committed_wh * _factors[p.address]))
     d.market.record_deliveries(aggregator, request_id, addresses, delivered)
-    d.market.finalise(aggregator, request_id)
+    if addresses:  # anchored (the scripted prosumers sign no readings: their leaves carry zero roots)
+        leaves = settlement_leaves(request_id, dict(zip(addresses, delivered, strict=True)))
+        d.market.finalise_anchored(aggregator, request_id, merkle_root(leaves), len(leaves))
+    else:  # nothing to anchor
+        d.market.finalise(aggregator, request_id)
     r = d.market.result(request_id)
     return {
         "request_id": request_id,

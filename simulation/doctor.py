@@ -28,7 +28,7 @@ GAS = {
     "renegotiate": 53_000,
     "open_request": 87_000,
     "settle_per_participant": 28_000,
-    "finalise": 42_000,
+    "finalise": 69_000,  # finaliseAnchored: a request with deliveries settles only with its anchor
     "fund_transfer": 21_000,
 }
 # code run by eth_call as a contract creation: BASEFEE POP STOP (London) / PUSH0 POP STOP (Shanghai)

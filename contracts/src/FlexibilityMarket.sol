@@ -16,8 +16,8 @@ import {TopUp} from "./TopUp.sol";
 /// after the deadline the share the decliners left is re-offered to the accepters (`TopUp`, R7).
 /// Under the reputation strategy prosumers apply; after the deadline the aggregator submits the
 /// ranking, which the contract checks across batches (`Selection`, R8). After the window the
-/// aggregator records each participant's measured delivery in bounded batches and finalises
-/// (`Settlement`, R9-R11). A request that cannot be finished is cancelled before its start or closed
+/// aggregator records each participant's measured delivery in bounded batches and finalises with the
+/// settlement's Merkle root anchored (`Settlement`, R9-R11). A request that cannot be finished is cancelled before its start or closed
 /// after its window and grace, so the next one can always open. The interface, with every error and
 /// event, is `IFlexibilityMarket`; the rules as pure functions are in `MarketRules`.
 contract FlexibilityMarket is RequestLifecycle, Answers, TopUp, Selection, Settlement {

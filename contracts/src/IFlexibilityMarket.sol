@@ -7,7 +7,8 @@ import {Direction, Strategy, SignedAnswer} from "./FlexTypes.sol";
 /// @notice One request is open at a time. The aggregator opens it; prosumers answer until its
 /// deadline (fair: `accept` or `decline`; reputation: `applyFor` or `decline`); under the reputation
 /// strategy the aggregator then submits the ranking (`select`); after the window it records each
-/// participant's measured delivery (`recordDeliveries`) and `finalise`s. A request that cannot be
+/// participant's measured delivery (`recordDeliveries`) and finalises the request with its settlement
+/// anchored (`finaliseAnchored`; plain `finalise` only without participants). A request that cannot be
 /// finished is cancelled before its start or closed after its window plus a grace (`closeRequest`),
 /// so the market can always move on.
 interface IFlexibilityMarket {
@@ -126,6 +127,10 @@ interface IFlexibilityMarket {
     error UnsettledParticipants(uint256 requestId, uint256 recorded, uint256 participants);
     /// @notice `finaliseAnchored` needs a non-zero root over at least one leaf.
     error EmptyAnchor(uint256 requestId);
+    /// @notice Plain `finalise` of a request with recorded deliveries: its settlement must be anchored
+    /// (`finaliseAnchored` with the root over one leaf per recorded delivery), so that every delivery
+    /// paid can be verified and disputed.
+    error AnchorRequired(uint256 requestId, uint256 recorded);
     /// @notice The anchored tree must have one leaf per delivery the market recorded.
     error LeafCountMismatch(uint256 requestId, uint256 leafCount, uint256 recorded);
     /// @notice The request may be closed only from `closableAt`.
@@ -342,7 +347,9 @@ interface IFlexibilityMarket {
     /// @param deliveredWh each one's measured delivery
     function recordDeliveries(uint256 requestId, address[] calldata prosumers, int64[] calldata deliveredWh) external;
 
-    /// @notice Closes a request once every participant's delivery is recorded; emits the result.
+    /// @notice Closes a request without participants once its window is over; emits the result. A
+    /// request with recorded deliveries reverts with `AnchorRequired`: finalise it with
+    /// `finaliseAnchored`, which anchors its settlement (docs/tamper-evidence.md). Only the aggregator.
     /// @param requestId the request
     function finalise(uint256 requestId) external;
 

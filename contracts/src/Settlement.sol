@@ -11,8 +11,10 @@ import {SafeCast} from "./SafeCast.sol";
 /// @notice A delivery is compliant when delivered >= 0 and |delivered - committed| <= 10 % of
 /// committed, in the requested direction (magnitudes; a move the wrong way never passes). Compliant
 /// participants are paid their tariff for the committed energy and gain reputation; the others get
-/// a penalty. Finalising emits the aggregate result, which `result` also returns; `finaliseAnchored`
-/// also anchors the settlement's Merkle root (docs/tamper-evidence.md).
+/// a penalty. Finalising emits the aggregate result, which `result` also returns. A request with
+/// recorded deliveries is finalised only with `finaliseAnchored`, which anchors the settlement's Merkle
+/// root (docs/tamper-evidence.md), so every settled delivery can be verified and disputed; plain
+/// `finalise` closes only a request without participants (nothing to anchor).
 abstract contract Settlement is MarketCore {
     /// @inheritdoc IFlexibilityMarket
     function recordDeliveries(
@@ -49,7 +51,8 @@ abstract contract Settlement is MarketCore {
 
     /// @inheritdoc IFlexibilityMarket
     function finalise(uint256 requestId) external onlyAggregator {
-        _finalise(requestId);
+        uint32 recorded = _finalise(requestId);
+        if (recorded != 0) revert AnchorRequired(requestId, recorded);
     }
 
     /// @inheritdoc IFlexibilityMarket

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from contracts.anchor import merkle_root, settlement_leaves
 from contracts.deployment import Deployment
 from contracts.sender import Receipt, Sender
 from contracts.types import Direction, Strategy, Terms
@@ -77,10 +78,18 @@ def settle(
     schedule: Schedule,
     deliveries: Mapping[str, int],
 ) -> tuple[Receipt, Receipt]:
-    """Moves past the window, records all deliveries in one batch and finalises."""
+    """Moves past the window, records all deliveries in one batch and finalises, anchored."""
     recorded = record(d, aggregator, clock, rid, schedule, deliveries)
-    finalised = d.market.finalise(aggregator, rid)
+    finalised = finalise_anchored(d, aggregator, rid, deliveries)
     return recorded, finalised
+
+
+def finalise_anchored(d: Deployment, aggregator: Sender, rid: int, deliveries: Mapping[str, int]) -> Receipt:
+    """Finalises a request whose `deliveries` (prosumer -> Wh, as recorded) are all recorded, anchoring
+    the settlement root over them (no signed readings roots: zero), as the aggregator does: plain
+    `finalise` refuses a request with recorded deliveries (AnchorRequired)."""
+    leaves = settlement_leaves(rid, deliveries)
+    return d.market.finalise_anchored(aggregator, rid, merkle_root(leaves), len(leaves))
 
 
 def record(

@@ -123,10 +123,35 @@ def test_a_request_not_fully_recorded_cannot_be_finalised_anchored(deployment, a
     assert deployment.market.settlement_root(rid) == bytes(32)
 
 
-def test_a_plain_finalise_anchors_nothing(deployment, aggregator, settled):
-    rid, _, _ = settled
-    receipt = deployment.market.finalise(aggregator, rid)
-    assert deployment.market.events(receipt, "SettlementAnchored") == []
+def test_a_request_with_recorded_deliveries_cannot_be_finalised_without_its_anchor(
+    deployment, aggregator, settled
+):
+    """Plain `finalise` would settle deliveries nobody can verify or dispute: it reverts, the request
+    stays open, and `finaliseAnchored` settles it."""
+    rid, three, delivered = settled
+    market = deployment.market
+    with reverts(errors.AnchorRequired, rid, 3):
+        market.finalise(aggregator, rid)
+    assert market.request(rid).status == RequestStatus.OPEN
+    assert market.current_request_id() == rid
+    assert market.settlement_root(rid) == bytes(32)
+    anchor_tree(deployment, aggregator, rid, [(p.address, delivered[p.address], SIGNED) for p in three])
+    assert market.request(rid).status == RequestStatus.SETTLED
+    assert market.settlement_root(rid) != bytes(32)
+
+
+def test_a_request_without_participants_still_finalises_plainly(deployment, aggregator, clock, prosumers):
+    """Nothing to anchor (`finaliseAnchored` refuses zero leaves): plain `finalise` settles it."""
+    register(deployment, clock, prosumers[:2])
+    rid, schedule = open_request(deployment, aggregator, clock, 1_000)
+    clock.advance_to(schedule.end)
+    market = deployment.market
+    with reverts(errors.EmptyAnchor, rid):
+        market.finalise_anchored(aggregator, rid, SIGNED, 0)
+    receipt = market.finalise(aggregator, rid)
+    assert market.request(rid).status == RequestStatus.SETTLED
+    assert market.events(receipt, "SettlementAnchored") == []
+    assert market.result(rid).participants == 0
     assert deployment.anchor.root_of(rid) == bytes(32)
 
 

@@ -10,7 +10,7 @@ from contracts.deploy import TOKEN_NAME, TOKEN_SYMBOL
 from contracts.sender import Sender
 from contracts.types import Strategy
 from tests.contracts.factories import make_terms
-from tests.contracts.flows import accept_all, open_request, register
+from tests.contracts.flows import accept_all, finalise_anchored, open_request, register
 from tests.contracts.reverts import reverts
 
 pytestmark = pytest.mark.chain
@@ -27,7 +27,7 @@ def test_the_aggregate_delivery_does_not_wrap(deployment, aggregator, clock, pro
     accept_all(deployment, [a, b], rid)
     clock.advance_to(s.end)
     market.record_deliveries(aggregator, rid, [a.address, b.address], [INT64_MAX, 1])
-    receipt = market.finalise(aggregator, rid)
+    receipt = finalise_anchored(deployment, aggregator, rid, {a.address: INT64_MAX, b.address: 1})
     (settled,) = market.events(receipt, "RequestSettled")
     assert settled["args"]["deliveredWh"] == market.result(rid).delivered_wh == 2**63
     assert (market.result(rid).compliant, market.result(rid).paid) == (0, 0)

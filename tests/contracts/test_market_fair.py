@@ -21,7 +21,7 @@ from tests.contracts import reference
 from tests.contracts.consent import register as consented_register
 from tests.contracts.consent import renegotiate as consented_renegotiate
 from tests.contracts.factories import DAY_S, TARIFF_DOWN, TARIFF_UP, make_schedule, make_terms
-from tests.contracts.flows import accept_all, open_request, register
+from tests.contracts.flows import accept_all, finalise_anchored, open_request, register
 from tests.contracts.reverts import reverts
 
 pytestmark = pytest.mark.chain
@@ -543,7 +543,9 @@ def test_fair_flow_from_open_to_finalise(deployment, aggregator, clock, members)
     assert registry.reputation(e.address) == 500  # declining costs nothing
     assert token.balance_of(e.address) == 0
 
-    final = market.finalise(aggregator, rid)
+    with reverts(errors.AnchorRequired, rid, 3):  # settled deliveries are anchored (issue 16)
+        market.finalise(aggregator, rid)
+    final = finalise_anchored(d, aggregator, rid, delivered)
 
     (settled,) = market.events(final, "RequestSettled")
     result = market.result(rid)
@@ -610,5 +612,5 @@ def test_settlement_reverts(deployment, aggregator, stranger, clock, members, fa
     with reverts(errors.UnsettledParticipants, rid, 1, 2):
         market.finalise(aggregator, rid)
     market.record_deliveries(aggregator, rid, [b.address], [1])
-    market.finalise(aggregator, rid)
+    finalise_anchored(deployment, aggregator, rid, {a.address: 1, b.address: 1})
     assert market.result(rid).participants == 2

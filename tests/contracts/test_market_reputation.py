@@ -10,7 +10,7 @@ from tests.contracts import reference
 from tests.contracts.consent import register as consented_register
 from tests.contracts.consent import renegotiate as consented_renegotiate
 from tests.contracts.factories import DAY_S, TARIFF_UP, make_terms
-from tests.contracts.flows import apply_all, open_request, register, settle
+from tests.contracts.flows import apply_all, finalise_anchored, open_request, register, settle
 from tests.contracts.reverts import reverts
 
 pytestmark = pytest.mark.chain
@@ -285,7 +285,7 @@ def test_settlement_waits_for_a_complete_selection(deployment, aggregator, clock
         market.finalise(aggregator, rid)
     market.select(aggregator, rid, [], [e])
     market.record_deliveries(aggregator, rid, [a, b, c], [2_000, 2_000, 1_000])
-    market.finalise(aggregator, rid)
+    finalise_anchored(deployment, aggregator, rid, {a: 2_000, b: 2_000, c: 1_000})
     assert market.result(rid).compliant == 3
 
 

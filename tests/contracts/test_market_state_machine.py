@@ -36,6 +36,7 @@ from typing import Any
 import pytest
 
 from contracts import errors
+from contracts.anchor import merkle_root, settlement_leaves
 from contracts.consent import Consent
 from contracts.errors import ContractRevert
 from contracts.sender import Receipt, Sender
@@ -65,6 +66,7 @@ class Walk:
         self.actors = [self.owner, self.aggregator, *self.prosumers, self.stranger]
         self.outcomes = outcomes
         self.committed: dict[tuple[int, str], int] = {}  # (request, prosumer) -> W, from the events
+        self.delivered: dict[int, dict[str, int]] = {}  # request -> prosumer -> recorded Wh, from the events
         self.paid = self.redeemed = 0
         self.initial_supply = self.d.token.total_supply()
 
@@ -388,13 +390,24 @@ class Walk:
             tariff = m.commitment_of(rid, a["prosumer"]).tariff
             assert a["payment"] == (reference.payment(tariff, committed, info.duration_s) if ok else 0)
             self.outcomes["delivery paid" if ok else "delivery penalised"] += 1
+            self.delivered.setdefault(rid, {})[str(a["prosumer"])] = int(a["deliveredWh"])
             minted += a["payment"]
         assert self.d.token.total_supply() == before + minted
         self.paid += minted
 
     def finalise(self) -> None:
+        """Plain `finalise`; with deliveries recorded it must revert (AnchorRequired, or an earlier
+        refusal), and the request is then finalised anchored over them, as the aggregator does."""
         by = self.aggregator if self.chance(0.85) else self.stranger
-        self.attempt(self.d.market.finalise, by, self.request_id())
+        rid = self.request_id()
+        delivered = self.delivered.get(rid, {})
+        plain = self.attempt(self.d.market.finalise, by, rid)
+        if not delivered:
+            return
+        assert plain is None, f"request {rid} with recorded deliveries finalised without its anchor"
+        leaves = settlement_leaves(rid, delivered)
+        if self.attempt(self.d.market.finalise_anchored, by, rid, merkle_root(leaves), len(leaves)):
+            assert self.d.market.settlement_root(rid) == merkle_root(leaves)
 
     # ------------------------------------------------------------------ clock and token
     def warp(self) -> None:
@@ -485,6 +498,7 @@ def test_no_sequence_of_calls_jams_or_skews_the_market(walks: Counter[str]) -> N
         "renegotiate": 5, "renegotiate:ConsentRequired": 2, "open_request": 20, "accept": 2,
         "apply_for": 10, "decline": 2, "selection completed": 8,  "delivery paid": 2,
         "delivery penalised": 2, "finalise": 5, "close_request": 2, "cancel_request": 5,
+        "finalise:AnchorRequired": 2, "finalise_anchored": 4,
         "modify_request:AcceptanceClosed": 2, "record_deliveries:NotAParticipant": 1,
         "top-up completed": 2,
         "accept_up_to:LimitBelowShare": 1,

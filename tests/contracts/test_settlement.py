@@ -10,7 +10,7 @@ from contracts.types import Direction, Response
 from tests.contracts import reference
 from tests.contracts.consent import grant
 from tests.contracts.factories import TARIFF_DOWN, TARIFF_UP, funded_senders, make_terms
-from tests.contracts.flows import accept_all, open_request, register, settle, transact_all
+from tests.contracts.flows import accept_all, finalise_anchored, open_request, register, settle, transact_all
 
 pytestmark = pytest.mark.chain
 
@@ -149,7 +149,9 @@ def test_recording_in_batches_accumulates(deployment, aggregator, prosumers, clo
         market.record_deliveries(aggregator, rid, [p.address for p in prosumers[lo:hi]], delivered[lo:hi])
         assert market.request(rid).recorded == hi
         assert market.result(rid).delivered_wh == sum(delivered[:hi])
-    market.finalise(aggregator, rid)
+    finalise_anchored(
+        deployment, aggregator, rid, {p.address: wh for p, wh in zip(prosumers, delivered, strict=True)}
+    )
 
     flags = [reference.is_compliant(share, 1_800, wh) for wh in delivered]
     assert flags == [True, True, True, False, False, False, False]
@@ -185,7 +187,7 @@ def test_a_batch_of_200_deliveries_fits_80_percent_of_an_8m_block(
     assert receipt.gas_used <= BATCH_GAS_BUDGET, f"{receipt.gas_used} gas for {BATCH} deliveries"
     assert len(deployment.market.events(receipt, "DeliveryRecorded")) == BATCH
     assert len(deployment.token.events(receipt, "Transfer")) == BATCH
-    deployment.market.finalise(aggregator, rid)
+    finalise_anchored(deployment, aggregator, rid, {p.address: 1_000 for p in crowd})
     result = deployment.market.result(rid)
     assert (result.participants, result.compliant) == (BATCH, BATCH)
     assert result.paid == BATCH * reference.payment(TARIFF_UP, 1_000, 3_600)

@@ -15,7 +15,7 @@ MARKET_TXS = {  # tx -> (function, gas)
     "acc1": ("accept", 100_000),
     "acc2": ("accept", 100_000),
     "rec": ("recordDeliveries", 5_000_000),
-    "fin": ("finalise", 4_000_000),
+    "fin": ("finaliseAnchored", 4_000_000),  # the aggregator finalises with the anchor
 }
 
 
