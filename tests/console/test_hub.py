@@ -51,7 +51,8 @@ def test_a_page_gets_the_rows_that_changed_and_their_order_only_when_it_changed(
     hub.step()
     v2, out = hub.since(v1)
     table = json.loads(out["prosumers"])
-    assert table["order"] is None and table["rows"].count("<tr") == 1 and 'data-address="0xb"' in table["rows"]
+    assert table["order"] is None and table["rows"].count("<tr") == 1
+    assert 'data-address="0xb"' in table["rows"]
 
     hub.step()  # nothing new: no version, nothing to send
     assert hub.since(v2) == (v2, {})
