@@ -106,7 +106,13 @@
     }
     const cells = Array.from(r.cells);  // (a live list: moving a cell out would shift it)
     for (let i = 0; i < cells.length; i++) {
-      if (row.cells[i].innerHTML !== cells[i].innerHTML) row.cells[i].replaceWith(cells[i]);
+      const old = row.cells[i], cell = cells[i];
+      if (old.innerHTML === cell.innerHTML) continue;
+      if (!cell.firstElementChild && !old.firstElementChild && old.className === cell.className) {
+        old.firstChild ? (old.firstChild.data = cell.textContent) : (old.textContent = cell.textContent);
+      } else {
+        old.replaceWith(cell);
+      }
     }
   }
 
