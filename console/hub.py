@@ -126,7 +126,10 @@ class Hub:
             self.order = (self.version, order)
             self.rows = {a: self.rows[a] for a in order}
         for loop, event in list(self._waiters):
-            loop.call_soon_threadsafe(event.set)
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:  # its server stopped (the loop is closed): nobody to wake
+                self._waiters.discard((loop, event))
 
     async def wait(self, version: int, timeout_s: float) -> None:
         """Returns when something newer than `version` was published (or after `timeout_s`)."""
