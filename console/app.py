@@ -45,7 +45,9 @@ ASSETS = {
     "uPlot.iife.min.js": ("uplot", "dist/uPlot.iife.min.js"),
     "uPlot.min.css": ("uplot", "dist/uPlot.min.css"),
 }
-STREAM_TICK_S = 0.1
+# An event stream wakes when the hub publishes something new (no timer); with nothing new it still
+# looks, this often, whether its page is gone.
+STREAM_IDLE_S = 5.0
 
 
 def asset_path(name: str) -> Path:
@@ -117,10 +119,10 @@ def create_app(
                 sent = 0
                 while not await request.is_disconnected():
                     version, changed = hub.since(sent)
-                    for name, payload in changed.items():
-                        yield _sse(name, payload)
+                    if changed:  # one write per round: the page applies it in one go
+                        yield b"".join(_sse(name, payload) for name, payload in changed.items())
                     sent = version
-                    await asyncio.sleep(STREAM_TICK_S)
+                    await hub.wait(sent, STREAM_IDLE_S)
             finally:
                 hub.detach()
 

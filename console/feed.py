@@ -18,6 +18,7 @@ import httpx
 
 from aggregator.wire import ClockIn, ClockOut, LatestReadingsOut
 from aggregator.wire_market import FlexRequestIn, FlexRequestList, FlexRequestOut
+from base.errors import FlexsimError
 from console.view import BlockRow, PowerPoint, ProsumerRow, State
 from contracts.deployment import Deployment
 from contracts.events import REGISTRY, TOKEN, Cursor, EventReader
@@ -25,7 +26,7 @@ from contracts.events import REGISTRY, TOKEN, Cursor, EventReader
 log = logging.getLogger(__name__)
 
 KEEP_BLOCKS = 40
-CLOCK_EVERY_S = 2.0  # the clock changes only by an admin call (the console's own, which polls at once)
+CLOCK_EVERY_S = 5.0  # the clock changes only by an admin call (the console's own, which polls at once)
 REQUESTS_EVERY_S = 1.0  # the request list; every round while a request is live
 POINT_EVERY_S = 1.0  # one point of the chart a second: the page redraws it no more often
 # The registry's events (DERs added, removed, renegotiated, paid) and the node's pending transactions
@@ -90,6 +91,35 @@ class Aggregator:
         self._http.close()
 
 
+class Node:
+    """The node's JSON-RPC for what the console reads every round, sent raw in one batch over one
+    keep-alive connection: web3's request path (its middleware, formatters and `requests` session)
+    cost more than the answer here."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+        self._http = httpx.Client(timeout=timeout_s)
+        self.url = url
+
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """The answers (`result` or `error`) in the calls' order."""
+        body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        r = self._http.post(self.url, json=body)
+        r.raise_for_status()
+        answers = r.json()
+        if not isinstance(answers, list):  # a node that refuses batches answers one error
+            raise FlexsimError(f"the node at {self.url} refused a JSON-RPC batch: {str(answers)[:200]}")
+        return sorted(answers, key=lambda a: int(a.get("id", 0)))
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _result(answer: dict[str, Any]) -> Any:
+    if "error" in answer:
+        raise FlexsimError(f"the node answered {answer['error']}")
+    return answer["result"]
+
+
 @dataclass
 class Registered:
     kind: str
@@ -107,6 +137,7 @@ class Feed:
         self.d = deployment
         self.state = State()
         self.history_s = history_s
+        self.node = Node(deployment.chain.rpc_url)
         self.registry = EventReader(deployment, (REGISTRY, TOKEN))
         self.cursor = Cursor(deployment.manifest.block)
         self.registered: dict[str, Registered] = {}
@@ -117,6 +148,7 @@ class Feed:
         self._due: dict[str, float] = {}
         self.live_request = False
         self._point_at = 0.0
+        self._details: dict[int, FlexRequestOut] = {}  # the newest request with its answers
 
     # ------------------------------------------------------------------ one round
 
@@ -190,30 +222,52 @@ class Feed:
     def _requests(self) -> None:
         listed = self.agg.requests().requests
         s = self.state
-        s.requests = [self.agg.request(r.id) if _live(r) or r.id == _last_id(listed) else r for r in listed]
+        last = _last_id(listed)
+        out = []
+        for r in listed:  # a live request's answers read again; the newest one's kept once it ended
+            if _live(r):
+                out.append(self.agg.request(r.id))
+            elif r.id == last:
+                kept = self._details.get(r.id)
+                if kept is None or kept.status != r.status:
+                    kept = self.agg.request(r.id)
+                    self._details = {r.id: kept}
+                out.append(kept)
+            else:
+                out.append(r)
+        s.requests = out
         self.live_request = any(_live(r) for r in listed)
 
     def _chain(self, pool: bool = True) -> None:
-        w3 = self.d.chain.w3
-        head = int(w3.eth.block_number)
+        """The head block (and the node's pending transactions when due) in one batch; the blocks
+        between the last one seen and the head, when more than one was mined since, in a second."""
+        calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", ["latest", False])]
+        if pool:
+            calls.append(("txpool_status", []))
+        answers = self.node.batch(calls)
+        latest = _result(answers[0])
+        head = int(latest["number"], 16)
         s = self.state
-        first = max(self._last_block + 1, head - KEEP_BLOCKS + 1, 0)
-        for n in range(first, head + 1):
-            b = w3.eth.get_block(n)
-            s.blocks.append(
-                BlockRow(n, int(b["gasUsed"]), int(b["gasLimit"]), len(b["transactions"]), time.time())
-            )
-        s.blocks = s.blocks[-KEEP_BLOCKS:]
-        self._last_block = head
+        if head > self._last_block:
+            first = max(self._last_block + 1, head - KEEP_BLOCKS + 1, 0)
+            between = [("eth_getBlockByNumber", [hex(n), False]) for n in range(first, head)]
+            blocks = [_result(a) for a in self.node.batch(between)] if between else []
+            now = time.time()
+            for b in [*blocks, latest]:
+                s.blocks.append(
+                    BlockRow(
+                        int(b["number"], 16), int(b["gasUsed"], 16), int(b["gasLimit"], 16),
+                        len(b["transactions"]), now,
+                    )
+                )  # fmt: skip
+            s.blocks = s.blocks[-KEEP_BLOCKS:]
+            self._last_block = head
         s.head = head
-        if not pool:
-            return
-        try:
-            status = w3.provider.make_request("txpool_status", [])  # type: ignore[arg-type]
-            res = status.get("result") or {}
-            s.pending_txs = int(res.get("pending", "0x0"), 16) + int(res.get("queued", "0x0"), 16)
-        except Exception:
-            s.pending_txs = None
+        if pool:  # txpool_status is anvil's and geth's; another node has none
+            res = answers[1].get("result") or {}
+            pending = res.get("pending") if isinstance(res, dict) else None
+            queued = res.get("queued", "0x0") if isinstance(res, dict) else None
+            s.pending_txs = None if pending is None else int(pending, 16) + int(queued or "0x0", 16)
 
     def _registry(self) -> None:
         if self.state.head is not None and self.cursor.next_block > self.state.head:

@@ -36,7 +36,7 @@ class BlockRow:
     seen_at: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProsumerRow:
     index: int | None
     address: str
@@ -92,31 +92,34 @@ def clock_html(s: State) -> str:
     )
 
 
+NO_PROSUMER = '<tr><td colspan="11">no prosumer yet</td></tr>'
+
+
 def prosumers_html(rows: list[ProsumerRow]) -> str:
-    if not rows:
-        return '<tr><td colspan="11">no prosumer yet</td></tr>'
-    out = []
-    for r in rows:
-        seen = f"reading:{r.address}:{r.seq}" if r.seq is not None else ""
-        actions = ""
-        if r.index is not None and r.status != "removed":
-            i = r.index
-            actions = (
-                f'<button class="act" data-action="outage" data-index="{i}">outage</button> '
-                f'<button class="act" data-action="renegotiate" data-index="{i}">terms</button> '
-                f'<button class="act" data-action="remove" data-index="{i}">remove</button>'
-            )
-        out.append(
-            f'<tr class="prosumer st-{e(r.status)}" data-address="{e(r.address)}" data-index="{e(r.index)}" '
-            f'data-status="{e(r.status)}" data-registered="{str(r.registered).lower()}" '
-            f'data-kind="{e(r.kind)}" data-power="{e(r.power_w)}" data-seen="{e(seen)}">'
-            f'<td>{e(r.index)}</td><td title="{e(r.address)}">{e(r.address[:10])}…</td><td>{e(r.kind)}</td>'
-            f"<td>{_w(r.capacity_w)}</td><td>{_w(r.flex_up_w)} / {_w(r.flex_down_w)}</td>"
-            f'<td class="status">{e(r.status)}{"" if r.registered else " (not on chain)"}</td>'
-            f"<td>{e(r.reputation) if r.reputation is not None else '–'}</td><td>{_tokens(r.balance)}</td>"
-            f'<td class="power">{_w(r.power_w)}</td><td>{e(r.seq)}</td><td>{actions}</td></tr>'
+    """The whole table's body (the hub sends it row by row: `prosumer_row_html`)."""
+    return "".join(prosumer_row_html(r) for r in rows) if rows else NO_PROSUMER
+
+
+def prosumer_row_html(r: ProsumerRow) -> str:
+    seen = f"reading:{r.address}:{r.seq}" if r.seq is not None else ""
+    actions = ""
+    if r.index is not None and r.status != "removed":
+        i = r.index
+        actions = (
+            f'<button class="act" data-action="outage" data-index="{i}">outage</button> '
+            f'<button class="act" data-action="renegotiate" data-index="{i}">terms</button> '
+            f'<button class="act" data-action="remove" data-index="{i}">remove</button>'
         )
-    return "".join(out)
+    return (
+        f'<tr class="prosumer st-{e(r.status)}" data-address="{e(r.address)}" data-index="{e(r.index)}" '
+        f'data-status="{e(r.status)}" data-registered="{str(r.registered).lower()}" '
+        f'data-kind="{e(r.kind)}" data-power="{e(r.power_w)}" data-seen="{e(seen)}">'
+        f'<td>{e(r.index)}</td><td title="{e(r.address)}">{e(r.address[:10])}…</td><td>{e(r.kind)}</td>'
+        f"<td>{_w(r.capacity_w)}</td><td>{_w(r.flex_up_w)} / {_w(r.flex_down_w)}</td>"
+        f'<td class="status">{e(r.status)}{"" if r.registered else " (not on chain)"}</td>'
+        f"<td>{e(r.reputation) if r.reputation is not None else '–'}</td><td>{_tokens(r.balance)}</td>"
+        f'<td class="power">{_w(r.power_w)}</td><td>{e(r.seq)}</td><td>{actions}</td></tr>'
+    )
 
 
 def request_html(s: State) -> str:

@@ -15,10 +15,14 @@
     { code: "422", swap: true, error: false }, { code: "[45]..", swap: false, error: true },
   ];
 
-  function data() {
-    const xs = points.map(p => p[0]);
-    const series = KINDS.map(k => points.map(p => (p[1][k] && p[1][k].toFixed) ? p[1][k] : (p[1][k] || 0)));
-    return [xs, ...series, points.map(p => p[2])];
+  // The chart's columns (time, one per kind, net), appended to as points arrive: nothing is rebuilt
+  // for a redraw.
+  const cols = [[], ...KINDS.map(() => []), []];
+  function append(p) {
+    points.push(p);
+    cols[0].push(p[0]);
+    KINDS.forEach((k, i) => cols[i + 1].push(Number(p[1][k]) || 0));
+    cols[KINDS.length + 1].push(p[2]);
   }
 
   function bands(u) {
@@ -41,62 +45,74 @@
       axes: [{}, { label: "W", size: 70 }],
       hooks: { drawClear: [bands] },
     };
-    chart = new uPlot(opts, data(), el);
+    chart = new uPlot(opts, cols, el);
   }
 
-  function redraw() { if (chart) chart.setData(data()); else if (points.length) makeChart(); }
+  function redraw() { if (chart) chart.setData(cols); else if (points.length) makeChart(); }
 
   function add(msg) {
+    let changed = false;
     for (const p of msg.points) {
-      if (!points.length || p[0] > points[points.length - 1][0]) points.push(p);
+      if (!points.length || p[0] > points[points.length - 1][0]) { append(p); changed = true; }
     }
-    while (points.length > 2400) points.shift();
-    if (msg.windows && msg.windows.length) windows = msg.windows;
-    redraw();
+    while (points.length > 2400) { points.shift(); for (const c of cols) c.shift(); }
+    if (msg.windows && msg.windows.length && JSON.stringify(msg.windows) !== JSON.stringify(windows)) {
+      windows = msg.windows;
+      changed = true;
+    }
+    if (changed) redraw();
   }
 
   // The fragments are set straight from their events, with no htmx swap (its swapping and settling
-  // classes restyle the element twice per message), and the prosumers' table, which changes with every
-  // new reading, only in the cells that changed: an open page costs the browser, and the machine the
-  // aggregator may share, little. (The fragments carry no hx- attributes: the row buttons are handled
-  // by the click listener below.)
-  const rowHtml = new Map();  // data-address -> the row's last HTML
-  function patchRows(html) {
+  // classes restyle the element twice per message). The prosumers' table comes row by row: the
+  // `prosumers` event carries only the rows that changed since this page last heard (and their order
+  // when it changed), and a changed row is patched in its cells that differ: an open page costs the
+  // browser, and the machine the aggregator may share, little. (The fragments carry no hx- attributes:
+  // the row buttons are handled by the click listener below.)
+  function patchRows(msg) {
     const body = document.getElementById("prosumer-rows");
     const tpl = document.createElement("template");
-    tpl.innerHTML = html.trim();
-    const fresh = Array.from(tpl.content.children);
-    const keyed = fresh.every(r => r.hasAttribute("data-address"));
-    if (!keyed) { body.replaceChildren(...fresh); rowHtml.clear(); return; }
-    const current = new Map();
+    tpl.innerHTML = msg.rows;
+    const byAddress = new Map();
     for (const r of Array.from(body.children)) {
       const k = r.getAttribute("data-address");
-      if (k) current.set(k, r); else r.remove();
+      if (k) byAddress.set(k, r);
     }
-    let at = body.firstElementChild;
-    for (const r of fresh) {
+    for (const r of Array.from(tpl.content.children)) {
       const k = r.getAttribute("data-address");
-      let row = current.get(k);
-      current.delete(k);
-      if (!row || row.cells.length !== r.cells.length) {
-        if (row) row.remove();
-        row = r;
-      } else if (rowHtml.get(k) !== r.outerHTML) {
-        patchRow(row, r);
-      }
-      rowHtml.set(k, r.outerHTML);
-      if (row !== at) body.insertBefore(row, at);
-      at = row.nextElementSibling;
+      if (!k) { body.replaceChildren(r); byAddress.clear(); continue; }  // "no prosumer yet"
+      const row = byAddress.get(k);
+      if (row && row.cells.length === r.cells.length) { patchRow(row, r); continue; }
+      if (row) row.replaceWith(r); else body.appendChild(r);
+      byAddress.set(k, r);
     }
-    for (const [k, r] of current) { r.remove(); rowHtml.delete(k); }
+    if (msg.order === null || !msg.order.length) return;
+    let at = body.firstElementChild;
+    for (const k of msg.order) {
+      const row = byAddress.get(k);
+      if (!row) continue;
+      byAddress.delete(k);
+      if (row !== at) body.insertBefore(row, at); else at = row.nextElementSibling;
+    }
+    for (const r of Array.from(body.children)) {
+      const k = r.getAttribute("data-address");
+      if (!k || byAddress.has(k)) r.remove();
+    }
   }
 
   function patchRow(row, r) {  // the attributes and the cells that differ, in place
     for (const a of Array.from(r.attributes)) {
       if (row.getAttribute(a.name) !== a.value) row.setAttribute(a.name, a.value);
     }
-    for (let i = 0; i < r.cells.length; i++) {
-      if (row.cells[i].innerHTML !== r.cells[i].innerHTML) row.cells[i].replaceWith(r.cells[i].cloneNode(true));
+    const cells = Array.from(r.cells);  // (a live list: moving a cell out would shift it)
+    for (let i = 0; i < cells.length; i++) {
+      const old = row.cells[i], cell = cells[i];
+      if (old.innerHTML === cell.innerHTML) continue;
+      if (!cell.firstElementChild && !old.firstElementChild && old.className === cell.className) {
+        old.firstChild ? (old.firstChild.data = cell.textContent) : (old.textContent = cell.textContent);
+      } else {
+        old.replaceWith(cell);
+      }
     }
   }
 
@@ -113,7 +129,7 @@
     if (!source || source.flexsimChart) return;
     source.flexsimChart = true;
     for (const name of ["history", "power"]) source.addEventListener(name, m => add(JSON.parse(m.data)));
-    source.addEventListener("prosumers", m => { patchRows(m.data); noteSeen(); });
+    source.addEventListener("prosumers", m => { patchRows(JSON.parse(m.data)); noteSeen(); });
     document.querySelectorAll("[data-fragment]").forEach(el => {
       source.addEventListener(el.getAttribute("data-fragment"), m => {
         if (el.innerHTML !== m.data) el.innerHTML = m.data;
