@@ -15,7 +15,8 @@ whatever waits goes at once.
 - 401: the token expired or the aggregator restarted: log in again at once.
 - 403 at login: the registry does not (yet) list the account as active: retry every few seconds.
 - 503: the aggregator is saturated; 429: it rate-limits this client (too many login challenges or
-  failed bearer attempts): wait `Retry-After` seconds (capped), then resend.
+  failed bearer attempts): wait `Retry-After` seconds (capped) plus up to a quarter more at random (so
+  the prosumers of one fleet, refused together, do not come back together), then resend. Never gives up.
 - Connection errors, timeouts, other 5xx: exponential backoff (0.5 s doubling to 5 s); readings stay
   buffered.
 - A reading the aggregator rejects (422 or `rejected` in a batch) is logged with the reason and dropped:
@@ -48,7 +49,7 @@ from aggregator.wire_answers import ActionName, AnswerIn, AnswerOut, AnswerState
 from contracts.anchor import LeafReading
 from contracts.answers import SignedAnswer
 from prosumer.meter import Reading
-from prosumer.net import tls_context
+from prosumer.net import jittered, tls_context
 from prosumer.plain_http import HttpxHttp, PlainHttp, Reply, Transport, Unreachable
 
 log = logging.getLogger(__name__)
@@ -499,10 +500,12 @@ class Uplink:
 
 
 def _retry_after(reply: Reply) -> float:
+    """`Retry-After` (capped), jittered upwards by up to a quarter: never sooner than asked."""
     try:
-        return min(RETRY_AFTER_MAX_S, max(0.1, float(reply.headers.get("retry-after", "1"))))
+        delay = min(RETRY_AFTER_MAX_S, max(0.1, float(reply.headers.get("retry-after", "1"))))
     except ValueError:
-        return 1.0
+        delay = 1.0
+    return jittered(delay)
 
 
 def _detail(reply: Reply) -> str:
