@@ -218,7 +218,12 @@ class Agent:
         if s.answers == "relayed":
             self.worker.relay = uplink  # signed answers go through the uplink's aggregator session
         if s.availability_every_s > 0:
-            uplink.declare_availability(self.worker.availability, s.availability_every_s)
+            uplink.declare_availability(
+                self.worker.availability,
+                s.availability_every_s,
+                s.availability_refresh_s,
+                s.availability_tolerance,
+            )
         self.worker.evidence = EvidenceKeeper(
             chain, key, clock, uplink.acked, uplink.authed, s.readings_root_margin_s, self._wall
         )
