@@ -75,6 +75,7 @@ from prosumer.agent import Agent
 from prosumer.identity import parse_key
 from prosumer.logs import rename_logging
 from prosumer.memory import private_kb
+from prosumer.profiling import profiled
 from prosumer.settings import ProsumerSettings
 from prosumer.setup_gate import SetupGate
 
@@ -436,7 +437,7 @@ def _child(
         )
         agent.install_signals()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)  # a signal sent meanwhile arrives now
-        code = agent.run()
+        code = profiled(index, agent.run)
     except FlexsimError as exc:
         log.error("prosumer %d: %s", index, exc)
     except BaseException:
