@@ -107,13 +107,15 @@ def default_setup_slots() -> int:
 def warm_imports() -> None:
     """What every child would otherwise import, or build, after the fork (each its own copy): the
     modules a prosumer loads lazily (its enrolment client, the WebSocket client, web3's HTTP provider
-    and request machinery) and the TLS context its HTTP clients share (`prosumer.net`)."""
+    and request machinery), the TLS context its HTTP clients share (`prosumer.net`) and libc's `prctl`."""
     import websockets.sync.client  # noqa: F401  (events pushed over a WebSocket)
 
     import prosumer.enrolment  # noqa: F401  (ChainSide.connect imports it)
+    from base.signals import prctl_function
     from prosumer.net import tls_context
 
     tls_context()
+    prctl_function()  # what `die_with` calls first thing in each child
 
 
 def preload_deployment(settings: ProsumerSettings, chain_settings: ChainSettings) -> Deployment | None:
