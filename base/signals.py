@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from functools import cache
 from types import FrameType
 
 PR_SET_PDEATHSIG = 1
@@ -32,15 +33,25 @@ def raise_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+@cache
+def prctl_function() -> Callable[..., int] | None:
+    """libc's `prctl`, looked up once per process (None off Linux or without it). A fleet's parent looks
+    it up before it forks: a lookup in each child made about 0.3 MB of its shared pages its own."""
+    if sys.platform != "linux":
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
 def die_with(parent: int) -> None:
     """In a child process: SIGTERM it when `parent` dies (Linux `PR_SET_PDEATHSIG`; elsewhere a no-op).
     A fork calls it first thing; `die_with_parent` hands it to `Popen` as its `preexec_fn`."""
-    if sys.platform != "linux":
+    prctl = prctl_function()
+    if prctl is None:
         return
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os.kill(os.getpid(), signal.SIGTERM)
 

@@ -46,6 +46,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--pid-map", type=Path, default=None, help="fleet: keep {index: {pid, exit}} here")
     parser.add_argument("--log-dir", type=Path, default=None, help="fleet: one log file per prosumer here")
+    parser.add_argument(
+        "--setup-slots", type=int, default=None,
+        help="fleet: prosumers setting up at once at most (default 4 per CPU; 0: no bound)",
+    )  # fmt: skip
 
 
 def load_settings(args: argparse.Namespace) -> ProsumerSettings:
@@ -73,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args)
     if args.action == "fleet":
-        from prosumer.fleet import FleetOptions, run_fleet
+        from prosumer.fleet import FleetOptions, default_setup_slots, run_fleet
 
         configure_logging("fleet")
         opts = FleetOptions(
@@ -82,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             keys_file=args.keys_file,
             pid_map=args.pid_map,
             log_dir=args.log_dir,
+            setup_slots=default_setup_slots() if args.setup_slots is None else args.setup_slots,
         )
         return run_fleet(settings, list(range(args.first, args.first + args.count)), opts)
     configure_logging(f"prosumer-{'auto' if settings.index is None else settings.index}")

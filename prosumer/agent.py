@@ -48,6 +48,7 @@ from prosumer.identity import load_or_create_key, parse_key
 from prosumer.memory import private_kb
 from prosumer.meter import Meter, next_reading_time
 from prosumer.settings import ProsumerSettings
+from prosumer.setup_gate import SetupGate
 from prosumer.uplink import ReadingBuffer, Uplink
 from prosumer.worker import ChainWorker, Rngs
 
@@ -114,8 +115,10 @@ class Agent:
         wall: Callable[[], float] = time.time,
         deployment: Deployment | None = None,
         chain_settings: ChainSettings | None = None,
+        gate: SetupGate | None = None,
     ) -> None:
         self.settings = settings
+        self.gate = gate  # a fleet's bound on how many of its prosumers set up at once
         self.chain_settings = chain_settings  # a fleet's parent read them before it forked
         self.profiles = profiles
         self.deployment = deployment  # bound by a fleet's parent before it forked (ChainSide.connect)
@@ -158,11 +161,16 @@ class Agent:
         except Stopped as exc:
             log.info("%s", exc)
             return 0
+        finally:
+            if self.gate is not None:
+                self.gate.release()
 
     def _run(self) -> int:
         s = self.settings
         if self.stop_event.is_set():  # stopped before it started (a fleet stopping while it forks)
             return self._remove_only() if self._remove_asked else 0
+        if self.gate is not None and not self.gate.acquire(self.stop_event):
+            raise Stopped("stopped while waiting for its turn to set up")
         key = resolve_key(s)
         if self.entry is None:
             self.entry = sample_entry(s.seed, index_of(Account.from_key(key).address), s.population())
@@ -210,13 +218,20 @@ class Agent:
         if s.answers == "relayed":
             self.worker.relay = uplink  # signed answers go through the uplink's aggregator session
         if s.availability_every_s > 0:
-            uplink.declare_availability(self.worker.availability, s.availability_every_s)
+            uplink.declare_availability(
+                self.worker.availability,
+                s.availability_every_s,
+                s.availability_refresh_s,
+                s.availability_tolerance,
+            )
         self.worker.evidence = EvidenceKeeper(
             chain, key, clock, uplink.acked, uplink.authed, s.readings_root_margin_s, self._wall
         )
         gc.collect()
         gc.freeze()  # its setup objects (contracts, ABI codecs, clients) stay out of every later collection
         log.info("memory: %s kB private once set up", private_kb())
+        if self.gate is not None:
+            self.gate.release()  # the next prosumer of the fleet sets up
         uplink.start()
         self.worker.start()
         try:

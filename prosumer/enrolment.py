@@ -3,8 +3,9 @@
 `POST /auth/challenge` gives a nonce to sign (proof of the account's key); `POST /consent` with the
 signature, the enrolment credential (`PROSUMER_ENROLMENT_TOKEN`) and the terms returns the aggregator's
 EIP-712 consent, which the prosumer passes to `Registry.register` (or `renegotiate`). A busy or
-unreachable aggregator is retried with backoff until `timeout_s`; a refusal (401, 403, 409, 422) ends
-with an error that quotes the aggregator's reason.
+unreachable aggregator is retried with backoff (429 and 503: after their `Retry-After`, jittered upwards
+by up to a quarter) until `timeout_s` (the prosumer's setup then waits and asks again: it never gives
+up); a refusal (401, 403, 409, 422) ends with an error that quotes the aggregator's reason.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from aggregator.wire_consent import ConsentOut, TermsIn
 from base.errors import ConfigError, FlexsimError
 from contracts.consent import Consent
 from contracts.types import Terms
-from prosumer.net import tls_context
+from prosumer.net import jittered, tls_context
 from prosumer.plain_http import PlainHttp, Reply, Unreachable
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ class _Busy(Exception):
 
 def _retry_after(reply: Reply) -> float:
     try:
-        return min(30.0, max(0.0, float(reply.headers.get("retry-after", "0"))))
+        return jittered(min(30.0, max(0.0, float(reply.headers.get("retry-after", "0")))))
     except ValueError:
         return 0.0
 

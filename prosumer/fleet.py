@@ -37,6 +37,12 @@ of hex keys where entry I is prosumer I's key. PROSUMER_KEY and PROSUMER_KEY_FIL
 `--pid-map FILE` keeps a JSON map `{index: {"pid": P, "exit": code or null}}` up to date (written
 atomically after every fork and reap): how a driver signals one prosumer (SIGUSR1: remove its DER).
 `--log-dir DIR` sends each child's output to `DIR/prosumer-<index:04d>.log` instead of the parent's.
+
+Setup queue: at most `--setup-slots K` children set up at once (default 4 per CPU; `prosumer.setup_gate`):
+a child forked while K others set up waits, idle, for its slot before it builds its DER, checks its
+funds, asks the aggregator's consent and registers; it frees the slot once set up, before it streams.
+Without it a thousand children setting up together time each other out and fill the aggregator's
+allowance of pending login challenges for their shared address (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ import json
 import logging
 import os
 import select
+import shutil
 import signal
 import tempfile
 import time
@@ -68,7 +75,9 @@ from prosumer.agent import Agent
 from prosumer.identity import parse_key
 from prosumer.logs import rename_logging
 from prosumer.memory import private_kb
+from prosumer.profiling import profiled
 from prosumer.settings import ProsumerSettings
+from prosumer.setup_gate import SetupGate
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +95,27 @@ class FleetOptions:
     keys_file: Path | None = None
     pid_map: Path | None = None
     log_dir: Path | None = None
+    setup_slots: int = 0  # prosumers setting up at once at most; 0: no bound
+    slots_dir: Path | None = None  # where the slots' lock files are (run_fleet makes a temporary one)
+
+
+def default_setup_slots() -> int:
+    """4 per CPU: enough to keep the cores busy while some of those setting up wait for the chain."""
+    return 4 * (os.cpu_count() or 1)
 
 
 def warm_imports() -> None:
     """What every child would otherwise import, or build, after the fork (each its own copy): the
     modules a prosumer loads lazily (its enrolment client, the WebSocket client, web3's HTTP provider
-    and request machinery) and the TLS context its HTTP clients share (`prosumer.net`)."""
+    and request machinery), the TLS context its HTTP clients share (`prosumer.net`) and libc's `prctl`."""
     import websockets.sync.client  # noqa: F401  (events pushed over a WebSocket)
 
     import prosumer.enrolment  # noqa: F401  (ChainSide.connect imports it)
+    from base.signals import prctl_function
     from prosumer.net import tls_context
 
     tls_context()
+    prctl_function()  # what `die_with` calls first thing in each child
 
 
 def preload_deployment(settings: ProsumerSettings, chain_settings: ChainSettings) -> Deployment | None:
@@ -316,6 +334,20 @@ def run_fleet(settings: ProsumerSettings, indices: list[int], opts: FleetOptions
     if not indices:
         raise ConfigError("a fleet needs at least one prosumer (--count >= 1)")
     keys = load_keys(opts.keys_file, indices) if opts.keys_file else {}
+    if opts.setup_slots < 0:
+        raise ConfigError("--setup-slots must be 0 (no bound) or more")
+    if opts.setup_slots and opts.slots_dir is None:
+        opts = replace(opts, slots_dir=Path(tempfile.mkdtemp(prefix="flexsim-setup-slots-")))
+    try:
+        return _run_fleet(settings, indices, opts, keys)
+    finally:
+        if opts.slots_dir is not None and opts.slots_dir.name.startswith("flexsim-setup-slots-"):
+            shutil.rmtree(opts.slots_dir, ignore_errors=True)
+
+
+def _run_fleet(
+    settings: ProsumerSettings, indices: list[int], opts: FleetOptions, keys: dict[int, str]
+) -> int:
     warm_imports()
     fleet = _Fleet(settings, opts, Profiles(settings.profile_cache_dir), {}, keys, set(indices))
     fleet.chain_settings = ChainSettings()  # read once here: each child shares them
@@ -392,16 +424,22 @@ def _child(
         update: dict[str, object] = {"index": index}
         if key is not None:
             update["key"] = SecretStr(key)
+        gate = (
+            SetupGate(opts.slots_dir, opts.setup_slots, index)
+            if opts.setup_slots and opts.slots_dir is not None
+            else None
+        )
         agent = Agent(
             settings.model_copy(update=update),
             profiles=profiles,
             entry=entry,
             deployment=deployment,
             chain_settings=chain_settings,
+            gate=gate,
         )
         agent.install_signals()
         signal.pthread_sigmask(signal.SIG_UNBLOCK, FORK_MASK)  # a signal sent meanwhile arrives now
-        code = agent.run()
+        code = profiled(index, agent.run)
     except FlexsimError as exc:
         log.error("prosumer %d: %s", index, exc)
     except BaseException:

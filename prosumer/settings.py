@@ -113,6 +113,19 @@ class ProsumerSettings(BaseSettings):
         description="How often (real s) it tells the aggregator what it can deliver now (PUT /availability); "
         "0: never.",
     )
+    availability_refresh_s: float = Field(
+        20.0,
+        gt=0,
+        description="An unchanged availability is declared again this often (real s); keep it under twice "
+        "the aggregator's online window (AGGREGATOR_ONLINE_WINDOW_S, 30 s), after which a declaration "
+        "no longer counts.",
+    )
+    availability_tolerance: float = Field(
+        0.02,
+        ge=0,
+        description="Between refreshes, a new availability is declared only when a direction moved by more "
+        "than this share of what was declared last (0: any change).",
+    )
     flush_timeout_s: float = Field(
         5.0, ge=0, description="On shutdown, how long to keep sending buffered readings."
     )

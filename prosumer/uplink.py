@@ -7,6 +7,12 @@ reading with `POST /readings`, more with `POST /readings/batch`, at most `batch`
 removes readings from the buffer only once the aggregator acknowledged them (2xx means committed;
 resending after a timeout is safe, the aggregator answers `duplicate`).
 
+Availability (`declare_availability`): every few seconds the sender asks the DER what it could deliver
+now and tells the aggregator (`PUT /availability`) only when that is news: a direction moved by more than
+a tolerance, a refresh is due (an unchanged declaration is repeated well within the aggregator's
+two online windows, after which it would no longer count), or the session is new. A thousand steady
+prosumers then make a fraction of the requests that declaring every turn cost.
+
 Pacing: it sends once `every` readings wait, or once the oldest has waited `hold_s` (so a prosumer
 that samples every second and sends every second reading makes half the requests, and no reading
 waits more than about one interval); a backlog goes at once, in batches of up to `batch`; at stop,
@@ -15,7 +21,8 @@ whatever waits goes at once.
 - 401: the token expired or the aggregator restarted: log in again at once.
 - 403 at login: the registry does not (yet) list the account as active: retry every few seconds.
 - 503: the aggregator is saturated; 429: it rate-limits this client (too many login challenges or
-  failed bearer attempts): wait `Retry-After` seconds (capped), then resend.
+  failed bearer attempts): wait `Retry-After` seconds (capped) plus up to a quarter more at random (so
+  the prosumers of one fleet, refused together, do not come back together), then resend. Never gives up.
 - Connection errors, timeouts, other 5xx: exponential backoff (0.5 s doubling to 5 s); readings stay
   buffered.
 - A reading the aggregator rejects (422 or `rejected` in a batch) is logged with the reason and dropped:
@@ -48,7 +55,7 @@ from aggregator.wire_answers import ActionName, AnswerIn, AnswerOut, AnswerState
 from contracts.anchor import LeafReading
 from contracts.answers import SignedAnswer
 from prosumer.meter import Reading
-from prosumer.net import tls_context
+from prosumer.net import jittered, tls_context
 from prosumer.plain_http import HttpxHttp, PlainHttp, Reply, Transport, Unreachable
 
 log = logging.getLogger(__name__)
@@ -241,13 +248,26 @@ class Uplink:
         self._availability: Callable[[], tuple[int, int]] | None = None
         self._availability_every_s = 0.0
         self._availability_due = 0.0
+        self._availability_refresh_s = 0.0
+        self._availability_tolerance = 0.0
+        self._declared: tuple[int, int] | None = None  # what the aggregator was told last, and when
+        self._declared_at = 0.0
         self._answer_lock = threading.Lock()
         self.acked = AckedReadings()
 
-    def declare_availability(self, source: Callable[[], tuple[int, int]], every_s: float) -> None:
-        """Also tells the aggregator, every `every_s` real seconds, what `source` says it can deliver
-        (up, down) now (`PUT /availability`); a failure is logged and retried at the next turn."""
+    def declare_availability(
+        self,
+        source: Callable[[], tuple[int, int]],
+        every_s: float,
+        refresh_s: float = 0.0,
+        tolerance: float = 0.0,
+    ) -> None:
+        """Also asks `source`, every `every_s` real seconds, what it can deliver (up, down) now, and tells
+        the aggregator (`PUT /availability`) when that is news: a direction moved by more than
+        `tolerance` of what was declared last, `refresh_s` passed since, or it logged in again (a
+        restarted aggregator forgot). A failure is logged and retried at the next turn."""
         self._availability, self._availability_every_s = source, every_s
+        self._availability_refresh_s, self._availability_tolerance = refresh_s, tolerance
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="uplink", daemon=True)
@@ -322,6 +342,14 @@ class Uplink:
         self._availability_due = now + self._availability_every_s
         try:
             up, down = self._availability()
+            if not availability_news(
+                self._declared,
+                (up, down),
+                now - self._declared_at,
+                self._availability_refresh_s,
+                self._availability_tolerance,
+            ):
+                return
             reply = self.http.request(
                 "PUT",
                 "/availability",
@@ -339,6 +367,8 @@ class Uplink:
             self._token = None
         elif reply.status_code != 200:
             log.info("availability refused: HTTP %d %s", reply.status_code, _detail(reply))
+        else:
+            self._declared, self._declared_at = (up, down), now
 
     # ------------------------------------------------------------------ relayed answers
 
@@ -419,6 +449,7 @@ class Uplink:
         if reply.status_code != 200:
             raise self._failure(reply, "login")
         self._token = TokenOut.model_validate_json(reply.content).access_token
+        self._declared = None  # a new session: declare again at the next turn
         log.info("logged in to the aggregator as %s", address)
 
     def _post(self, path: str, body: bytes, items: list[Queued]) -> list[Queued]:
@@ -498,11 +529,28 @@ class Uplink:
         return max(0.1, min(self.timeout_s, self._remaining()))
 
 
+def availability_news(
+    declared: tuple[int, int] | None,
+    now: tuple[int, int],
+    age_s: float,
+    refresh_s: float,
+    tolerance: float,
+) -> bool:
+    """Whether `now` is worth a `PUT /availability` after `declared` was sent `age_s` ago: nothing
+    declared yet, due for a refresh, or a direction moved by more than `tolerance` of its declared value
+    (of 1 W when that was 0)."""
+    if declared is None or age_s >= refresh_s:
+        return True
+    return any(abs(n - d) > tolerance * max(abs(d), 1) for n, d in zip(now, declared, strict=True))
+
+
 def _retry_after(reply: Reply) -> float:
+    """`Retry-After` (capped), jittered upwards by up to a quarter: never sooner than asked."""
     try:
-        return min(RETRY_AFTER_MAX_S, max(0.1, float(reply.headers.get("retry-after", "1"))))
+        delay = min(RETRY_AFTER_MAX_S, max(0.1, float(reply.headers.get("retry-after", "1"))))
     except ValueError:
-        return 1.0
+        delay = 1.0
+    return jittered(delay)
 
 
 def _detail(reply: Reply) -> str:

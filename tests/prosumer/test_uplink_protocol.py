@@ -13,7 +13,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from prosumer.uplink import ReadingBuffer, Uplink
+from prosumer.uplink import ReadingBuffer, Uplink, availability_news
 from tests.prosumer.conftest import wait_for
 from tests.prosumer.factories import make_reading
 
@@ -30,6 +30,7 @@ class Server:
         self.stored: list[int] = []
         self.logins = 0
         self.readings = readings
+        self.declared: list[tuple[int, int]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -47,6 +48,10 @@ class Server:
                 "access_token": f"t{self.logins}", "token_type": "bearer", "expires_at": LATER,
                 "address": ACCOUNT.address,
             })  # fmt: skip
+        if path == "/availability":
+            body = json.loads(request.content)
+            self.declared.append((body["up_w"], body["down_w"]))
+            return httpx.Response(200, json=body)
         n = sum(1 for _, p, _ in self.calls if p.startswith("/readings"))
         if self.readings is not None:
             return self.readings(request, n)
@@ -187,3 +192,32 @@ def test_a_pacing_uplink_sends_pairs_and_flushes_the_rest_at_stop() -> None:
     posts = [json.loads(r.content) for _, p, r in server.calls if p.startswith("/readings")]
     sizes = [len(b["readings"]) if "readings" in b else 1 for b in posts]
     assert server.stored == [1, 2, 3, 4, 5] and sizes == [2, 2, 1]
+
+
+def test_availability_is_declared_when_it_is_news() -> None:
+    assert availability_news(None, (5, 5), 0.0, 20.0, 0.02)  # nothing declared yet
+    assert not availability_news((1000, 500), (1015, 495), 5.0, 20.0, 0.02)  # within 2 %
+    assert availability_news((1000, 500), (1000, 489), 5.0, 20.0, 0.02)  # down moved by 2.2 %
+    assert availability_news((1000, 500), (1000, 500), 20.0, 20.0, 0.02)  # due for a refresh
+    assert availability_news((0, 0), (2, 0), 1.0, 20.0, 0.02)  # from nothing, any watt is news
+    assert availability_news((1000, 500), (1001, 500), 1.0, 20.0, 0.0)  # tolerance 0: any change
+
+
+def test_an_unchanged_availability_is_not_declared_again_until_it_changes() -> None:
+    server, buffer = Server(), ReadingBuffer(100)
+    up = uplink(server, buffer)
+    now = [(1000, 500)]
+    up.declare_availability(lambda: now[0], every_s=0.01, refresh_s=60.0, tolerance=0.02)
+    buffer.put(make_reading(1))  # logs in: declarations need a session
+    up.start()
+    try:
+        wait_for(lambda: server.declared == [(1000, 500)], 5, "the first declaration")
+        buffer.put(make_reading(2))
+        buffer.put(make_reading(3))
+        wait_for(lambda: server.stored == [1, 2, 3], 5, "more readings")
+        time.sleep(1.2)  # more turns of the uplink's loop, each asking the source
+        assert server.declared == [(1000, 500)]
+        now[0] = (1000, 400)
+        wait_for(lambda: server.declared == [(1000, 500), (1000, 400)], 5, "the change to be declared")
+    finally:
+        up.stop(1.0)
