@@ -7,7 +7,9 @@ prosumers; Debian's chromium (driven by Playwright) shows the page.
 1. Throughput: the loaders (a process of their own) post readings batches back to back for `phase_s`
    seconds with no page open and with one, in `phases` pairs of adjacent phases (order alternated);
    readings stored per second, and the median of the pairs' ratios, which cancels the drift of a
-   shared machine's load. (The console polls only while a page is open, so "none" costs it nothing.)
+   shared machine's load, with its distribution-free 95 % interval (one pair moves by up to ±10 % on
+   this machine: 16 pairs by default narrow the median to a few points). (The console polls only
+   while a page is open, so "none" costs it nothing.)
 2. Latency, with the page open: the probe account posts a reading every 0.5 s (the time its POST is
    answered `stored`, i.e. committed, is the event) and a transaction is sent and mined every 0.5 s
    (its receipt's arrival is the event); the page notes the real time each `data-seen` key first
@@ -50,6 +52,7 @@ from console.controls import DerIn
 from console.settings import ConsoleSettings
 from contracts.sender import Sender
 from contracts.types import SourceKind, Terms
+from simulation.experiment_stats import median_ci
 from simulation.sandbox import Sandbox, sandbox
 from simulation.scenario import load_scenario
 
@@ -219,6 +222,8 @@ def run(opts: Options, progress: Progress = lambda _m: None) -> ConsoleResult:
     with_page = float(np.mean(rates["page"]))
     without = float(np.mean(rates["none"]))
     ratio = round(float(np.median(rates["ratio"])), 3)
+    interval = median_ci(rates["ratio"])
+    ratio_ci = None if interval.ci_low is None else [interval.ci_low, interval.ci_high]
     both = [x for x in (lat.reading_stored.p95, lat.chain_event_mined.p95) if x is not None]
     p95 = max(both) if both else float("inf")
     return ConsoleResult(
@@ -239,6 +244,7 @@ def run(opts: Options, progress: Progress = lambda _m: None) -> ConsoleResult:
             without_page_readings_per_s=round(without, 1),
             pair_ratios=rates["ratio"],
             ratio=ratio,
+            ratio_ci95=ratio_ci,
             console_cpu_share=round(float(np.mean(rates["console_cpu"])), 3),
             browser_cpu_share=round(float(np.mean(rates["browser_cpu"])), 3),
         ),

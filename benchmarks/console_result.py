@@ -51,6 +51,11 @@ class Throughput(Part):
         "without. Pairs cancel the drift of a shared machine's load."
     )
     ratio: float = Field(description="The median of pair_ratios.")
+    ratio_ci95: list[float] | None = Field(
+        None,
+        description="Distribution-free 95 % confidence interval of that median (order statistics of the "
+        "pairs; none below 6 pairs): how far one run's figure can move from the page's true cost.",
+    )
     console_cpu_share: float = Field(
         description="CPU of the console's process (its server and poller; the loaders run elsewhere) per "
         "real second of the phases with the page open, in cores."

@@ -80,7 +80,7 @@ class ConsoleOptions(BaseModel):
     loaders: int = Field(4, description="accounts posting readings batches in the throughput phases")
     batch_size: int = Field(200, description="readings per batch")
     phase_s: float = Field(5.0, description="real seconds of each throughput phase")
-    phases: int = Field(6, description="pairs of phases (page open, none), order alternated")
+    phases: int = Field(16, description="pairs of phases (page open, none), order alternated")
     probes: int = Field(40, description="probe readings and probe transactions timed for the latency")
 
 

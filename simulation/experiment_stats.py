@@ -4,6 +4,10 @@ The interval of a mean over n runs is Student's t interval, `mean ± t(0.975, n-
 `s` the sample standard deviation (n - 1 in the denominator); one run has a mean and no interval. The
 paired difference of two strategies is the same interval over the per-seed differences `b - a` of the
 seeds both ran, which removes what the seed decides for both (population, weather, requests).
+
+The interval of a median (`median_ci`) is distribution-free: the order statistics `x(k)` and
+`x(n+1-k)` with the largest `k` for which a Binomial(n, 1/2) falls below `k` with probability at
+most `(1 - level) / 2` (its coverage is at least `level`); below 6 values there is none.
 """
 
 from __future__ import annotations
@@ -43,6 +47,26 @@ def mean_ci(values: Iterable[float | None], level: float = LEVEL) -> Estimate:
     sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
     half = float(student_t.ppf((1 + level) / 2, n - 1)) * sd / math.sqrt(n)
     return Estimate(n, mean, mean - half, mean + half)
+
+
+def median_ci(values: Iterable[float], level: float = LEVEL) -> Estimate:
+    """Median (as `mean`, the estimate) and its distribution-free `level` confidence interval."""
+    xs = sorted(float(v) for v in values if math.isfinite(float(v)))
+    n = len(xs)
+    if n == 0:
+        return Estimate(0, None, None, None)
+    mid = n // 2
+    median = xs[mid] if n % 2 else (xs[mid - 1] + xs[mid]) / 2
+    tail = (1 - level) / 2
+    k, below = 0, 0.0  # below: P(Binomial(n, 1/2) < k + 1) as k grows
+    while True:
+        below += math.comb(n, k) / 2**n
+        if below > tail:
+            break
+        k += 1
+    if k == 0:
+        return Estimate(n, median, None, None)
+    return Estimate(n, median, xs[k - 1], xs[n - k])
 
 
 def paired_difference(

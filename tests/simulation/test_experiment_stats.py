@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulation.experiment_stats import mean_ci, paired_difference
+from simulation.experiment_stats import mean_ci, median_ci, paired_difference
 
 
 def test_mean_and_95_percent_interval_of_four_values_by_hand() -> None:
@@ -37,3 +37,27 @@ def test_paired_difference_uses_the_seeds_both_strategies_ran() -> None:
     assert e.n == 3
     assert e.mean == pytest.approx(0.0666667, abs=1e-6)
     assert e.half_width == pytest.approx(0.071711, abs=1e-6)
+
+
+def test_the_median_interval_is_the_binomial_order_statistics() -> None:
+    # 16 values: P(Binomial(16, 1/2) <= 3) = 697/65536 <= 0.025 < P(<= 4), so x(4) and x(13).
+    e = median_ci([float(x) for x in range(16, 0, -1)])
+    assert (e.n, e.mean, e.ci_low, e.ci_high) == (16, 8.5, 4.0, 13.0)
+    # 6 values: only the extremes cover 95 % (1 - 2/64); 5 values have no such interval.
+    assert (median_ci([3.0, 1.0, 2.0, 6.0, 5.0, 4.0]).ci_low, median_ci(range(1, 7)).ci_high) == (1.0, 6.0)
+    five = median_ci([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert five.mean == 3.0 and five.ci_low is None and five.ci_high is None
+    assert median_ci([]).mean is None
+
+
+def test_the_median_interval_covers_the_median_at_least_as_often_as_it_says() -> None:
+    import random
+
+    rng = random.Random(5)
+    misses = 0
+    for _ in range(2000):
+        xs = [rng.gauss(0.97, 0.05) for _ in range(16)]
+        e = median_ci(xs)
+        assert e.ci_low is not None and e.ci_high is not None
+        misses += not (e.ci_low <= 0.97 <= e.ci_high)
+    assert misses / 2000 <= 0.05
