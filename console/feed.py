@@ -150,6 +150,10 @@ class Feed:
         self._point_at = 0.0
         self._details: dict[int, FlexRequestOut] = {}  # the newest request with its answers
 
+    def close(self) -> None:
+        """Closes its own connection to the node (the aggregator's client belongs to its creator)."""
+        self.node.close()
+
     # ------------------------------------------------------------------ one round
 
     def poll(self, force: bool = False) -> State:

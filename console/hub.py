@@ -60,6 +60,7 @@ class Hub:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        self.feed.close()
 
     def attach(self) -> None:
         with self._lock:

@@ -23,6 +23,10 @@ class Feed:
         self.state = view.State(head=7)
         self.table: list[view.ProsumerRow] = []
         self.polls = 0
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
 
     def poll(self, force: bool = False) -> view.State:
         self.polls += 1
@@ -84,3 +88,11 @@ def test_a_stream_wakes_when_the_hub_publishes() -> None:
         return hub.version > version
 
     assert asyncio.run(waits())
+
+
+def test_stopping_the_hub_closes_the_feed_it_polled() -> None:
+    feed = Feed()
+    hub = Hub(feed, lambda: {})  # type: ignore[arg-type]
+    hub.start()
+    hub.stop()
+    assert feed.closed
