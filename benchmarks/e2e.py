@@ -40,7 +40,9 @@ def scenario_for(prosumers: int, opts: Options) -> Scenario:
     from simulation.scenario import load_scenario
 
     gap_real_s = 60.0  # mean real seconds between requests; one request takes about 60 s
-    first_real_s = 30.0 + prosumers * 0.1  # every prosumer registered and streaming before the first
+    # every prosumer registered and streaming before the first: a fleet sets up about 5 children a second
+    # on this 2-core machine (its setup queue, docs/scale.md), so a quarter of a second each
+    first_real_s = 30.0 + prosumers * 0.25
     duration_real_s = first_real_s + (opts.requests + 1) * gap_real_s
     return load_scenario("quick").with_overrides(
         name=f"bench-e2e-{prosumers}",
