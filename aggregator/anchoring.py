@@ -37,7 +37,7 @@ def settlement_tree(
     recorded and the signed readings roots (waiting up to `wait_s` real seconds for missing ones); None
     when no delivery is recorded (nothing to anchor)."""
     rid = info.request_id
-    recorded = {p.lower(): d.market.commitment_of(rid, p) for p in participants}
+    recorded = {p.lower(): c for p, c in d.market.commitments_of(rid, participants).items()}
     delivered = {p: c.delivered_wh for p, c in recorded.items() if c.response in SETTLED}
     if not delivered:
         return None

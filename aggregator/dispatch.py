@@ -232,9 +232,10 @@ class Dispatcher:
         applied = self.d.market.request_events("Applied", info.request_id, info.opened_block)
         candidates = []
         pending: set[str] = set()
+        commitments = self.d.market.commitments_of(info.request_id, [str(a["prosumer"]) for a in applied])
         for args in applied:  # ranked by the reputation each had when it applied (the contract's key)
             who = str(args["prosumer"])
-            c = self.d.market.commitment_of(info.request_id, who)
+            c = commitments[who]
             if c.response == Response.APPLIED:
                 pending.add(who)
             candidates.append(Candidate(who, int(args["reputation"]), int(args["offeredW"]), c.tariff))
@@ -289,7 +290,7 @@ class Dispatcher:
         if not begun and (info.committed_w >= booked or info.joined == 0):
             return  # covered (nobody declined, nothing over-booked, or the shares fill it)
         accepted = self._participants(info)
-        commitments = {p: self.d.market.commitment_of(info.request_id, p) for p in accepted}
+        commitments = self.d.market.commitments_of(info.request_id, accepted)
         total_room = sum(c.room_w for c in commitments.values())
         if not begun and total_room == 0:
             log.info("request %s: %d W uncovered, no accepter has room", info.request_id,

@@ -81,7 +81,8 @@ def unsettled(d: Deployment, info: RequestInfo, participants: list[str]) -> list
     """Participants whose delivery is not yet recorded on chain (so a resumed settlement skips none
     and repeats none)."""
     waiting = (Response.ACCEPTED, Response.SELECTED, Response.TOPPED_UP)
-    return [p for p in participants if d.market.commitment_of(info.request_id, p).response in waiting]
+    commitments = d.market.commitments_of(info.request_id, participants)
+    return [p for p in participants if commitments[p].response in waiting]
 
 
 def settle(

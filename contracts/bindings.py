@@ -66,6 +66,10 @@ def _cs(address: str) -> str:
     return Web3.to_checksum_address(address)
 
 
+def _commitment(c: Sequence[Any]) -> Commitment:
+    return Commitment(Response(c[0]), int(c[1]), int(c[2]), int(c[3]), int(c[4]), int(c[5]))
+
+
 class RegistryBinding(_Binding):
     def register(self, sender: Sender, terms: Terms, expiry: int, consent: Consent) -> Receipt:
         """Registers `sender`'s DER with terms the aggregator consented to (`contracts.consent`)."""
@@ -311,8 +315,15 @@ class MarketBinding(_Binding):
         )
 
     def commitment_of(self, request_id: int, prosumer: str) -> Commitment:
-        c = self._view("commitmentOf", request_id, _cs(prosumer))
-        return Commitment(Response(c[0]), int(c[1]), int(c[2]), int(c[3]), int(c[4]), int(c[5]))
+        return _commitment(self._view("commitmentOf", request_id, _cs(prosumer)))
+
+    def commitments_of(self, request_id: int, prosumers: Sequence[str]) -> dict[str, Commitment]:
+        """`commitment_of` for many prosumers, read in JSON-RPC batches (`contracts.batch_calls`);
+        keyed by the addresses as given."""
+        from contracts.batch_calls import call_many
+
+        fns = [self.contract.functions.commitmentOf(request_id, _cs(p)) for p in prosumers]
+        return {p: _commitment(c) for p, c in zip(prosumers, call_many(self.chain, fns), strict=True)}
 
     def top_up_of(self, request_id: int) -> TopUpRound:
         return TopUpRound(*(int(x) for x in self._view("topUpOf", request_id)))

@@ -391,6 +391,9 @@ def _play_watched(
         if console is not None:
             console.stop()
         fleet.write(run.out / "prosumers.json")
+        # The prosumers stop first, while the aggregator still takes their last readings (stopped
+        # together, a large fleet's children found it gone and dropped what they had buffered).
+        fleet.stop(group)
     if grid.process.returncode not in (0, None):
         progress(f"grid operator exited with {grid.process.returncode}: {grid.tail(3)}")
 
