@@ -235,6 +235,13 @@ class _Fleet:
     deployment: Deployment | None = None
     chain_settings: ChainSettings | None = None
 
+    def __repr__(self) -> str:
+        """Short on purpose: `fleet.stop` is the SIGTERM handler each child inherits, and a child's
+        `signal.signal` formats the handler it replaces (an enum lookup that fails), i.e. this repr. The
+        dataclass's own (every entry, every key) cost each child 1.3 MB of private memory at 6
+        prosumers, more with more entries."""
+        return f"_Fleet({len(self.entries)} entries, {len(self.children)} children)"
+
     def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         self.stopping = True
         for pid in list(self.children):
