@@ -149,7 +149,7 @@ class Chain:
             close()
 
     def use_plain_http(self) -> None:
-        """Sends this chain's requests over one keep-alive `http.client` connection instead of web3's
+        """Sends this chain's requests over one keep-alive connection (`base.wire_http`) instead of web3's
         `requests` session (`contracts.plain_provider`); what a fleet's prosumers use. From then on
         the balance, fees, calls of the bindings, estimates, sends and receipts go as raw JSON-RPC
         over that connection (`contracts.lean_eth`), not through web3's request pipeline."""

@@ -1,10 +1,10 @@
-"""Raw JSON-RPC over a `PlainHTTPProvider`'s one `http.client` connection: `json` in, `json` out.
+"""Raw JSON-RPC over a `PlainHTTPProvider`'s one keep-alive connection: `json` in, `json` out.
 
 web3's request pipeline (request manager, middleware, request and result formatters) runs a few
 hundred functions per call. In a forked prosumer each of them has its reference counts written the
 first time it runs, which makes its pages the child's own: the funds check and the registration cost
 a child about 5 MB of private memory that way, although its parent ran the same calls before forking.
-This client runs only `json`, `http.client` and the provider's lock; `contracts.lean_eth` puts typed
+This client runs only `json`, `base.wire_http` and the provider's lock; `contracts.lean_eth` puts typed
 `eth_*` calls on top of it. Transport errors are the provider's (`ConnectionError`, `TimeoutError`,
 retried by `Chain.rpc`); an error answer raises `RpcError` with the node's code, message and data.
 """
