@@ -2,7 +2,7 @@
 
 What a library builds lazily the first time a path runs (web3's request formatters and middleware
 wrappers, eth_abi's encoder and decoder caches, eth_account's transaction classes and the curve's
-tables, the EIP-712 machinery, http.client's first request) would otherwise be built by
+tables, the EIP-712 machinery, the first HTTP request) would otherwise be built by
 every child for itself: measured on the fleet benchmark, a prosumer's funds check and registration
 alone added 12 MB of private memory to it. Built once in the parent, it is shared copy-on-write.
 
@@ -88,7 +88,7 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
         ),
     ]
     if aggregator_url:
-        steps.append(("aggregator over http.client", lambda: _plain_get(aggregator_url)))
+        steps.append(("aggregator over base.wire_http", lambda: _plain_get(aggregator_url)))
     done = 0
     for what, step in steps:
         try:
