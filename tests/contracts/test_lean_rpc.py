@@ -55,6 +55,7 @@ def test_a_registration_over_raw_json_rpc_reads_back_as_through_web3(chain, regi
     receipt = own.register(me, terms, expiry, grant(registry, me.address, terms, expiry))
 
     assert isinstance(receipt.tx_hash, str) and receipt.tx_hash.startswith("0x")
+    assert me._raw_key is not None  # signed by contracts.raw_tx, not eth_account
     (event,) = own.events(receipt, "Registered")
     assert event["args"]["prosumer"] == prosumer.address
     assert event["args"]["expiry"] == expiry
