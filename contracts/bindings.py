@@ -11,6 +11,7 @@ from typing import Any
 
 from web3 import Web3
 
+from contracts.abi_function import AbiFunction, EncodedCall, functions_of
 from contracts.answers import SignedAnswer
 from contracts.chain import Chain
 from contracts.consent import Consent
@@ -38,28 +39,65 @@ FINALISE_GAS = 150_000
 
 
 class _Binding:
+    label = ""  # the contract's name, as `contracts.events` names it
+
     def __init__(self, chain: Chain, address: str, abi: list[dict[str, Any]]) -> None:
         self.chain = chain
         self.address = Web3.to_checksum_address(address)
         self.contract = chain.w3.eth.contract(address=self.address, abi=abi)
+        self.functions: dict[str, AbiFunction] = functions_of(abi)  # for raw JSON-RPC (`Chain.lean`)
+        self._events: Any = None  # a `contracts.events.EventDecoder`, made at the first lean receipt
+
+    def _call(self, name: str, *args: Any) -> Any:
+        """The call to `name` as web3 builds it, or encoded with eth_abi when the chain speaks raw
+        JSON-RPC (`Chain.use_plain_http`)."""
+        if self.chain.lean is not None:
+            return self.functions[name].encode(self.address, args)
+        return self.contract.functions[name](*args)
 
     def _view(self, name: str, *args: Any) -> Any:
-        return self.chain.call(self.contract.functions[name](*args))
+        call = self._call(name, *args)
+        if isinstance(call, EncodedCall):
+            return self.chain.call_encoded(self.functions[name], call)
+        return self.chain.call(call)
 
     def _tx(
         self, sender: Sender, name: str, *args: Any, gas: int | None = None, tip_share: float = 1.0
     ) -> Receipt:
-        return sender.transact(self.contract.functions[name](*args), gas=gas, tip_share=tip_share)
+        return sender.transact(self._call(name, *args), gas=gas, tip_share=tip_share)
 
     def _submit(self, sender: Sender, name: str, *args: Any, gas: int | None = None) -> str:
         """Sends without waiting (`Sender.submit`); returns the transaction hash."""
-        return sender.submit(self.contract.functions[name](*args), gas=gas)
+        return sender.submit(self._call(name, *args), gas=gas)
 
     def events(self, receipt: Receipt, name: str) -> list[Any]:
         """Decoded events named `name` from a receipt (others ignored)."""
+        if self.chain.lean is not None and not hasattr(receipt.raw, "logs"):  # a raw JSON-RPC receipt
+            return self._raw_events(receipt, name)
         from web3.logs import DISCARD
 
         return list(self.contract.events[name]().process_receipt(receipt.raw, errors=DISCARD))
+
+    def event_decoder(self) -> Any:
+        """This contract's `contracts.events.EventDecoder`, made once (a fleet's parent makes it
+        before it forks: it builds web3's event classes)."""
+        if self._events is None:
+            from contracts.events import EventDecoder
+
+            label = self.label or type(self).__name__
+            self._events = EventDecoder({label: (self.address, list(self.contract.abi))})
+        return self._events
+
+    def _raw_events(self, receipt: Receipt, name: str) -> list[dict[str, Any]]:
+        """Events of a raw receipt as web3's `process_receipt` gives them (`event`, `args`, ...)."""
+        decoder = self.event_decoder()
+        out = []
+        for log in receipt.logs:
+            event = decoder.decode(log)
+            if event is not None and event.name == name:
+                out.append({"event": event.name, "args": event.args, "blockNumber": event.block,
+                            "logIndex": event.log_index, "transactionHash": event.tx_hash})  # fmt: skip
+        return out
 
 
 def _cs(address: str) -> str:
@@ -71,6 +109,8 @@ def _commitment(c: Sequence[Any]) -> Commitment:
 
 
 class RegistryBinding(_Binding):
+    label = "Registry"
+
     def register(self, sender: Sender, terms: Terms, expiry: int, consent: Consent) -> Receipt:
         """Registers `sender`'s DER with terms the aggregator consented to (`contracts.consent`)."""
         return self._tx(sender, "register", terms.as_tuple(), expiry, consent.as_tuple())
@@ -129,6 +169,8 @@ class RegistryBinding(_Binding):
 
 
 class TokenBinding(_Binding):
+    label = "FlexToken"
+
     def transfer(self, sender: Sender, to: str, amount: int) -> Receipt:
         return self._tx(sender, "transfer", _cs(to), amount)
 
@@ -158,6 +200,8 @@ class TokenBinding(_Binding):
 
 
 class MarketBinding(_Binding):
+    label = "FlexibilityMarket"
+
     def open_request(
         self,
         sender: Sender,

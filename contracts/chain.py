@@ -19,7 +19,10 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, ProviderConnectionError, Web3RPCError
 
 from base.errors import ConfigError
+from contracts.abi_function import AbiFunction, EncodedCall
 from contracts.errors import ContractRevert, RevertDecoder, RpcUnavailable, WrongChain
+from contracts.jsonrpc import JsonRpc, RpcError
+from contracts.lean_eth import LeanEth
 from contracts.settings import ChainSettings
 
 log = logging.getLogger(__name__)
@@ -113,6 +116,7 @@ class Chain:
         self._fee_lock = threading.Lock()
         self._fee_cache: tuple[float, dict[str, int]] | None = None
         self._gas_limit: int | None = None
+        self.lean: LeanEth | None = None  # raw JSON-RPC for the prosumer's calls (`use_plain_http`)
 
     def _provider(self) -> HTTPProvider:
         return Web3.HTTPProvider(
@@ -127,6 +131,7 @@ class Chain:
         inherited are its parent's, not its own. The contracts bound to `w3` follow."""
         self.disconnect()
         self.w3.provider = self._provider()
+        self.lean = None  # web3's own provider again: its calls go through web3
 
     def disconnect(self) -> None:
         """Closes this connection's HTTP sessions (their pooled sockets) and keeps the provider: its next
@@ -144,12 +149,16 @@ class Chain:
             close()
 
     def use_plain_http(self) -> None:
-        """Sends this chain's requests over one keep-alive `http.client` connection instead of web3's
-        `requests` session (`contracts.plain_provider`); what a fleet's prosumers use."""
+        """Sends this chain's requests over one keep-alive connection (`base.wire_http`) instead of web3's
+        `requests` session (`contracts.plain_provider`); what a fleet's prosumers use. From then on
+        the balance, fees, calls of the bindings, estimates, sends and receipts go as raw JSON-RPC
+        over that connection (`contracts.lean_eth`), not through web3's request pipeline."""
         from contracts.plain_provider import PlainHTTPProvider
 
         self.disconnect()
-        self.w3.provider = PlainHTTPProvider(self.rpc_url, self.request_timeout_s)
+        provider = PlainHTTPProvider(self.rpc_url, self.request_timeout_s)
+        self.w3.provider = provider
+        self.lean = LeanEth(JsonRpc(provider))
 
     @classmethod
     def from_settings(
@@ -192,7 +201,30 @@ class Chain:
         except ContractLogicError as exc:
             raise self.decode(exc) from None
 
-    def decode(self, exc: ContractLogicError | Web3RPCError, tx_hash: str | None = None) -> ContractRevert:
+    def call_encoded(self, fn: AbiFunction, call: EncodedCall, block: int | str = "latest") -> Any:
+        """A read-only call over raw JSON-RPC (`use_plain_http`); reverts decoded as `call`'s."""
+        lean = self.lean
+        if lean is None:
+            raise RuntimeError(
+                "call_encoded needs the raw JSON-RPC client: call Chain.use_plain_http() first"
+            )
+        try:
+            raw = self.rpc(
+                lambda: lean.call({"to": call.to, "data": call.data}, block), f"call {call.fn_name}"
+            )
+        except RpcError as exc:
+            if exc.is_revert:
+                raise self.decode(exc) from None
+            raise
+        return fn.decode(raw)
+
+    def decode(
+        self, exc: ContractLogicError | Web3RPCError | RpcError, tx_hash: str | None = None
+    ) -> ContractRevert:
+        if isinstance(exc, RpcError):
+            return self.decoder.decode(
+                exc.data if isinstance(exc.data, (str, bytes, dict)) else None, tx_hash
+            )
         data = getattr(exc, "data", None)
         if data is None and isinstance(exc, Web3RPCError) and exc.rpc_response:
             error: Any = dict(exc.rpc_response).get("error") or {}
@@ -204,7 +236,11 @@ class Chain:
     @property
     def block_gas_limit(self) -> int:
         if self._gas_limit is None:
-            self._gas_limit = int(self.rpc(lambda: self.w3.eth.get_block("latest"))["gasLimit"])
+            lean = self.lean
+            if lean is not None:
+                self._gas_limit = self.rpc(lean.latest_block, "latest block")["gasLimit"]
+            else:
+                self._gas_limit = int(self.rpc(lambda: self.w3.eth.get_block("latest"))["gasLimit"])
         return self._gas_limit
 
     def fee_fields(self, tip_share: float = 1.0) -> dict[str, int]:
@@ -223,11 +259,14 @@ class Chain:
             now = time.monotonic()
             if self._fee_cache and now - self._fee_cache[0] < 1.0:
                 return self._fee_cache[1]
+            lean = self.lean
             if self.fees.mode == "legacy":
-                price = self.fees.gas_price_wei or int(self.rpc(lambda: self.w3.eth.gas_price))
+                price = self.fees.gas_price_wei or int(
+                    self.rpc(lean.gas_price if lean else lambda: self.w3.eth.gas_price, "gas price")
+                )
                 fields = {"gasPrice": price}
             else:
-                block = self.rpc(lambda: self.w3.eth.get_block("latest"))
+                block: Any = self.rpc(lean.latest_block if lean else lambda: self.w3.eth.get_block("latest"))
                 base = int(block.get("baseFeePerGas") or 0)
                 tip = self.fees.priority_fee_wei
                 fields = {
@@ -247,6 +286,9 @@ class Chain:
         return fields.get("maxFeePerGas", fields.get("gasPrice", 0))
 
     def balance(self, address: str) -> int:
+        lean = self.lean
+        if lean is not None:
+            return self.rpc(lambda: lean.balance(address), "balance")
         return int(self.rpc(lambda: self.w3.eth.get_balance(Web3.to_checksum_address(address))))
 
     def faucet_hint(self) -> str:

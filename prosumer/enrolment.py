@@ -79,7 +79,7 @@ class ConsentClient:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _once(self, terms: Terms, expiry: int) -> Consent:
-        client = PlainHttp(self.url, tls_context())  # the uplink's http.client: less code in a fleet's child
+        client = PlainHttp(self.url, tls_context())  # the uplink's socket: less code in a fleet's child
         try:
             challenge = ChallengeOut.model_validate_json(
                 self._post(client, "/auth/challenge", {"address": self.account.address}).content

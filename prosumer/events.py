@@ -42,17 +42,11 @@ class MarketEvent:
     block: int
 
 
-_DECODERS: dict[str, EventDecoder] = {}
-
-
 def market_decoder(market: MarketBinding) -> EventDecoder:
     """The decoder of `market`'s events, made once per process (a fleet's parent makes it before it
-    forks, so its children share it instead of each building the ABI's event classes)."""
-    decoder = _DECODERS.get(market.address)
-    if decoder is None:
-        decoder = _DECODERS[market.address] = EventDecoder(
-            {MARKET: (market.address, list(market.contract.abi))}
-        )
+    forks, so its children share it instead of each building the ABI's event classes); the binding's
+    own, so the events of its receipts decode with the same one."""
+    decoder: EventDecoder = market.event_decoder()
     return decoder
 
 
@@ -78,15 +72,24 @@ class EventFollower:
         self._last = (-1, -1)  # (block, log index) of the last log handed out
         self.decoder = market_decoder(market)
         self.pager = LogPager(
-            lambda params: self.chain.rpc(lambda: self.chain.w3.eth.get_logs(params), "market logs"),  # type: ignore[arg-type]
+            self._get_logs,
             self.head,
             [market.address],
             range_blocks,
         )
         self._topics = [[HexBytes(self.decoder.topic(MARKET, n)) for n in NAMES]]
 
+    def _get_logs(self, params: dict[str, Any]) -> list[Any]:
+        lean = self.chain.lean
+        if lean is not None:
+            return self.chain.rpc(lambda: lean.get_logs(params), "market logs")
+        return list(self.chain.rpc(lambda: self.chain.w3.eth.get_logs(params), "market logs"))  # type: ignore[arg-type]
+
     def head(self) -> int:
         """The chain's block number (a raw call: no middleware, no formatters)."""
+        lean = self.chain.lean
+        if lean is not None:
+            return self.chain.rpc(lean.block_number, "block number")
         reply: Any = self.chain.rpc(
             lambda: self.chain.w3.provider.make_request("eth_blockNumber", []),  # type: ignore[arg-type]
             "block number",

@@ -1,4 +1,5 @@
-"""The uplink's HTTP: one keep-alive connection through the standard library's `http.client`.
+"""The uplink's HTTP: one keep-alive connection (`base.wire_http`: a bare socket, not `http.client`,
+whose `email` header parsing dirtied a forked prosumer's shared memory).
 
 A prosumer posts a few readings every couple of seconds for as long as it runs. httpx costs about
 1.4 ms of CPU per request here (its request and response models, hooks, h11 state machine); a plain
@@ -9,7 +10,6 @@ A prosumer posts a few readings every couple of seconds for as long as it runs. 
 
 from __future__ import annotations
 
-import http.client
 import json
 import ssl
 from dataclasses import dataclass, field
@@ -17,6 +17,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
+
+from base.wire_http import WireConnection
 
 
 class Unreachable(Exception):
@@ -55,40 +57,19 @@ class PlainHttp:
         self.port = parts.port or (443 if self.https else 80)
         self.prefix = parts.path.rstrip("/")
         self.tls = tls
-        self._conn: http.client.HTTPConnection | None = None
-
-    def _connect(self, timeout_s: float) -> http.client.HTTPConnection:
-        if self._conn is None:
-            if self.https:
-                self._conn = http.client.HTTPSConnection(
-                    self.host, self.port, timeout=timeout_s, context=self.tls
-                )
-            else:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout_s)
-        elif self._conn.sock is not None:
-            self._conn.sock.settimeout(timeout_s)
-        self._conn.timeout = timeout_s
-        return self._conn
+        self._conn = WireConnection(self.host, self.port, self.https, tls)
 
     def request(
         self, method: str, path: str, body: bytes, headers: dict[str, str], timeout_s: float
     ) -> Reply:
-        conn = self._connect(timeout_s)
         try:
-            conn.request(method, self.prefix + path, body=body, headers=headers)
-            answer = conn.getresponse()
-            content = answer.read()
-        except (TimeoutError, OSError, http.client.HTTPException) as exc:
-            self.close()  # a broken or half-read connection is not reused
+            answer = self._conn.request(method, self.prefix + path, body, headers, timeout_s)
+        except OSError as exc:  # refused, reset, timed out, not HTTP: the connection is closed
             raise Unreachable(type(exc).__name__) from None
-        if answer.will_close:
-            self.close()
-        return Reply(answer.status, content, {k.lower(): v for k, v in answer.getheaders()})
+        return Reply(answer.status, answer.content, answer.headers)
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()
+        self._conn.close()
 
 
 class HttpxHttp:

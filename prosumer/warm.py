@@ -2,7 +2,7 @@
 
 What a library builds lazily the first time a path runs (web3's request formatters and middleware
 wrappers, eth_abi's encoder and decoder caches, eth_account's transaction classes and the curve's
-tables, the EIP-712 machinery, http.client's first request) would otherwise be built by
+tables, the EIP-712 machinery, the first HTTP request) would otherwise be built by
 every child for itself: measured on the fleet benchmark, a prosumer's funds check and registration
 alone added 12 MB of private memory to it. Built once in the parent, it is shared copy-on-write.
 
@@ -23,6 +23,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from hexbytes import HexBytes
 
+from contracts.abi_function import EncodedCall
 from contracts.consent import Consent
 from contracts.deployment import Deployment
 from contracts.sender import Sender
@@ -45,8 +46,17 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
     me = sender.address
     terms = Terms(SourceKind.SOLAR, 5_000, 10_000, 1_000, 1_000, 3_600, 1, 1)
 
-    def register() -> Any:  # a web3 ContractFunction
-        return d.registry.contract.functions.register(terms.as_tuple(), 2**39, Consent.NONE.as_tuple())
+    def register() -> Any:  # an `EncodedCall` on raw JSON-RPC (`Chain.lean`), else web3's function
+        return d.registry._call("register", terms.as_tuple(), 2**39, Consent.NONE.as_tuple())
+
+    def sign() -> Any:
+        call = register()
+        tx = {"value": 0, "gas": 500_000, "chainId": chain.chain_id, "nonce": 0, **chain.fee_fields()}
+        if isinstance(call, EncodedCall):
+            return sender.account.sign_transaction({**tx, "to": call.to, "data": call.data})
+        return sender.account.sign_transaction(call.build_transaction({**tx, "from": me}))
+
+    lean = chain.lean
 
     steps: list[tuple[str, Callable[[], object]]] = [
         ("balance", lambda: chain.balance(me)),
@@ -54,24 +64,21 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
         ("registration", lambda: d.registry.registration_of(me)),
         ("open request", d.market.current_request_id),
         ("commitment", lambda: d.market.commitment_of(1, me)),
-        ("nonce", lambda: chain.w3.eth.get_transaction_count(me, "pending")),
-        ("estimate", lambda: sender.estimate(register())),
         (
-            "sign",
-            lambda: sender.account.sign_transaction(
-                register().build_transaction(
-                    {
-                        "from": me,
-                        "value": 0,
-                        "gas": 500_000,
-                        "chainId": chain.chain_id,
-                        "nonce": 0,
-                        **chain.fee_fields(),
-                    }
-                )
-            ),
+            "nonce",
+            (lambda: lean.transaction_count(me, "pending"))
+            if lean
+            else lambda: chain.w3.eth.get_transaction_count(me, "pending"),
         ),
-        ("receipt", lambda: chain.w3.eth.get_transaction_receipt(ZERO_HASH)),
+        ("estimate", lambda: sender.estimate(register())),
+        ("sign", sign),
+        (
+            "receipt",
+            (lambda: lean.receipt("0x" + ZERO_HASH.hex().removeprefix("0x")))
+            if lean
+            else lambda: chain.w3.eth.get_transaction_receipt(ZERO_HASH),
+        ),
+        ("event decoders", lambda: (d.market.event_decoder(), d.registry.event_decoder())),
         ("login signature", lambda: Account.sign_message(encode_defunct(text="warm"), THROWAWAY_KEY)),
         (
             "answer signature",
@@ -81,7 +88,7 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
         ),
     ]
     if aggregator_url:
-        steps.append(("aggregator over http.client", lambda: _plain_get(aggregator_url)))
+        steps.append(("aggregator over base.wire_http", lambda: _plain_get(aggregator_url)))
     done = 0
     for what, step in steps:
         try:

@@ -1,4 +1,4 @@
-"""The chain over one keep-alive http.client connection (`Chain.use_plain_http`), as fleets use it."""
+"""The chain over one keep-alive connection (`Chain.use_plain_http`, `base.wire_http`), as fleets use it."""
 
 from __future__ import annotations
 

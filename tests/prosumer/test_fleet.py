@@ -137,3 +137,26 @@ def test_an_add_command_names_a_new_prosumer_its_kind_and_size() -> None:
         parse_add("add 7 coal 5000", set())
     with pytest.raises(ConfigError, match="unknown term"):
         parse_add("add 7 solar 5000 tariff=3", set())
+
+
+def test_the_fleet_handler_a_child_replaces_formats_short_and_without_keys(tmp_path: Path) -> None:
+    """A child's `signal.signal(SIGTERM, ...)` formats the handler it replaces, the parent's
+    `fleet.stop`: its repr must not walk every entry and key (that cost each child 1.3 MB)."""
+    import signal
+
+    from domain.profiles import Profiles
+    from prosumer.fleet import FleetOptions, _Fleet
+
+    settings = ProsumerSettings(_env_file=None, state_dir=tmp_path)  # type: ignore[call-arg]
+    keys = {i: f"{i:064x}" for i in range(50)}
+    fleet = _Fleet(settings, FleetOptions(), Profiles(tmp_path), {}, keys, set(keys))
+    previous = signal.signal(signal.SIGUSR2, fleet.stop)
+    try:
+        replaced = signal.signal(signal.SIGUSR2, signal.SIG_DFL)
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+
+    assert replaced == fleet.stop
+    text = repr(replaced)
+    assert len(text) < 200, text
+    assert not any(key in text for key in keys.values())
