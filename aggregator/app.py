@@ -10,7 +10,8 @@
 - `control`: the `RequestControl` behind cancel / modify (default: queued requests only).
 - `store`: the readings store (tests pass a slow one to exercise backpressure).
 
-Around the routes: request bodies are limited (`aggregator.body_limit`), every error has one shape
+Around the routes: request bodies are limited (`aggregator.body_limit`), `POST /readings` is answered
+ahead of the router (`aggregator.api.reading_path`), every error has one shape
 (`aggregator.api.handlers`), and `/openapi.json` documents it (`aggregator.api.openapi`).
 """
 
@@ -45,6 +46,7 @@ from aggregator.api import (
     readings,
     requests,
 )
+from aggregator.api.reading_path import ReadingPath
 from aggregator.auth import Authenticator, AuthLimits
 from aggregator.body_limit import BodyLimit
 from aggregator.consent import ConsentDesk, ConsentPolicy
@@ -208,6 +210,7 @@ def create_app(
         app.include_router(module.router)
     openadr.install(app, ctx)  # the OpenADR 3.1 VTN at openadr.PREFIX (docs/openadr.md)
     handlers.install(app)
+    app.add_middleware(ReadingPath)  # POST /readings ahead of the router; inside BodyLimit, added next
     app.add_middleware(
         BodyLimit,
         default_bytes=settings.max_body_bytes,

@@ -21,6 +21,8 @@ LabelKey = tuple[tuple[str, str], ...]
 
 
 def _key(labels: dict[str, str]) -> LabelKey:
+    if not labels:  # the common case, on the readings hot path: no sorting, no generator
+        return ()
     return tuple(sorted((k, str(v)) for k, v in labels.items()))
 
 

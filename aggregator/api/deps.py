@@ -47,11 +47,15 @@ def client_of(request: Request) -> str:
 
 def bearer_prosumer(ctx: AppContext, request: Request) -> ProsumerSession:
     """The logged-in prosumer behind the request's bearer token (plain function for the hot path)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    return bearer_session(ctx, request.headers.get("authorization", ""), client_of(request))
+
+
+def bearer_session(ctx: AppContext, authorization: str, client: str) -> ProsumerSession:
+    """The logged-in prosumer behind an `Authorization` header's value, for a caller at `client`."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    session = ctx.auth.principal(token.strip(), client_of(request)).session
+    session = ctx.auth.principal(token.strip(), client).session
     if session is None:
         raise Forbidden("only a logged-in prosumer may send readings (its own)")
     return session

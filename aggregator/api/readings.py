@@ -46,7 +46,13 @@ async def post_reading(request: Request) -> Response:
     `duplicate` (200) and stores nothing; 503 with Retry-After when the writer is saturated."""
     ctx: AppContext = request.app.state.ctx
     session = bearer_prosumer(ctx, request)
-    reading = parse(ReadingIn, await request.body())
+    return _json(await store_one(ctx, session, await request.body()))
+
+
+async def store_one(ctx: AppContext, session: ProsumerSession, body: bytes) -> bytes:
+    """The answer to one reading (`ReadingAck` as JSON) once it is committed; raises what the API maps
+    to an error answer. Shared by the route and `aggregator.api.reading_path` (the hot path)."""
+    reading = parse(ReadingIn, body)
     reason = check_reading(reading, session, ctx.clock.now_epoch(), ctx.limits)
     if reason is not None:
         _rejected(ctx, 1)
@@ -56,7 +62,7 @@ async def post_reading(request: Request) -> Response:
     (stored,) = await ctx.writer.submit([row])
     if stored:
         ctx.live.observe(session, row[2], row[4], row[7], row[8], row[1])
-    return _json(b'{"seq":%d,"status":"%s"}' % (reading.seq, b"stored" if stored else b"duplicate"))
+    return b'{"seq":%d,"status":"%s"}' % (reading.seq, b"stored" if stored else b"duplicate")
 
 
 @router.post(
