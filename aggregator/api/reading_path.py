@@ -1,9 +1,12 @@
-"""`POST /readings` answered ahead of FastAPI's routing (pure ASGI middleware): the ingest hot path.
+"""`POST /readings` and `POST /readings/batch` answered ahead of FastAPI's routing (pure ASGI
+middleware): the ingest hot path.
 
 Through FastAPI, one reading also paid for the router's walk over every route of the API, the request
 handler's setup (query parameters, cookies, dependency solving) and the exception and exit-stack
 middleware: measured in-process, more than the route's own work (docs/scale.md). This middleware
-answers exactly `POST /readings` with the function the route runs (`readings.store_one`), and turns
+answers exactly `POST /readings` and `POST /readings/batch` with the functions the routes run
+(`readings.store_one`, `readings.store_batch`: a fleet's prosumers send two readings a request, so
+the batch route is the one a run's aggregator answers most), and turns
 its errors into answers with the API's own handlers (`aggregator.api.handlers`), so status codes,
 bodies and headers are the route's. It is installed inside `BodyLimit` (the same limit, 413 before
 the body is read) and inside Starlette's `ServerErrorMiddleware` (any other failure is the usual 500,
@@ -19,11 +22,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aggregator.api.deps import bearer_session
 from aggregator.api.handlers import aggregator_error, validation_error
-from aggregator.api.readings import store_one
+from aggregator.api.readings import store_batch, store_one
 from aggregator.context import AppContext
 from aggregator.errors import AggregatorError
 
 PATH = "/readings"
+BATCH_PATH = "/readings/batch"
 JSON_TYPE = (b"content-type", b"application/json")
 
 
@@ -32,13 +36,15 @@ class ReadingPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or _route_path(scope) != PATH:
+        path = _route_path(scope) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if path != PATH and path != BATCH_PATH:
             await self.app(scope, receive, send)
             return
         ctx: AppContext = scope["app"].state.ctx
+        store = store_one if path == PATH else store_batch
         try:
             session = bearer_session(ctx, _authorization(scope), _client(scope))
-            answer = await store_one(ctx, session, await Request(scope, receive).body())
+            answer = await store(ctx, session, await Request(scope, receive).body())
         except AggregatorError as exc:
             response = await aggregator_error(Request(scope, receive), exc)
         except RequestValidationError as exc:

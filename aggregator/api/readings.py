@@ -78,7 +78,12 @@ async def post_batch(request: Request) -> Response:
     (not JSON, no `readings` list, another top-level field, empty, or more than `batch_max_items`)."""
     ctx: AppContext = request.app.state.ctx
     session = bearer_prosumer(ctx, request)
-    body = await request.body()
+    return _json(await store_batch(ctx, session, await request.body()))
+
+
+async def store_batch(ctx: AppContext, session: ProsumerSession, body: bytes) -> bytes:
+    """The answer to a batch (`BatchAck` as JSON) once its valid items are committed; raises what the
+    API maps to an error answer. Shared by the route and `aggregator.api.reading_path`."""
     items, rows, where = _validate(body, session, ctx)
     flags = await ctx.writer.submit(rows) if rows else []
     stored = 0
@@ -90,7 +95,7 @@ async def post_batch(request: Request) -> Response:
     if rejected:
         _rejected(ctx, rejected)
     answer = {"stored": stored, "duplicates": len(rows) - stored, "rejected": rejected, "items": items}
-    return _json(json.dumps(answer, separators=(",", ":")).encode())
+    return json.dumps(answer, separators=(",", ":")).encode()
 
 
 def _validate(

@@ -1,4 +1,5 @@
-"""The hot path (`aggregator.api.reading_path`) answers POST /readings exactly as the FastAPI route does."""
+"""The hot path (`aggregator.api.reading_path`) answers POST /readings and POST /readings/batch exactly as
+the FastAPI routes do."""
 
 from __future__ import annotations
 
@@ -35,21 +36,38 @@ CASES: list[tuple[str, Any, dict[str, str] | None]] = [
     ("soc of a solar", make_reading(3, soc=0.5), None),
     ("too large", b"{" + b" " * 70_000 + b"}", None),
 ]
+# the same for POST /readings/batch
+BATCH_CASES: list[tuple[str, Any, dict[str, str] | None]] = [
+    ("batch stored", {"readings": [make_reading(10), make_reading(11)]}, None),
+    ("batch duplicate and new", {"readings": [make_reading(10), make_reading(12)]}, None),
+    ("batch item rejected", {"readings": [make_reading(13, power_w=12_001.0), make_reading(14)]}, None),
+    ("batch item malformed", {"readings": [{"seq": 15}, make_reading(16)]}, None),
+    ("batch empty", {"readings": []}, None),
+    ("batch other field", {"readings": [make_reading(17)], "colour": "red"}, None),
+    ("batch not json", b"{not json", None),
+    ("batch no token", {"readings": [make_reading(18)]}, {}),
+    ("batch grid token", {"readings": [make_reading(18)]}, bearer(GRID)),
+]
 
 
-def _answer(client: TestClient, body: Any, headers: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+def _answer(
+    client: TestClient, body: Any, headers: dict[str, str], path: str = "/readings"
+) -> tuple[int, Any, dict[str, str]]:
     if isinstance(body, bytes):
-        reply = client.post(
-            "/readings", content=body, headers={**headers, "Content-Type": "application/json"}
-        )
+        reply = client.post(path, content=body, headers={**headers, "Content-Type": "application/json"})
     else:
-        reply = client.post("/readings", json=body, headers=headers)
+        reply = client.post(path, json=body, headers=headers)
     kept = {k: v for k, v in reply.headers.items() if k in ("content-type", "www-authenticate", "connection")}
     return reply.status_code, reply.json(), kept
 
 
 def _answers(client: TestClient, token: dict[str, str]) -> list[tuple[str, tuple[int, Any, dict[str, str]]]]:
-    return [(name, _answer(client, body, token if h is None else h)) for name, body, h in CASES]
+    single = [(name, _answer(client, body, token if h is None else h)) for name, body, h in CASES]
+    batch = [
+        (name, _answer(client, body, token if h is None else h, "/readings/batch"))
+        for name, body, h in BATCH_CASES
+    ]
+    return single + batch
 
 
 @pytest.fixture
@@ -94,10 +112,20 @@ def test_the_hot_path_answers_as_the_route(
     assert hot_answers[1][1][1] == {"seq": 1, "status": "duplicate"}
     assert (statuses["no token"], statuses["grid token"], statuses["not json"]) == (401, 403, 422)
     assert (statuses["too much power"], statuses["too large"]) == (422, 413)
+    batch = {name: got for name, got in hot_answers if name.startswith("batch")}
+    assert batch["batch stored"][1]["stored"] == 2
+    assert (
+        batch["batch duplicate and new"][1]["stored"],
+        batch["batch duplicate and new"][1]["duplicates"],
+    ) == (1, 1)
+    assert [i["status"] for i in batch["batch item rejected"][1]["items"]] == ["rejected", "stored"]
+    assert [i["status"] for i in batch["batch item malformed"][1]["items"]] == ["rejected", "stored"]
+    assert [batch[n][0] for n in ("batch empty", "batch other field", "batch not json")] == [422] * 3
+    assert (batch["batch no token"][0], batch["batch grid token"][0]) == (401, 403)
 
 
 def test_other_requests_go_on_to_the_router(served: tuple[FastAPI, TestClient]) -> None:
     _, client = served
     assert client.get("/readings", headers=bearer(GRID)).status_code == 200
     assert client.put("/readings", json={}).status_code == 405
-    assert client.post("/readings/batch", json={"readings": []}).status_code == 401
+    assert client.post("/readings/roots", json={}).status_code == 401
