@@ -10,7 +10,9 @@ was acknowledged are missing or altered.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +27,9 @@ from aggregator.store import ReadingFilter, ReadingStore
 from contracts.anchor import (
     LeafReading,
     SignedRoot,
-    merkle_proof,
+    merkle_levels,
     milli,
+    proof_from_levels,
     readings_root,
     recover_signer,
     settlement_leaf,
@@ -129,10 +132,29 @@ class Span:
     margin_s: float
 
 
+TREES_KEPT = 16
+"""Anchored requests whose Merkle tree the repository keeps hashed (the most recently asked)."""
+
+
+@dataclass(frozen=True)
+class AnchoredTree:
+    """An anchored request's record, leaves and hashed tree: what every participant's proof is read from."""
+
+    record: SettlementAnchorRecord
+    leaves: list[Leaf]
+    positions: dict[str, int]
+    levels: list[list[bytes]]
+
+
 class EvidenceRepo:
     def __init__(self, db: Database, store: ReadingStore) -> None:
         self.db = db
         self.store = store
+        # An anchor never changes once saved, so its tree is hashed once: every participant of a
+        # request asks for its proof right after the settlement (hundreds at once at scale), and
+        # hashing the whole tree per answer made that O(participants^2) keccaks on the API's process.
+        self._trees: OrderedDict[int, AnchoredTree] = OrderedDict()
+        self._trees_lock = threading.Lock()
 
     def accept_root(self, signed: SignedRoot, site: AnchorSite) -> bool:
         """Checks and stores a signed root; False when the same root was stored before."""
@@ -206,6 +228,8 @@ class EvidenceRepo:
                         delivered_wh=x.delivered_wh, readings_root=hex32(x.readings_root),
                     )
                 )  # fmt: skip
+        with self._trees_lock:  # saved again (a recovered anchor): its tree is read anew
+            self._trees.pop(request_id, None)
 
     def anchor(self, request_id: int) -> tuple[SettlementAnchorRecord, list[Leaf]] | None:
         with self.db.session() as s:
@@ -231,6 +255,18 @@ class EvidenceRepo:
 
     def proof(self, request_id: int, prosumer: str) -> tuple[SettlementAnchorRecord, Leaf, int, list[bytes]]:
         """The anchor, the prosumer's leaf, its position and its proof; NotFound when there is none."""
+        tree = self._tree(request_id)
+        index = tree.positions.get(prosumer.lower())
+        if index is None:
+            raise NotFound(f"{prosumer} has no delivery recorded in request {request_id}")
+        return tree.record, tree.leaves[index], index, proof_from_levels(tree.levels, index)
+
+    def _tree(self, request_id: int) -> AnchoredTree:
+        with self._trees_lock:
+            tree = self._trees.get(request_id)
+            if tree is not None:
+                self._trees.move_to_end(request_id)
+                return tree
         found = self.anchor(request_id)
         if found is None:
             raise NotFound(
@@ -238,7 +274,9 @@ class EvidenceRepo:
             )
         record, leaves = found
         positions = {x.prosumer: i for i, x in enumerate(leaves)}
-        index = positions.get(prosumer.lower())
-        if index is None:
-            raise NotFound(f"{prosumer} has no delivery recorded in request {request_id}")
-        return record, leaves[index], index, merkle_proof(leaf_hashes(request_id, leaves), index)
+        tree = AnchoredTree(record, leaves, positions, merkle_levels(leaf_hashes(request_id, leaves)))
+        with self._trees_lock:
+            self._trees[request_id] = tree
+            while len(self._trees) > TREES_KEPT:
+                self._trees.popitem(last=False)
+        return tree

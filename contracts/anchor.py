@@ -133,8 +133,14 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
 
 def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """The siblings of leaf `index` from the bottom up."""
+    return proof_from_levels(merkle_levels(leaves), index)
+
+
+def proof_from_levels(levels: Sequence[Sequence[bytes]], index: int) -> list[bytes]:
+    """`merkle_proof` from a tree's levels built once (`merkle_levels`): a server answering every
+    participant's proof hashes the tree once, not once per participant."""
     proof: list[bytes] = []
-    for level in merkle_levels(leaves)[:-1]:
+    for level in levels[:-1]:
         sibling = index ^ 1
         if sibling < len(level):
             proof.append(level[sibling])

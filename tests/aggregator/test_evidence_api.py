@@ -164,3 +164,34 @@ def test_a_prosumer_reads_the_proof_of_its_own_leaf(client, fleet, heads):
     assert other.status_code == 403
     assert client.get(f"/anchors/{REQUEST + 1}/proof", headers=heads["consumer"]).status_code == 404
     assert client.get(f"/anchors/{REQUEST}/proof").status_code == 401
+
+
+def test_every_participant_s_proof_comes_from_one_hashing_of_the_tree(client, monkeypatch):
+    """Hundreds of participants ask for their proofs right after a settlement: the tree is hashed
+    once per anchor (again only when the anchor is saved again), and every proof still holds."""
+    import aggregator.evidence as evidence
+    from aggregator.errors import NotFound
+
+    repo = EvidenceRepo(client.app.state.ctx.db, client.app.state.ctx.store)
+    members = [Account.create().address for _ in range(37)]
+    leaves = ordered_leaves([Leaf(a.lower(), 10 + i, bytes([i + 1]) * 32) for i, a in enumerate(members)])
+    root = merkle_root(leaf_hashes(REQUEST, leaves))
+    span = Span(0, 1_000.0, 1_900.0, 900.0)
+    repo.save_anchor(REQUEST, root, leaves, span, "0x" + "ab" * 32, 12)
+    hashed = []
+    monkeypatch.setattr(evidence, "leaf_hashes", lambda rid, xs: hashed.append(rid) or leaf_hashes(rid, xs))
+
+    for a in members:
+        record, leaf, position, proof = repo.proof(REQUEST, a)
+        assert leaves[position] == leaf and record.root == "0x" + root.hex()
+        hashed_leaf = settlement_leaf(REQUEST, a, leaf.delivered_wh, leaf.readings_root)
+        assert process_proof(hashed_leaf, proof) == root
+    assert hashed == [REQUEST]
+    with pytest.raises(NotFound):
+        repo.proof(REQUEST, Account.create().address)
+    with pytest.raises(NotFound):
+        repo.proof(REQUEST + 1, members[0])
+
+    repo.save_anchor(REQUEST, root, leaves, span, "0x" + "cd" * 32, 13)  # recovered: saved again
+    assert repo.proof(REQUEST, members[0])[0].tx_hash == "0x" + "cd" * 32
+    assert hashed == [REQUEST, REQUEST]
