@@ -126,7 +126,7 @@ def _body(file: BinaryIO, method: str, status: int, headers: dict[str, str]) -> 
     if method == "HEAD" or status in (204, 304):
         return b""
     if "chunked" in headers.get("transfer-encoding", "").lower():
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(_line(file).split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from web3.exceptions import ContractLogicError, Web3RPCError
@@ -33,7 +34,7 @@ def call_many(chain: Chain, fns: Sequence[Any], chunk: int = CHUNK) -> list[Any]
     for i in range(0, len(fns), chunk):
         part = list(fns[i : i + chunk])
         try:
-            out.extend(chain.rpc(lambda part=part: _batch(chain, part), f"batch of {len(part)} calls"))
+            out.extend(chain.rpc(partial(_batch, chain, part), f"batch of {len(part)} calls"))
         except (ContractLogicError, Web3RPCError, ValueError) as exc:
             log.info("a batch of %d calls failed (%s); reading them one by one", len(part), exc)
             out.extend(chain.call(fn) for fn in part)

@@ -222,9 +222,8 @@ class Chain:
         self, exc: ContractLogicError | Web3RPCError | RpcError, tx_hash: str | None = None
     ) -> ContractRevert:
         if isinstance(exc, RpcError):
-            return self.decoder.decode(
-                exc.data if isinstance(exc.data, (str, bytes, dict)) else None, tx_hash
-            )
+            data: Any = exc.data if isinstance(exc.data, (str, bytes, dict)) else None
+            return self.decoder.decode(data, tx_hash)
         data = getattr(exc, "data", None)
         if data is None and isinstance(exc, Web3RPCError) and exc.rpc_response:
             error: Any = dict(exc.rpc_response).get("error") or {}

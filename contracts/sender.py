@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -210,12 +211,12 @@ class Sender:
                     )
                 signed = self._sign(build(self._nonce))
                 try:
-                    tx_hash: bytes | str = self.chain.rpc(
+                    send: Callable[[], bytes | str] = (
                         partial(lean.send_raw_transaction, signed.raw_transaction)
                         if lean
-                        else partial(self.chain.w3.eth.send_raw_transaction, signed.raw_transaction),
-                        "send",
+                        else partial(self.chain.w3.eth.send_raw_transaction, signed.raw_transaction)
                     )
+                    tx_hash = self.chain.rpc(send, "send")
                 except (Web3RPCError, RpcError) as exc:
                     self._raise_funds(exc)
                     if any(m in str(exc).lower() for m in _NONCE_ERRORS) and attempt < 2:

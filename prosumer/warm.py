@@ -51,9 +51,16 @@ def warm_chain(d: Deployment, aggregator_url: str | None = None) -> int:
 
     def sign() -> Any:
         call = register()
-        tx = {"value": 0, "gas": 500_000, "chainId": chain.chain_id, "nonce": 0, **chain.fee_fields()}
+        tx: dict[str, Any] = {
+            "value": 0,
+            "gas": 500_000,
+            "chainId": chain.chain_id,
+            "nonce": 0,
+            **chain.fee_fields(),
+        }
         if isinstance(call, EncodedCall):
-            return sender.account.sign_transaction({**tx, "to": call.to, "data": call.data})
+            params: Any = {**tx, "to": call.to, "data": call.data}
+            return sender.account.sign_transaction(params)
         return sender.account.sign_transaction(call.build_transaction({**tx, "from": me}))
 
     lean = chain.lean

@@ -29,7 +29,8 @@ def lean_chain(chain: Chain) -> Chain:
 
 
 def lean_registry(chain: Chain, registry: RegistryBinding) -> RegistryBinding:
-    return RegistryBinding(lean_chain(chain), registry.address, list(registry.contract.abi))
+    abi: Any = registry.contract.abi
+    return RegistryBinding(lean_chain(chain), registry.address, list(abi))
 
 
 def lean_sender(registry: RegistryBinding, sender: Sender) -> Sender:
