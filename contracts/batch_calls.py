@@ -23,7 +23,8 @@ from contracts.chain import Chain
 log = logging.getLogger(__name__)
 
 CHUNK = 200
-"""Calls per JSON-RPC batch: well under what public nodes accept (Volta's: 1,000 per batch)."""
+"""Calls per JSON-RPC batch: a request a node answers in one go (public nodes cap batch sizes; lower
+it for a node that refuses this many)."""
 
 
 def call_many(chain: Chain, fns: Sequence[Any], chunk: int = CHUNK) -> list[Any]:
