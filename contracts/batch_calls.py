@@ -23,8 +23,8 @@ from contracts.chain import Chain
 log = logging.getLogger(__name__)
 
 CHUNK = 200
-"""Calls per JSON-RPC batch: a request a node answers in one go (public nodes cap batch sizes; lower
-it for a node that refuses this many)."""
+"""Calls per JSON-RPC batch (public nodes cap batch sizes; a node that refuses a batch is read call by
+call, as above)."""
 
 
 def call_many(chain: Chain, fns: Sequence[Any], chunk: int = CHUNK) -> list[Any]:
