@@ -25,6 +25,11 @@ def abi_type(param: Mapping[str, Any]) -> str:
     return t
 
 
+def selector(name: str, types: Sequence[str]) -> bytes:
+    """The 4-byte selector of a function or custom error `name(types...)`."""
+    return keccak(text=f"{name}({','.join(types)})")[:4]
+
+
 @dataclass(frozen=True)
 class EncodedCall:
     """A call to `to` with its calldata; `fn_name` names it in errors and logs."""
@@ -45,8 +50,7 @@ class AbiFunction:
     def of(cls, entry: Mapping[str, Any]) -> AbiFunction:
         inputs = tuple(abi_type(p) for p in entry.get("inputs", ()))
         outputs = tuple(abi_type(p) for p in entry.get("outputs", ()))
-        selector = keccak(text=f"{entry['name']}({','.join(inputs)})")[:4]
-        return cls(str(entry["name"]), selector, inputs, outputs)
+        return cls(str(entry["name"]), selector(str(entry["name"]), inputs), inputs, outputs)
 
     def encode(self, to: str, args: Sequence[Any]) -> EncodedCall:
         if len(args) != len(self.input_types):

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from base.errors import FlexsimError
+from contracts.abi_function import abi_type, selector
 
 # ---------------------------------------------------------------- the chain layer's errors
 
@@ -423,14 +424,14 @@ class RevertDecoder:
 
     def __init__(self, abis: Iterable[list[dict[str, Any]]]) -> None:
         self._errors: dict[bytes, tuple[str, list[str]]] = {
-            _selector("Error", ["string"]): ("Error", ["string"]),
-            _selector("Panic", ["uint256"]): ("Panic", ["uint256"]),
+            selector("Error", ["string"]): ("Error", ["string"]),
+            selector("Panic", ["uint256"]): ("Panic", ["uint256"]),
         }
         for abi in abis:
             for item in abi:
                 if item.get("type") == "error":
-                    types = [_abi_type(i) for i in item["inputs"]]
-                    self._errors[_selector(item["name"], types)] = (item["name"], types)
+                    types = [abi_type(i) for i in item["inputs"]]
+                    self._errors[selector(item["name"], types)] = (item["name"], types)
 
     def error_name(self, selector: bytes) -> str:
         """The name of the custom error whose 4-byte selector this is (`AnswerRefused` carries one), or
@@ -451,17 +452,6 @@ class RevertDecoder:
         except Exception:  # malformed arguments: keep the name, show the raw data
             args = ("0x" + raw[4:].hex(),)
         return error_class(name)(name, args, tx_hash)
-
-
-def _selector(name: str, types: list[str]) -> bytes:
-    return keccak(text=f"{name}({','.join(types)})")[:4]
-
-
-def _abi_type(param: dict[str, Any]) -> str:
-    t = str(param["type"])
-    if t.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in param["components"]) + ")" + t[len("tuple") :]
-    return t
 
 
 def _to_bytes(data: bytes | str | dict[str, Any] | None) -> bytes:
