@@ -195,3 +195,6 @@ def test_every_participant_s_proof_comes_from_one_hashing_of_the_tree(client, mo
     repo.save_anchor(REQUEST, root, leaves, span, "0x" + "cd" * 32, 13)  # recovered: saved again
     assert repo.proof(REQUEST, members[0])[0].tx_hash == "0x" + "cd" * 32
     assert hashed == [REQUEST, REQUEST]
+
+    repo.save_anchor(REQUEST + 1, root, leaves, span, None, None)  # asked above before it was anchored
+    assert repo.proof(REQUEST + 1, members[0])[1].prosumer == members[0].lower()

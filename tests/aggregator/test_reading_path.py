@@ -45,6 +45,9 @@ BATCH_CASES: list[tuple[str, Any, dict[str, str] | None]] = [
     ("batch empty", {"readings": []}, None),
     ("batch other field", {"readings": [make_reading(17)], "colour": "red"}, None),
     ("batch not json", b"{not json", None),
+    ("batch not utf-8", b'{"readings": [\xff\xfe]}', None),
+    ("batch absurd seq", {"readings": [{**make_reading(19), "seq": 10**30}]}, None),
+    ("batch not a list", {"readings": {"seq": 19}}, None),
     ("batch no token", {"readings": [make_reading(18)]}, {}),
     ("batch grid token", {"readings": [make_reading(18)]}, bearer(GRID)),
 ]
